@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated cache, tiny Kaggle-shaped data made here, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Kaggle
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory, monkeypatch):
+    """Each test gets its own cache folder and no WORKBENCH_DATA from the environment."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("WORKBENCH_DATA", raising=False)
+
+
+@pytest.fixture
+def kaggle(tmp_path) -> Kaggle:
+    return Kaggle(tmp_path)
+
+
+def engine_command() -> list[str]:
+    """The installed `workbench-engine` console script (the real entry point)."""
+    script = Path(sys.executable).with_name("workbench-engine")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "workbench.cli"]
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Run `workbench-engine ARGS` in tmp_path; returns the CompletedProcess."""
+
+    def run(*args: str, cwd: Path = tmp_path, timeout: float = 120) -> subprocess.CompletedProcess:
+        env = {**os.environ, "COLUMNS": "200"}
+        return subprocess.run([*engine_command(), *map(str, args)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run

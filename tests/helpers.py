@@ -1,0 +1,53 @@
+"""Tiny Kaggle-shaped data made in the tests."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from workbench.engine.csvformat import TEST_HEADER, TRAIN_HEADER
+
+
+def make_images(n: int, seed: int = 0) -> np.ndarray:
+    """n random-ish 28x28 uint8 digits with a distinct value in pixel 0 (row i has i % 256)."""
+    images = np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(n) % 256
+    return images
+
+
+def csv_bytes(images: np.ndarray, labels: np.ndarray | None = None, newline: str = "\n") -> bytes:
+    """A Kaggle-format CSV of the images (train format when labels are given)."""
+    header = TRAIN_HEADER if labels is not None else TEST_HEADER
+    flat = images.reshape(len(images), -1)
+    rows = flat if labels is None else np.column_stack([labels, flat])
+    lines = [",".join(header)] + [",".join(map(str, row)) for row in rows.tolist()]
+    return (newline.join(lines) + newline).encode()
+
+
+class Kaggle:
+    """A tiny competition: train (with labels) and test, as arrays and as files."""
+
+    def __init__(self, root: Path, n_train: int = 30, n_test: int = 12) -> None:
+        self.train_images = make_images(n_train, seed=1)
+        self.train_labels = (np.arange(n_train) % 10).astype(np.uint8)
+        self.test_images = make_images(n_test, seed=2)
+        self.train_csv = csv_bytes(self.train_images, self.train_labels)
+        self.test_csv = csv_bytes(self.test_images)
+        self.root = root
+
+    def folder(self, name: str = "comp") -> Path:
+        folder = self.root / name
+        folder.mkdir()
+        (folder / "train.csv").write_bytes(self.train_csv)
+        (folder / "test.csv").write_bytes(self.test_csv)
+        return folder
+
+    def zip(self, name: str = "digit-recognizer.zip", prefix: str = "") -> Path:
+        path = self.root / name
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(prefix + "train.csv", self.train_csv)
+            archive.writestr(prefix + "test.csv", self.test_csv)
+            archive.writestr(prefix + "sample_submission.csv", b"ImageId,Label\n")
+        return path

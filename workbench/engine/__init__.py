@@ -1,0 +1,1 @@
+"""The engine: everything the workbench does, with no user interface (no Textual import here)."""

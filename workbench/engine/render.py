@@ -1,0 +1,34 @@
+"""Draw a 28x28 digit as terminal text: half-block greyscale (two pixels a cell) or pure ASCII."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+
+ASCII_RAMP = " .:-=+*#%@"
+
+
+def digit_ascii(image: np.ndarray) -> str:
+    """One line per pixel row, two characters per pixel, darker ink as denser characters."""
+    levels = (image.astype(np.uint16) * len(ASCII_RAMP) // 256).astype(np.intp)
+    return "\n".join("".join(ASCII_RAMP[v] * 2 for v in row) for row in levels)
+
+
+def digit_blocks(image: np.ndarray) -> Text:
+    """Rich Text of '▀' cells: the foreground is the upper pixel, the background the lower."""
+    rows = image if len(image) % 2 == 0 else np.vstack([image, np.zeros_like(image[:1])])
+    text = Text()
+    for top, bottom in zip(rows[0::2], rows[1::2]):
+        for upper, lower in zip(top.tolist(), bottom.tolist()):
+            text.append("▀", _style(upper, lower))
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _style(upper: int, lower: int) -> Style:
+    return Style(color=f"rgb({upper},{upper},{upper})", bgcolor=f"rgb({lower},{lower},{lower})")

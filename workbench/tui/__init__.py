@@ -1,0 +1,1 @@
+"""The Textual workbench. It only calls the engine."""

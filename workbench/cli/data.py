@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from rich.console import Console
+
 from workbench.cli.output import bar_chart, err, labelled, out, progress_bar
 from workbench.engine.data import load_competition
 from workbench.engine.errors import WorkbenchError
@@ -80,7 +82,8 @@ def run_show(args: argparse.Namespace) -> int:
     style = args.style or ("blocks" if sys.stdout.isatty() else "ascii")
     out.print(title)
     if style == "blocks":
-        out.print(digit_blocks(image))
+        console = out if out.is_terminal else Console(force_terminal=True, color_system="truecolor")
+        console.print(digit_blocks(image))
     else:
         print(digit_ascii(image))
     return 0

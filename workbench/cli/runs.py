@@ -1,0 +1,96 @@
+"""`workbench-engine runs list | show | compare`: the training runs on disk."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.table import Table
+
+from workbench.cli.output import out
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.runs import RUNS_DIR, find_run, list_runs, read_history, read_json, summarize
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("runs", help="list, show and compare training runs")
+    sub = group.add_subparsers(title="runs commands", metavar="COMMAND", required=True)
+    listing = sub.add_parser("list", help="every run: model, epochs, best val acc, status")
+    listing.set_defaults(run=run_list)
+    show = sub.add_parser("show", help="one run's configuration, history and files")
+    show.add_argument("run_ref", metavar="RUN", help="run id, id prefix, folder, or 'last'")
+    show.set_defaults(run=run_show)
+    compare = sub.add_parser("compare", help="runs side by side: settings and accuracy per epoch")
+    compare.add_argument("run_refs", metavar="RUN", nargs="+")
+    compare.set_defaults(run=run_compare)
+    for parser in (listing, show, compare):
+        parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    runs = list_runs(args.runs_dir)
+    if not runs:
+        out.print(f"No runs in {args.runs_dir}; start one with 'workbench-engine train'.")
+        return 0
+    table = Table("run", "model", "epochs", "best val acc", "status", "duration")
+    for run in runs:
+        table.add_row(run.id, run.model, f"{run.epochs_done}/{run.epochs}",
+                      _percent(run.best_val_accuracy), run.status, _duration(run.duration_s))
+    out.print(table)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    run = find_run(args.run_ref, args.runs_dir)
+    summary = summarize(run)
+    out.print(f"{summary.id}  {summary.status}, {summary.epochs_done}/{summary.epochs} epochs, "
+              f"best val acc {_percent(summary.best_val_accuracy)}, "
+              f"{_duration(summary.duration_s)}")
+    status = read_json(run / "status.json")
+    if status.get("message"):
+        out.print(f"  {status['message']}")
+    config = read_json(run / "config.json")
+    out.print("  " + ", ".join(f"{key}={value}" for key, value in config.items()))
+    history = read_history(run)
+    if history:
+        table = Table("epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds")
+        for row in history:
+            table.add_row(str(row["epoch"]), f"{row['loss']:.4f}", _percent(row["accuracy"]),
+                          "-" if row["val_loss"] is None else f"{row['val_loss']:.4f}",
+                          _percent(row["val_accuracy"]), f"{row['learning_rate']:.2e}",
+                          f"{row['seconds']:.1f}")
+        out.print(table)
+    out.print("  files: " + ", ".join(sorted(p.name for p in run.iterdir()
+                                            if not p.name.startswith("."))))
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    runs = [find_run(ref, args.runs_dir) for ref in args.run_refs]
+    if len(runs) < 2:
+        raise WorkbenchError("compare needs at least two runs.")
+    configs = [read_json(run / "config.json") for run in runs]
+    histories = [read_history(run) for run in runs]
+    table = Table("", *(run.name for run in runs))
+    keys = [key for key in configs[0] if key not in ("keras", "workbench")]
+    for key in keys:
+        values = [str(config.get(key)) for config in configs]
+        style = "bold" if len(set(values)) > 1 else None
+        table.add_row(key, *values, style=style)
+    summaries = [summarize(run) for run in runs]
+    table.add_row("best val acc", *(_percent(s.best_val_accuracy) for s in summaries),
+                  style="bold green")
+    table.add_row("duration", *(_duration(s.duration_s) for s in summaries))
+    for epoch in range(max(len(h) for h in histories)):
+        table.add_row(f"epoch {epoch + 1} val acc", *(
+            _percent(h[epoch]["val_accuracy"]) if epoch < len(h) else "" for h in histories))
+    out.print(table)
+    return 0

@@ -1,0 +1,74 @@
+"""`workbench-engine search`: the convergence search over optimizers, learning rates, schedules."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from rich.table import Table
+
+from workbench.cli.output import err, out
+from workbench.cli.train import EXIT_INTERRUPTED
+from workbench.engine.models import MODELS
+from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
+                                     DEFAULT_SCHEDULES, SearchSpace, Trial)
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    search = commands.add_parser("search", parents=[common], help="grid search over optimizers x "
+                                 "learning rates x schedules (resumable; KerasTuner)")
+    search.add_argument("--model", choices=MODELS, default="simple-cnn")
+    search.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS))
+    search.add_argument("--lrs", nargs="+", type=float, default=list(DEFAULT_LEARNING_RATES),
+                        metavar="LR")
+    search.add_argument("--schedules", nargs="+", default=list(DEFAULT_SCHEDULES))
+    search.add_argument("--epochs", type=int, default=3, help="epochs per trial (default 3)")
+    search.add_argument("--batch-size", type=int, default=128)
+    search.add_argument("--val-split", type=float, default=0.1)
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--cpu", action="store_true")
+    search.add_argument("--dir", type=Path, help="search folder; run the same command again to "
+                        "resume (default runs/search-MODEL)")
+    search.set_defaults(run=run_search_command)
+
+
+def _row(trial: Trial) -> list[str]:
+    return [trial.optimizer, f"{trial.learning_rate:g}", trial.schedule,
+            f"{100 * trial.best_val_accuracy:.2f}%", str(trial.epochs_to_converge),
+            f"{trial.seconds:.1f}"]
+
+
+def run_search_command(args: argparse.Namespace) -> int:
+    from workbench.engine.search import run_search
+
+    space = SearchSpace(args.optimizers, args.lrs, args.schedules).checked()
+    folder = args.dir or Path("runs") / f"search-{args.model}"
+    err.print(f"Search {folder}: {space.size} trials of {args.epochs} epochs ({args.model}); "
+              "trials already in trials.csv are skipped. Loading Keras ...")
+
+    def on_trial(trial: Trial, done: int, total: int) -> None:
+        err.print(f"[{done}/{total}] {trial.optimizer} lr {trial.learning_rate:g} "
+                  f"{trial.schedule}: best val acc {100 * trial.best_val_accuracy:.2f}% "
+                  f"(epoch {trial.epochs_to_converge}), {trial.seconds:.1f} s")
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        trials = run_search(folder, space, model=args.model, epochs=args.epochs,
+                            batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
+                            data=args.data, cpu=args.cpu, on_trial=on_trial, stop=stop)
+    except KeyboardInterrupt:
+        err.print(f"Interrupted; run the same command again to resume ({folder}/trials.csv "
+                  "keeps the finished trials).")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    table = Table("rank", "optimizer", "lr", "schedule", "best val acc", "epochs to converge",
+                  "seconds", title=f"{len(trials)} trials, best first")
+    for rank, trial in enumerate(trials, 1):
+        table.add_row(str(rank), *_row(trial))
+    out.print(table)
+    out.print(f"All trials: {folder / 'trials.csv'}")
+    return 0

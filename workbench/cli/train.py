@@ -1,0 +1,178 @@
+"""`workbench-engine train | predict | ensemble`: training runs and their predictions."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from workbench.cli.output import err, out
+from workbench.engine.events import BatchEnded, EpochEnded, Event, TrainFinished, TrainStarted
+from workbench.engine.models import MODELS
+from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
+from workbench.engine.runs import RUNS_DIR, find_run
+
+EXIT_INTERRUPTED = 130
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    train = commands.add_parser("train", parents=[common], help="train a model: a run folder "
+                                "with history, checkpoints, predictions and a submission")
+    train.add_argument("--model", choices=MODELS, default="simple-cnn")
+    train.add_argument("--preset", metavar="NAME", help=f"optimizer + lr + schedule: "
+                       f"{', '.join(PRESETS)}")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    train.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    train.add_argument("--epochs", type=int, help="epochs (default 5; with --resume: the total "
+                       "to reach)")
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
+                       "fraction (default 0.1)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                       help="turn off augmentation (on by default for CNNs)")
+    train.add_argument("--augment", dest="augment", action="store_true",
+                       help="turn on augmentation (off by default for linear and mlp)")
+    train.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after "
+                       "PATIENCE epochs without a better validation loss")
+    train.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is "
+                       "present")
+    train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    train.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser("predict", help="predict the test set with a run's best "
+                                  "checkpoint and write a submission")
+    predict.add_argument("run_ref", metavar="RUN", help="run id, id prefix, folder, or 'last'")
+    _prediction_flags(predict)
+    predict.set_defaults(run=run_predict)
+
+    ensemble = commands.add_parser("ensemble", help="average the probabilities of several runs "
+                                   "and write a submission")
+    ensemble.add_argument("run_refs", metavar="RUN", nargs="+")
+    _prediction_flags(ensemble)
+    ensemble.set_defaults(run=run_ensemble)
+
+
+def _prediction_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tta", action="store_true", help="test-time augmentation: average the "
+                        "image and its four 1-pixel shifts")
+    parser.add_argument("--name", help="submission name (submissions/NAME.csv)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing submission")
+    parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+
+
+class ConsoleReporter:
+    """Draws training events: a progress bar with ETA, and a line per epoch."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[metrics]}"), console=err, transient=True)
+        self.task = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TrainStarted):
+            err.print(f"Run {event.run_id}: {event.model} on {event.device}; "
+                      f"{event.train_rows:,} train / {event.val_rows:,} validation rows, "
+                      f"{event.steps_per_epoch} steps per epoch"
+                      + (f", resuming after epoch {event.initial_epoch}"
+                         if event.initial_epoch else ""))
+            self.progress.start()
+            self.task = self.progress.add_task("", total=event.steps_per_epoch, metrics="")
+        elif isinstance(event, BatchEnded):
+            self.progress.update(
+                self.task, completed=event.step, total=event.steps,
+                description=f"epoch {event.epoch}",
+                metrics=f"loss {event.loss:.4f} acc {100 * event.accuracy:.2f}% "
+                        f"{event.samples_per_s:,.0f}/s ETA {_clock(event.eta_s)}")
+        elif isinstance(event, EpochEnded):
+            val = (f"  val_loss {event.val_loss:.4f}  val_acc {100 * event.val_accuracy:.2f}%"
+                   if event.val_accuracy is not None else "")
+            self.progress.console.print(
+                f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
+                f"acc {100 * event.accuracy:.2f}%{val}  lr {event.learning_rate:.2e}  "
+                f"{event.seconds:.1f} s  {event.samples_per_s:,.0f}/s"
+                + ("  *" if event.best else ""))
+        elif isinstance(event, TrainFinished):
+            self.progress.stop()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from workbench.engine.config import TrainConfig
+
+    config = TrainConfig(
+        model=args.model, epochs=args.epochs if args.epochs is not None else 5,
+        batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
+        schedule=args.schedule, preset=args.preset, augment=args.augment,
+        val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
+        cpu=args.cpu, data=args.data)
+    resume = find_run(args.resume, args.runs_dir) if args.resume else None
+    if resume:
+        config = TrainConfig(epochs=args.epochs or 0)
+    else:
+        config = config.resolved()
+    err.print("Loading Keras ...")
+    from workbench.engine.training import train
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
+    try:
+        result = train(config, runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
+                       stop=stop, resume=resume)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
+            if result.best_val_accuracy is not None else "no validation rows")
+    if result.status == "interrupted":
+        err.print(f"Interrupted after {result.epochs_done} epochs ({best}); the last checkpoint "
+                  f"is kept: workbench-engine train --resume {result.run.name}")
+        return EXIT_INTERRUPTED
+    out.print(f"Finished {result.run} after {result.epochs_done} epochs: {best}.")
+    if (result.run / "submission.csv").is_file():
+        out.print(f"Submission: {result.run / 'submission.csv'}")
+    return 0
+
+
+def _request_stop(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise KeyboardInterrupt
+    stop.set()
+    err.print("Stopping after this batch (Ctrl-C again to stop at once) ...")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from workbench.engine.prediction import predict_run, save_prediction
+
+    run = find_run(args.run_ref, args.runs_dir)
+    prediction = predict_run(run, tta=args.tta)
+    name = args.name or f"{run.name}{'-tta' if args.tta else ''}"
+    _report(prediction, save_prediction(prediction, name, force=args.force))
+    return 0
+
+
+def run_ensemble(args: argparse.Namespace) -> int:
+    from workbench.engine.prediction import ensemble_runs, save_prediction
+
+    members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
+    prediction = ensemble_runs(members, tta=args.tta)
+    name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
+    _report(prediction, save_prediction(prediction, name, force=args.force))
+    return 0
+
+
+def _report(prediction, path: Path) -> None:
+    if prediction.val_accuracy is not None:
+        out.print(f"Validation accuracy {100 * prediction.val_accuracy:.2f}% on "
+                  f"{len(prediction.val_labels):,} held-out rows.")
+    out.print(f"Wrote {path} ({len(prediction.image_ids):,} rows).")

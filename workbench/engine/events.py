@@ -1,0 +1,83 @@
+"""Training progress as plain, immutable event objects (no Keras here), for any subscriber.
+
+The engine calls each subscriber from the training thread; events are frozen dataclasses, so a
+subscriber may hand them to another thread as they are (``EventQueue`` does exactly that).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainStarted:
+    run_id: str
+    model: str
+    device: str
+    epochs: int
+    initial_epoch: int
+    steps_per_epoch: int
+    train_rows: int
+    val_rows: int
+
+
+@dataclass(frozen=True)
+class BatchEnded:
+    epoch: int
+    step: int
+    steps: int
+    loss: float
+    accuracy: float
+    learning_rate: float
+    samples_per_s: float
+    eta_s: float
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    learning_rate: float
+    seconds: float
+    samples_per_s: float
+    eta_s: float
+    best: bool
+
+
+@dataclass(frozen=True)
+class TrainFinished:
+    run_id: str
+    status: str
+    epochs_done: int
+    best_val_accuracy: float | None
+    seconds: float
+    message: str = ""
+
+
+Event = TrainStarted | BatchEnded | EpochEnded | TrainFinished
+Subscriber = Callable[[Event], None]
+
+
+class EventQueue:
+    """A subscriber that queues events for a consumer on another thread."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Event] = queue.Queue()
+
+    def __call__(self, event: Event) -> None:
+        self.queue.put(event)
+
+    def drain(self) -> list[Event]:
+        """Every event queued so far, without waiting."""
+        events = []
+        while True:
+            try:
+                events.append(self.queue.get_nowait())
+            except queue.Empty:
+                return events

@@ -1,0 +1,137 @@
+"""The model registry: each model is a short function returning a ``keras.Model``.
+
+Every model takes uint8 images (28, 28) and outputs 10 softmax probabilities (float32, also under
+mixed precision). Augmentation (rotation, zoom, shift) is a block of Keras preprocessing layers
+inside the model: active in ``fit``, the identity at inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workbench.engine.backend import keras as _keras
+from workbench.engine.errors import WorkbenchError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    summary: str
+    build: Callable[[], object]
+    augment_by_default: bool
+    trainable: bool = True
+
+
+def build_model(name: str, augment: bool | None = None, seed: int = 0):
+    """Build registry model ``name``, with augmentation if ``augment`` (None: its default)."""
+    keras = _keras()
+    spec = model_spec(name)
+    augment = spec.augment_by_default if augment is None else augment
+    inputs = keras.Input((28, 28), dtype="uint8", name="image")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Reshape((28, 28, 1))(x)
+    if augment and spec.trainable:
+        x = augmentation(seed)(x)
+    features = spec.build()(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(features)
+    return keras.Model(inputs, outputs, name=name.replace("-", "_"))
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise WorkbenchError(f"unknown model '{name}'; choose one of: {', '.join(MODELS)}.")
+    return MODELS[name]
+
+
+def augmentation(seed: int = 0):
+    """Rotation ~10 degrees, zoom ~0.1, shift ~0.1; empty pixels are filled with black."""
+    layers = _keras().layers
+    return _keras().Sequential([
+        layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
+        layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 1),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 2),
+    ], name="augment")
+
+
+def _random():
+    from workbench.engine.layers import RandomLogits
+
+    return RandomLogits(name="random_logits")
+
+
+def _linear():
+    layers = _keras().layers
+    return _keras().Sequential([layers.Flatten(), layers.Dense(10)], name="linear")
+
+
+def _mlp():
+    layers = _keras().layers
+    return _keras().Sequential([
+        layers.Flatten(),
+        layers.Dense(512, activation="relu"), layers.Dropout(0.2),
+        layers.Dense(256, activation="relu"), layers.Dropout(0.2),
+        layers.Dense(10),
+    ], name="mlp")
+
+
+def _simple_cnn():
+    """keras.io's "Simple MNIST convnet"."""
+    layers = _keras().layers
+    return _keras().Sequential([
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10),
+    ], name="simple_cnn")
+
+
+def _strong_cnn():
+    """Kaggle's best public design (Chris Deotte): 32C3-32C3-32C5S2, 64C3-64C3-64C5S2, 128C4."""
+    layers = _keras().layers
+
+    def conv(filters, size, strides=1, padding="valid"):
+        return [layers.Conv2D(filters, size, strides=strides, padding=padding,
+                              activation="relu"), layers.BatchNormalization()]
+
+    return _keras().Sequential([
+        *conv(32, 3), *conv(32, 3), *conv(32, 5, 2, "same"), layers.Dropout(0.4),
+        *conv(64, 3), *conv(64, 3), *conv(64, 5, 2, "same"), layers.Dropout(0.4),
+        *conv(128, 4), layers.Flatten(), layers.Dropout(0.4), layers.Dense(10),
+    ], name="strong_cnn")
+
+
+def _resnet():
+    """A small residual net: a 32-filter stem, then two blocks per stage at 32, 64, 128 filters."""
+    keras = _keras()
+    layers = keras.layers
+
+    def block(x, filters, strides):
+        shortcut = x
+        y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+        y = layers.BatchNormalization()(y)
+        if strides != 1 or shortcut.shape[-1] != filters:
+            shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut)
+            shortcut = layers.BatchNormalization()(shortcut)
+        return layers.ReLU()(layers.Add()([y, shortcut]))
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for filters, strides in ((32, 1), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1)):
+        x = block(x, filters, strides)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(10)(x), name="resnet")
+
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("random", "random scores: the noise floor (~10%), no training", _random, False,
+              trainable=False),
+    ModelSpec("linear", "softmax regression: the fastest baseline (~92%)", _linear, False),
+    ModelSpec("mlp", "two hidden layers, 512 and 256 units, dropout (~98%)", _mlp, False),
+    ModelSpec("simple-cnn", "keras.io's simple MNIST convnet (~99%)", _simple_cnn, True),
+    ModelSpec("strong-cnn", "Kaggle's best public CNN design, BatchNorm, dropout 0.4 (~99.5%)",
+              _strong_cnn, True),
+    ModelSpec("resnet", "a small residual net, 13 conv layers (~99.5%)", _resnet, True),
+)}

@@ -1,0 +1,120 @@
+"""Prediction: a run's best checkpoint (with optional test-time augmentation), and ensembles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.engine import runs
+from workbench.engine.atomic import write_atomic
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.submission import SUBMISSIONS_DIR, write_submission
+
+TTA_SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Probabilities for the test set and for the validation rows (train row ids, labels)."""
+
+    test_probabilities: np.ndarray
+    image_ids: np.ndarray
+    val_probabilities: np.ndarray
+    val_labels: np.ndarray
+    val_ids: np.ndarray
+
+    @property
+    def val_accuracy(self) -> float | None:
+        if not len(self.val_labels):
+            return None
+        return float((self.val_probabilities.argmax(axis=1) == self.val_labels).mean())
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    write_atomic(path, lambda out: np.savez(out, **arrays))
+
+
+def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Images moved by (dy, dx) pixels, the uncovered edge filled with black."""
+    out = np.zeros_like(images)
+    h, w = images.shape[1:]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def predict_probabilities(model, images: np.ndarray, tta: bool = False,
+                          batch_size: int = 1024) -> np.ndarray:
+    """Softmax probabilities (N, 10); ``tta`` averages the image and its four 1-pixel shifts."""
+    if not len(images):
+        return np.zeros((0, 10), np.float32)
+    views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
+    total = sum(np.asarray(model.predict(view, batch_size=batch_size, verbose=0), np.float32)
+                for view in views)
+    return total / len(views)
+
+
+def predict_run(run: Path, tta: bool = False) -> Prediction:
+    """A run's predictions: saved at training, or made anew from best.keras (always with TTA)."""
+    saved_val, saved_test = run / "val_predictions.npz", run / "test_predictions.npz"
+    if not tta and saved_test.is_file():
+        with np.load(saved_test) as test:
+            arrays = [test["probabilities"], test["image_ids"]]
+        if saved_val.is_file():
+            with np.load(saved_val) as val:
+                return Prediction(*arrays, val["probabilities"], val["labels"], val["ids"])
+        return Prediction(*arrays, np.zeros((0, 10), np.float32), np.zeros(0, np.uint8),
+                          np.zeros(0, np.int64))
+    return _predict_checkpoint(run, tta)
+
+
+def _predict_checkpoint(run: Path, tta: bool) -> Prediction:
+    from workbench.engine import layers, schedules  # noqa: F401  (custom objects)
+    from workbench.engine.backend import keras
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.data import load_competition
+    from workbench.engine.split import stratified_split
+
+    checkpoint = run / "best.keras"
+    if not checkpoint.is_file():
+        raise WorkbenchError(f"{run.name} has no checkpoint yet; train it first "
+                             f"(workbench-engine train --resume {run.name}).")
+    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
+    competition = load_competition(config.data)
+    model = keras().saving.load_model(checkpoint)
+    _, val_idx = stratified_split(competition.train_labels, config.val_split, config.seed)
+    return Prediction(
+        predict_probabilities(model, competition.test_images, tta), competition.test_ids,
+        predict_probabilities(model, competition.train_images[val_idx], tta),
+        competition.train_labels[val_idx], val_idx + 1)
+
+
+def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
+    """Average the members' probabilities; validation on the rows every member held out."""
+    if len(members) < 2:
+        raise WorkbenchError("an ensemble needs at least two runs.")
+    predictions = [predict_run(run, tta) for run in members]
+    ids = predictions[0].image_ids
+    if any(not np.array_equal(p.image_ids, ids) for p in predictions):
+        raise WorkbenchError("the runs predicted different test sets; ensemble runs trained on "
+                             "the same data.")
+    common = predictions[0].val_ids
+    for p in predictions[1:]:
+        common = np.intersect1d(common, p.val_ids)
+    val = [p.val_probabilities[np.searchsorted(p.val_ids, common)] for p in predictions]
+    labels = predictions[0].val_labels[np.searchsorted(predictions[0].val_ids, common)]
+    return Prediction(np.mean([p.test_probabilities for p in predictions], axis=0), ids,
+                      np.mean(val, axis=0) if len(common) else np.zeros((0, 10), np.float32),
+                      labels, common)
+
+
+def save_prediction(prediction: Prediction, name: str, force: bool = False,
+                    directory: Path = SUBMISSIONS_DIR) -> Path:
+    """The submission CSV, through the one writer, and its probabilities beside it."""
+    path = write_submission(prediction.image_ids, prediction.test_probabilities.argmax(axis=1),
+                            name, directory=directory, force=force)
+    write_npz(path.with_suffix(".npz"), probabilities=prediction.test_probabilities,
+              image_ids=prediction.image_ids)
+    return path

@@ -1,0 +1,52 @@
+"""Optimizers, learning-rate schedules and named presets (names and numbers only: no Keras here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.engine.errors import WorkbenchError
+
+# Keras class and default learning rate of each optimizer. Adadelta needs 1.0: tf.keras' default of 0.001 barely
+# learns (one of the seed's bugs).
+OPTIMIZERS: dict[str, tuple[str, float]] = {
+    "adam": ("Adam", 1e-3), "adamax": ("Adamax", 2e-3), "nadam": ("Nadam", 1e-3),
+    "rmsprop": ("RMSprop", 1e-3), "adadelta": ("Adadelta", 1.0), "adagrad": ("Adagrad", 0.01),
+    "sgd": ("SGD", 0.1), "ftrl": ("Ftrl", 0.01),
+}
+SCHEDULES: dict[str, str] = {
+    "constant": "the same rate throughout",
+    "plateau": "halve the rate when val_loss stalls for 2 epochs (min 1e-5)",
+    "linear": "decay linearly to 0 at the last step",
+    "triangular": "cyclic between lr/10 and lr, a cycle every 4 epochs",
+    "triangular2": "cyclic like triangular, the amplitude halved each cycle",
+    "exponential": "multiply the rate by 0.95 each epoch",
+    "one-cycle": "warm up from lr/25 to lr over 25% of steps, then cosine down to lr/2.5e6",
+}
+PLATEAU = {"factor": 0.5, "patience": 2, "min_lr": 1e-5}
+
+
+@dataclass(frozen=True)
+class Preset:
+    optimizer: str
+    learning_rate: float
+    schedule: str
+
+
+PRESETS: dict[str, Preset] = {
+    # The seed's convergence-search shortlist.
+    "Adagrad_triangular": Preset("adagrad", 0.1, "triangular"),
+    "Adagrad_plateau": Preset("adagrad", 0.1, "plateau"),
+    "Adam_triangular2": Preset("adam", 0.01, "triangular2"),
+    "Nadam_plateau": Preset("nadam", 0.01, "plateau"),
+    "Adadelta_plateau": Preset("adadelta", 1.0, "plateau"),
+    "SGD_triangular2": Preset("sgd", 1.0, "triangular2"),
+    "RMSprop_constant": Preset("rmsprop", 0.001, "constant"),
+}
+
+
+def check_choice(kind: str, value: str, choices) -> str:
+    """Return ``value`` (case-insensitive match) or raise naming the choices."""
+    for choice in choices:
+        if choice.lower() == value.lower():
+            return choice
+    raise WorkbenchError(f"unknown {kind} '{value}'; choose one of: {', '.join(choices)}.")

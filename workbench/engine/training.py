@@ -1,0 +1,264 @@
+"""Training: Keras ``fit`` with callbacks that write the run folder and publish events.
+
+Importing this module imports Keras. Each epoch ends by writing history.csv, last.keras (and
+best.keras when validation accuracy improves), then state.json, each atomically: state.json is
+the commit point that ``--resume`` continues from. A stop request (Ctrl-C, the app's stop key)
+ends training after the current batch; the last finished epoch's checkpoint is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from workbench import __version__
+from workbench.engine import backend, runs
+from workbench.engine.config import TrainConfig
+from workbench.engine.data import Competition, load_competition
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, TrainFinished,
+                                     TrainStarted)
+from workbench.engine.models import build_model, model_spec
+from workbench.engine.prediction import predict_probabilities, write_npz
+from workbench.engine.recipes import OPTIMIZERS
+from workbench.engine.split import stratified_split
+from workbench.engine.submission import write_submission
+
+keras = backend.keras()
+from workbench.engine import layers as _layers  # noqa: E402,F401  (registers custom layers)
+from workbench.engine.schedules import learning_rate, plateau_callback  # noqa: E402
+
+BATCH_EVENT_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run: Path
+    status: str
+    epochs_done: int
+    best_val_accuracy: float | None
+
+
+class _Interrupted(Exception):
+    """Raised inside fit when a stop was requested."""
+
+
+def train(
+    config: TrainConfig,
+    *,
+    runs_dir: Path = runs.RUNS_DIR,
+    subscribers: Iterable[Subscriber] = (),
+    stop: threading.Event | None = None,
+    resume: Path | None = None,
+    competition: Competition | None = None,
+) -> TrainResult:
+    """Train a model as ``config`` says (or resume ``resume`` with ``config.epochs``)."""
+    subscribers = list(subscribers)
+    if resume is None:
+        config = config.resolved()
+        run = runs.create_run(config.model, runs_dir)
+    else:
+        run, config = resume, _resume_config(resume, config.epochs)
+    device = backend.device(config.cpu)
+    backend.use_mixed_precision(device.kind == "GPU")
+    runs.write_json(run / "config.json", {
+        **config.to_dict(), "device": str(device), "keras": keras.__version__,
+        "workbench": __version__})
+    competition = competition or load_competition(config.data)
+    if competition.n_train == 0:
+        raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
+    keras.utils.set_random_seed(config.seed)
+    train_idx, val_idx = stratified_split(competition.train_labels, config.val_split, config.seed)
+    x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
+    validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
+    steps = -(-len(train_idx) // config.batch_size)
+    state = runs.read_json(run / "state.json") if resume else {}
+    initial_epoch = int(state.get("epoch", 0))
+    model = _model(run, config, steps, resume is not None)
+    monitor = "val_loss" if len(val_idx) else "loss"
+    recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
+    callbacks = [recorder]
+    if config.schedule == "plateau":
+        callbacks.append(_restoring(plateau_callback(monitor), state.get("plateau")))
+    if config.early_stopping:
+        callbacks.append(_restoring(keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=config.early_stopping), state.get("early_stopping")))
+    recorder.stateful = {"plateau": callbacks[1] if config.schedule == "plateau" else None,
+                         "early_stopping": callbacks[-1] if config.early_stopping else None}
+    runs.set_status(run, "running")
+    _emit(subscribers, TrainStarted(run.name, config.model, str(device), config.epochs,
+                                    initial_epoch, steps, len(x), len(val_idx)))
+    status, message = "finished", ""
+    try:
+        if model_spec(config.model).trainable and initial_epoch < config.epochs:
+            model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs,
+                      initial_epoch=initial_epoch, validation_data=validation if len(val_idx)
+                      else None, callbacks=callbacks, verbose=0)
+        elif not model_spec(config.model).trainable:
+            _save_model(model, run / "last.keras")
+            _save_model(model, run / "best.keras")
+        val_accuracy = _write_predictions(run, model, competition, val_idx)
+        if recorder.best is None and val_accuracy is not None:
+            recorder.best = val_accuracy
+            runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
+                                                 "best_val_accuracy": val_accuracy})
+    except (_Interrupted, KeyboardInterrupt):
+        status, message = "interrupted", "stopped by request; resume with --resume"
+    except Exception as error:
+        runs.set_status(run, "failed", f"{type(error).__name__}: {error}")
+        _emit(subscribers, TrainFinished(run.name, "failed", recorder.epochs_done,
+                                         recorder.best, 0.0, str(error)))
+        raise
+    runs.set_status(run, status, message)
+    seconds = runs.read_json(run / "status.json").get("seconds", 0.0)
+    _emit(subscribers, TrainFinished(run.name, status, recorder.epochs_done, recorder.best,
+                                     seconds, message))
+    return TrainResult(run, status, recorder.epochs_done, recorder.best)
+
+
+def _resume_config(run: Path, epochs: int | None) -> TrainConfig:
+    if not (run / "last.keras").is_file():
+        raise WorkbenchError(f"{run} has no checkpoint yet (no epoch finished); start a new run.")
+    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
+    done = int(runs.read_json(run / "state.json").get("epoch", 0))
+    if epochs and epochs != config.epochs:
+        config = replace(config, epochs=epochs)
+    if runs.run_status(run) == "running":
+        raise WorkbenchError(f"{run.name} is still running in another process.")
+    if done >= config.epochs:
+        raise WorkbenchError(f"{run.name} has done all {config.epochs} of its epochs; pass "
+                             f"--epochs N with N > {done} to train it further.")
+    return config
+
+
+def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
+    if resume:
+        return keras.saving.load_model(run / "last.keras")
+    model = build_model(config.model, config.augment, config.seed)
+    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[config.optimizer][0])
+    optimizer = optimizer_class(learning_rate=learning_rate(
+        config.schedule, config.learning_rate, steps, config.epochs))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _restoring(callback, saved: dict | None):
+    """Make a stateful callback start from ``saved`` (its on_train_begin would reset it)."""
+    begin = callback.on_train_begin
+
+    def on_train_begin(logs=None):
+        begin(logs)
+        for key, value in (saved or {}).items():
+            setattr(callback, key, value)
+
+    callback.on_train_begin = on_train_begin
+    return callback
+
+
+def _emit(subscribers: list[Subscriber], event: Event) -> None:
+    for subscriber in subscribers:
+        subscriber(event)
+
+
+def _save_model(model, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class _Recorder(keras.callbacks.Callback):
+    """Writes the run folder each epoch and turns batches and epochs into events."""
+
+    def __init__(self, run, config, subscribers, stop, steps, initial_epoch, state, rows):
+        super().__init__()
+        self.run, self.config, self.subscribers, self.stop = run, config, subscribers, stop
+        self.steps, self.rows = steps, rows
+        self.epochs_done = initial_epoch
+        self.best = state.get("best_val_accuracy")
+        self.history = runs.read_history(run)[:initial_epoch]
+        self.epoch_seconds = [row["seconds"] for row in self.history if row.get("seconds")]
+        self.stateful: dict = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = self.last_event = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.stop is not None and self.stop.is_set():
+            raise _Interrupted()
+        now = time.perf_counter()
+        if now - self.last_event < BATCH_EVENT_INTERVAL_S and batch + 1 < self.steps:
+            return
+        self.last_event = now
+        steps_per_s = (batch + 1) / max(now - self.epoch_start, 1e-9)
+        left = (self.steps - batch - 1) / steps_per_s + self._epoch_estimate(steps_per_s) * (
+            self.config.epochs - self.epochs_done - 1)
+        _emit(self.subscribers, BatchEnded(
+            self.epochs_done + 1, batch + 1, self.steps, float(logs["loss"]),
+            float(logs["accuracy"]), self._lr(), steps_per_s * self.config.batch_size, left))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self.epoch_start
+        val_accuracy = logs.get("val_accuracy")
+        row = {"epoch": epoch + 1, "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
+               "val_loss": logs.get("val_loss"), "val_accuracy": val_accuracy,
+               "learning_rate": self._lr(), "seconds": round(seconds, 3)}
+        self.history.append(row)
+        self.epoch_seconds.append(seconds)
+        runs.write_history(self.run, self.history)
+        _save_model(self.model, self.run / "last.keras")
+        improved = val_accuracy is not None and (self.best is None or val_accuracy > self.best)
+        if improved or (val_accuracy is None and not (self.run / "best.keras").exists()):
+            self.best = val_accuracy if improved else self.best
+            _save_model(self.model, self.run / "best.keras")
+        self.epochs_done = epoch + 1
+        runs.write_json(self.run / "state.json", {
+            "epoch": self.epochs_done, "best_val_accuracy": self.best,
+            **{name: _callback_state(cb) for name, cb in self.stateful.items() if cb}})
+        left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
+        _emit(self.subscribers, EpochEnded(
+            self.epochs_done, self.config.epochs, row["loss"], row["accuracy"], row["val_loss"],
+            val_accuracy, row["learning_rate"], seconds, self.rows / seconds, left, improved))
+
+    def _epoch_estimate(self, steps_per_s: float) -> float:
+        if self.epoch_seconds:
+            return float(np.median(self.epoch_seconds))
+        return self.steps / steps_per_s if steps_per_s else 0.0
+
+    def _lr(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+def _callback_state(callback) -> dict:
+    names = ("wait", "best", "cooldown_counter")
+    return {name: float(getattr(callback, name)) for name in names if hasattr(callback, name)}
+
+
+def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray
+                       ) -> float | None:
+    """Predict validation and test rows with the best checkpoint; write the run's submission.
+
+    Returns the validation accuracy (None without validation rows)."""
+    if (run / "best.keras").exists():
+        model.load_weights(run / "best.keras")
+    accuracy = None
+    if len(val_idx):
+        probabilities = predict_probabilities(model, competition.train_images[val_idx])
+        labels = competition.train_labels[val_idx]
+        write_npz(run / "val_predictions.npz", probabilities=probabilities, labels=labels,
+                  ids=val_idx + 1)
+        accuracy = float((probabilities.argmax(axis=1) == labels).mean())
+    if competition.n_test:
+        probabilities = predict_probabilities(model, competition.test_images)
+        write_npz(run / "test_predictions.npz", probabilities=probabilities,
+                  image_ids=competition.test_ids)
+        write_submission(competition.test_ids, probabilities.argmax(axis=1), "submission",
+                         directory=run, force=True)
+    return accuracy

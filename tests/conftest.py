@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Kaggle
+from tests.helpers import Kaggle, tiny_competition_folder
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +40,9 @@ def cli(tmp_path):
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A 300-row train / 40-row test competition folder of real digits."""
+    return tiny_competition_folder(tmp_path_factory.mktemp("tiny"))

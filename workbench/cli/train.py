@@ -117,19 +117,20 @@ def run_train(args: argparse.Namespace) -> int:
         schedule=args.schedule, preset=args.preset, augment=args.augment,
         val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
         cpu=args.cpu, data=args.data)
-    resume = find_run(args.resume, args.runs_dir) if args.resume else None
-    if resume:
-        config = TrainConfig(epochs=args.epochs or 0)
-    else:
+    run = find_run(args.resume, args.runs_dir) if args.resume else None
+    if run is None:
         config = config.resolved()
     err.print("Loading Keras ...")
-    from workbench.engine.training import train
+    from workbench.engine.training import resume, train
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
+    reporter = ConsoleReporter()
     try:
-        result = train(config, runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
-                       stop=stop, resume=resume)
+        if run is None:
+            result = train(config, runs_dir=args.runs_dir, subscribers=[reporter], stop=stop)
+        else:
+            result = resume(run, epochs=args.epochs, subscribers=[reporter], stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous)
     best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"

@@ -55,16 +55,27 @@ def train(
     runs_dir: Path = runs.RUNS_DIR,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
-    resume: Path | None = None,
     competition: Competition | None = None,
 ) -> TrainResult:
-    """Train a model as ``config`` says (or resume ``resume`` with ``config.epochs``)."""
-    subscribers = list(subscribers)
-    if resume is None:
-        config = config.resolved()
-        run = runs.create_run(config.model, runs_dir)
-    else:
-        run, config = resume, _resume_config(resume, config.epochs)
+    """Train a new run as ``config`` says; ``stop`` ends it after the current batch."""
+    config = config.resolved()
+    run = runs.create_run(config.model, runs_dir)
+    return _fit_run(run, config, False, list(subscribers), stop, competition)
+
+
+def resume(
+    run: Path,
+    *,
+    epochs: int | None = None,
+    subscribers: Iterable[Subscriber] = (),
+    stop: threading.Event | None = None,
+) -> TrainResult:
+    """Continue ``run`` from its last checkpoint, up to ``epochs`` in all (default: its own)."""
+    return _fit_run(run, _resume_config(run, epochs), True, list(subscribers), stop, None)
+
+
+def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
+             stop: threading.Event | None, competition: Competition | None) -> TrainResult:
     device = backend.device(config.cpu)
     backend.use_mixed_precision(device.kind == "GPU")
     runs.write_json(run / "config.json", {
@@ -78,9 +89,9 @@ def train(
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)
-    state = runs.read_json(run / "state.json") if resume else {}
+    state = runs.read_json(run / "state.json") if resumed else {}
     initial_epoch = int(state.get("epoch", 0))
-    model = _model(run, config, steps, resume is not None)
+    model = _model(run, config, steps, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
     recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
     callbacks = [recorder]
@@ -238,7 +249,8 @@ class _Recorder(keras.callbacks.Callback):
 
 def _callback_state(callback) -> dict:
     names = ("wait", "best", "cooldown_counter")
-    return {name: float(getattr(callback, name)) for name in names if hasattr(callback, name)}
+    return {name: float(getattr(callback, name)) for name in names
+            if getattr(callback, name, None) is not None}
 
 
 def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray

@@ -1,0 +1,51 @@
+"""The model registry builds every model; the same code builds under JAX when it is installed."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.models import MODELS, model_spec
+
+models = pytest.importorskip("workbench.engine.models")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_outputs_probabilities(name):
+    model = models.build_model(name)
+    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    probabilities = np.asarray(model(images, training=False))
+    assert probabilities.shape == (4, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_augmentation_is_on_for_cnns_only_and_off_at_inference():
+    assert model_spec("strong-cnn").augment_by_default and not model_spec("mlp").augment_by_default
+    model = models.build_model("simple-cnn", augment=True)
+    assert "augment" in [layer.name for layer in model.layers]
+    assert "augment" not in [layer.name for layer in models.build_model("simple-cnn", False).layers]
+    images = np.random.default_rng(1).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    np.testing.assert_allclose(np.asarray(model(images, training=False)),
+                               np.asarray(model(images, training=False)))
+
+
+def test_unknown_model():
+    with pytest.raises(WorkbenchError, match="unknown model 'vgg'; choose one of: random"):
+        model_spec("vgg")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+def test_registry_builds_under_jax():
+    code = ("import numpy as np; from workbench.engine.models import MODELS, build_model\n"
+            "for name in MODELS:\n"
+            "    p = np.asarray(build_model(name)(np.zeros((2, 28, 28), np.uint8)))\n"
+            "    assert p.shape == (2, 10), name\n"
+            "import keras; print(keras.config.backend())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "jax"

@@ -1,0 +1,119 @@
+"""Training runs: the run folder, events, stop and resume, schedules through fit, predictions."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from workbench.engine import runs
+from workbench.engine.config import TrainConfig
+from workbench.engine.data import load_competition
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import BatchEnded, EpochEnded, EventQueue, TrainFinished, TrainStarted
+from workbench.engine.submission import check_submission_file
+
+training = pytest.importorskip("workbench.engine.training")
+RUN_FILES = {"config.json", "status.json", "state.json", "history.csv", "best.keras",
+             "last.keras", "val_predictions.npz", "test_predictions.npz", "submission.csv"}
+
+
+def config(tiny_data, **kwargs) -> TrainConfig:
+    return TrainConfig(**{"model": "linear", "epochs": 2, "batch_size": 32,
+                          "data": str(tiny_data), **kwargs})
+
+
+def test_run_folder_holds_every_file(tiny_data, tmp_path):
+    result = training.train(config(tiny_data), runs_dir=tmp_path)
+    assert result.status == "finished" and result.epochs_done == 2
+    assert RUN_FILES <= {p.name for p in result.run.iterdir()}
+    assert result.run.name.endswith("-linear")
+    assert runs.run_status(result.run) == "finished"
+    history = runs.read_history(result.run)
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert result.best_val_accuracy == max(row["val_accuracy"] for row in history)
+    competition = load_competition(tiny_data)
+    assert check_submission_file(result.run / "submission.csv", competition.test_ids).ok
+    with np.load(result.run / "val_predictions.npz") as val:
+        assert val["probabilities"].shape == (len(val["ids"]), 10)
+        np.testing.assert_array_equal(competition.train_labels[val["ids"] - 1], val["labels"])
+        accuracy = (val["probabilities"].argmax(1) == val["labels"]).mean()
+    assert accuracy == pytest.approx(result.best_val_accuracy, abs=1e-6)
+    saved = runs.read_json(result.run / "config.json")
+    assert saved["learning_rate"] == 1e-3 and saved["optimizer"] == "adam"
+    assert "CPU" in saved["device"]
+
+
+def test_events_arrive_in_order_and_cross_threads(tiny_data, tmp_path):
+    events = EventQueue()
+    received = []
+    worker = threading.Thread(target=lambda: training.train(
+        config(tiny_data, epochs=3), runs_dir=tmp_path, subscribers=[events]))
+    worker.start()
+    while worker.is_alive() or not events.queue.empty():
+        received += events.drain()
+        worker.join(0.05)
+    assert isinstance(received[0], TrainStarted) and isinstance(received[-1], TrainFinished)
+    epochs = [e for e in received if isinstance(e, EpochEnded)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert all(e.val_accuracy is not None and e.samples_per_s > 0 for e in epochs)
+    assert epochs[-1].eta_s == 0
+    batches = [e for e in received if isinstance(e, BatchEnded)]
+    assert batches and all(1 <= b.step <= b.steps == received[0].steps_per_epoch for b in batches)
+    assert received[-1].status == "finished" and received[-1].epochs_done == 3
+
+
+def test_stop_then_resume_continues_epochs_history_and_schedule(tiny_data, tmp_path):
+    stop = threading.Event()
+
+    def stop_after_two(event):
+        if isinstance(event, EpochEnded) and event.epoch == 2:
+            stop.set()
+
+    first = training.train(config(tiny_data, epochs=4, schedule="linear", learning_rate=0.01),
+                           runs_dir=tmp_path, subscribers=[stop_after_two], stop=stop)
+    assert first.status == "interrupted" and first.epochs_done == 2
+    assert runs.run_status(first.run) == "interrupted"
+    assert len(runs.read_history(first.run)) == 2
+    resumed = training.resume(first.run)
+    assert resumed.status == "finished" and resumed.epochs_done == 4
+    history = runs.read_history(first.run)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]
+    # The linear schedule is a function of the optimizer's step count, saved in the checkpoint:
+    # resumed epochs continue it (a fresh optimizer would restart at 0.0075 after epoch 3).
+    for row in history:
+        assert row["learning_rate"] == pytest.approx(0.01 * (1 - row["epoch"] / 4), abs=1e-6)
+    assert [p.name for p in tmp_path.iterdir()] == [first.run.name]
+
+
+def test_resume_a_finished_run_needs_more_epochs(tiny_data, tmp_path):
+    result = training.train(config(tiny_data, epochs=1), runs_dir=tmp_path)
+    with pytest.raises(WorkbenchError, match="has done all 1 of its epochs; pass --epochs"):
+        training.resume(result.run)
+    more = training.resume(result.run, epochs=2)
+    assert more.epochs_done == 2 and len(runs.read_history(result.run)) == 2
+
+
+def test_plateau_and_early_stopping_run(tiny_data, tmp_path):
+    result = training.train(config(tiny_data, epochs=3, preset="Adadelta_plateau",
+                                   early_stopping=1), runs_dir=tmp_path)
+    saved = runs.read_json(result.run / "config.json")
+    assert (saved["optimizer"], saved["learning_rate"], saved["schedule"]) == (
+        "adadelta", 1.0, "plateau")
+    state = runs.read_json(result.run / "state.json")
+    assert {"plateau", "early_stopping"} <= state.keys()
+
+
+def test_random_model_needs_no_training(tiny_data, tmp_path):
+    result = training.train(config(tiny_data, model="random"), runs_dir=tmp_path)
+    assert result.status == "finished" and result.epochs_done == 0
+    assert 0.0 <= result.best_val_accuracy < 0.4
+    assert (result.run / "submission.csv").is_file()
+
+
+def test_training_without_labels_is_refused(tmp_path):
+    from tests.helpers import csv_bytes, make_images
+
+    path = tmp_path / "only-test.csv"
+    path.write_bytes(csv_bytes(make_images(3)))
+    with pytest.raises(WorkbenchError, match="no labelled rows"):
+        training.train(TrainConfig(model="linear", data=str(path)), runs_dir=tmp_path / "runs")

@@ -12,12 +12,13 @@ COMMANDS = [[], ["data"], ["data", "info"], ["data", "show"], ["data", "export-p
 
 
 def assert_one_line_error(result, *phrases):
+    """Exit 2, no traceback, and one error line (after any progress lines) naming the problem."""
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and result.stderr.strip().endswith(errors[0]), result.stderr
     for phrase in phrases:
-        assert phrase in lines[0]
+        assert phrase in errors[0]
 
 
 def test_version(cli):

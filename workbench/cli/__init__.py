@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.cli import baseline, data, runs, search, submission, train
+from workbench.cli import baseline, data, kaggle, runs, search, submission, train
 from workbench.engine.errors import WorkbenchError
 
 PROG = "workbench-engine"
@@ -27,7 +27,7 @@ def build_parser() -> Parser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", metavar="PATH", help="Kaggle zip, folder or CSV (default: "
                         "$WORKBENCH_DATA, else the embedded sample)")
-    for module in (data, baseline, train, runs, search, submission):
+    for module in (data, baseline, train, runs, search, submission, kaggle):
         module.register(commands, common)
     return parser
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from workbench.cli.output import err, out
+from workbench.engine.backend import PRECISIONS
 from workbench.engine.events import BatchEnded, EpochEnded, Event, TrainFinished, TrainStarted
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
@@ -42,6 +43,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                        "PATIENCE epochs without a better validation loss")
     train.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is "
                        "present")
+    train.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
+                       "float16 on GPUs, mixed bfloat16 on CPUs that have it, else float32")
     train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     train.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
     train.set_defaults(run=run_train)
@@ -116,7 +119,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
         schedule=args.schedule, preset=args.preset, augment=args.augment,
         val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
-        cpu=args.cpu, data=args.data)
+        cpu=args.cpu, precision=args.precision, data=args.data)
     run = find_run(args.resume, args.runs_dir) if args.resume else None
     if run is None:
         config = config.resolved()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import model_spec
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES, check_choice
@@ -24,6 +25,7 @@ class TrainConfig:
     seed: int = 0
     early_stopping: int | None = None
     cpu: bool = False
+    precision: str = "auto"
     data: str | None = None
 
     def resolved(self) -> TrainConfig:
@@ -44,6 +46,9 @@ class TrainConfig:
                                  "use e.g. 0.1 for 10%.")
         if config.learning_rate is not None and config.learning_rate <= 0:
             raise WorkbenchError("the learning rate must be positive.")
+        if config.precision not in PRECISIONS:
+            raise WorkbenchError(f"unknown precision '{config.precision}'; choose one of: "
+                                 f"{', '.join(PRECISIONS)}.")
         data = config.data
         if data is not None:
             data = str(Path(data).expanduser().resolve())

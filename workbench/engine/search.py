@@ -12,6 +12,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,24 +67,37 @@ class Trial:
 
 
 def read_trials(folder: Path) -> list[Trial]:
-    """The trials of a search folder, best first (accuracy, then fewer epochs, then time)."""
+    """The trials of a search folder (every worker's file), best first: accuracy, then fewer
+    epochs to converge, then time."""
+    rows = {(t.optimizer, t.learning_rate, t.schedule): t
+            for path in sorted(folder.glob("trials*.csv")) for t in _read_file(path)}
+    return sorted(rows.values(),
+                  key=lambda t: (-t.best_val_accuracy, t.epochs_to_converge, t.seconds))
+
+
+def _read_file(path: Path) -> list[Trial]:
+    types = {f.name: f.type for f in fields(Trial)}
     try:
-        text = (folder / "trials.csv").read_text()
+        text = path.read_text()
     except OSError:
         return []
-    types = {f.name: f.type for f in fields(Trial)}
-    rows = [Trial(**{k: (float(v) if types[k] == "float" else int(v) if types[k] == "int" else v)
+    return [Trial(**{k: float(v) if types[k] == "float" else int(v) if types[k] == "int" else v
                      for k, v in row.items()}) for row in csv.DictReader(io.StringIO(text))]
-    return sorted(rows, key=lambda t: (-t.best_val_accuracy, t.epochs_to_converge, t.seconds))
 
 
-def _write_trials(folder: Path, trials: list[Trial]) -> None:
+def _trials_file(folder: Path) -> Path:
+    """This process's trials file: trials.csv, or trials-<id>.csv for a distributed worker."""
+    worker = os.environ.get("KERASTUNER_TUNER_ID")
+    return folder / (f"trials-{worker}.csv" if worker else "trials.csv")
+
+
+def _write_trials(path: Path, trials: list[Trial]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([f.name for f in fields(Trial)])
     for trial in trials:
         writer.writerow([getattr(trial, f.name) for f in fields(Trial)])
-    write_atomic(folder / "trials.csv", buffer.getvalue().encode())
+    write_atomic(path, buffer.getvalue().encode())
 
 
 def _claim_folder(folder: Path, settings: dict) -> None:
@@ -117,6 +131,7 @@ def run_search(
     """Run (or resume) the grid in ``folder``; ``on_trial(trial, done, total)`` after each."""
     space = space.checked()
     keras = backend.keras(cpu)
+    backend.set_precision(backend.precision_policy("auto", backend.device(cpu)))
     from workbench.engine.schedules import learning_rate, plateau_callback
 
     import keras_tuner as kt
@@ -134,6 +149,7 @@ def run_search(
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(x) // batch_size)
     done = {(t.optimizer, t.learning_rate, t.schedule): t for t in read_trials(folder)}
+    mine = _read_file(_trials_file(folder))
 
     class Stop(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -156,15 +172,17 @@ def run_search(
             if key[2] == "plateau":
                 callbacks.append(plateau_callback("val_loss"))
             start = time.perf_counter()
-            history = net.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
-                              validation_data=validation, callbacks=callbacks).history
+            history = net.fit(**backend.fit_inputs(x, y, batch_size, seed), epochs=epochs,
+                              verbose=0, validation_data=validation, validation_batch_size=1024,
+                              callbacks=callbacks).history
             accuracies = [0.0 if a != a else a for a in history["val_accuracy"]]  # NaN: 0
             best = max(accuracies)
             row = Trial(trial.trial_id, *key, best, accuracies[-1],
                         next(i for i, a in enumerate(accuracies, 1) if a >= best - CONVERGED_WITHIN),
                         len(accuracies), round(time.perf_counter() - start, 2))
             done[key] = row
-            _write_trials(folder, list(done.values()))
+            mine.append(row)
+            _write_trials(_trials_file(folder), mine)
             if on_trial:
                 on_trial(row, len(done), space.size)
             return {"val_accuracy": best}

@@ -77,9 +77,10 @@ def resume(
 def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
              stop: threading.Event | None, competition: Competition | None) -> TrainResult:
     device = backend.device(config.cpu)
-    backend.use_mixed_precision(device.kind == "GPU")
+    policy = backend.precision_policy(config.precision, device)
+    backend.set_precision(policy)
     runs.write_json(run / "config.json", {
-        **config.to_dict(), "device": str(device), "keras": keras.__version__,
+        **config.to_dict(), "device": str(device), "policy": policy, "keras": keras.__version__,
         "workbench": __version__})
     competition = competition or load_competition(config.data)
     if competition.n_train == 0:
@@ -103,14 +104,15 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
     recorder.stateful = {"plateau": callbacks[1] if config.schedule == "plateau" else None,
                          "early_stopping": callbacks[-1] if config.early_stopping else None}
     runs.set_status(run, "running")
-    _emit(subscribers, TrainStarted(run.name, config.model, str(device), config.epochs,
+    _emit(subscribers, TrainStarted(run.name, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     status, message = "finished", ""
     try:
         if model_spec(config.model).trainable and initial_epoch < config.epochs:
-            model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs,
-                      initial_epoch=initial_epoch, validation_data=validation if len(val_idx)
-                      else None, callbacks=callbacks, verbose=0)
+            model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
+                      epochs=config.epochs, initial_epoch=initial_epoch,
+                      validation_data=validation if len(val_idx) else None,
+                      validation_batch_size=1024, callbacks=callbacks, verbose=0)
         elif not model_spec(config.model).trainable:
             _save_model(model, run / "last.keras")
             _save_model(model, run / "best.keras")

@@ -1,0 +1,175 @@
+"""Training benchmarks on Kaggle's train.csv (42,000 rows; 10% stratified validation).
+
+    python bench/bench_train.py overhead [--model simple-cnn] [--epochs 3] [--repeat 3]
+    python bench/bench_train.py speed [--models simple-cnn strong-cnn] [--epochs 2]
+    python bench/bench_train.py to-accuracy --target 0.99 --recipe NAME:JSON ... [--limit-s 300]
+
+`overhead` compares `train()` (events, history, checkpoints every epoch) with a bare
+`model.fit` of the same model, data and batch size: wall time of fit, median of --repeat.
+`speed` reports samples/s (median epoch after the first). `to-accuracy` trains each recipe until
+its validation accuracy first reaches --target and reports the wall time from the start of
+training (data loaded, Keras imported), or gives up after --limit-s.
+Peak memory: `/usr/bin/time -v workbench-engine train --model strong-cnn --epochs 1 --data ZIP`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import machine, require_zip
+
+from workbench.engine.config import TrainConfig
+from workbench.engine.data import load_competition
+from workbench.engine.events import EpochEnded, TrainStarted
+
+
+VARIANTS = {
+    "arrays": "bare model.fit, NumPy arrays (Keras' own input path)",
+    "stream": "bare model.fit, one endless tf.data stream (backend.fit_inputs)",
+    "engine": "workbench train: the stream + events, history.csv, checkpoints each epoch",
+}
+
+
+def overhead(args, competition) -> None:
+    """Each variant in its own process (no leftovers between them), interleaved, --repeat times."""
+    times = {variant: [] for variant in VARIANTS}
+    for _ in range(args.repeat):
+        for variant in VARIANTS:
+            result = subprocess.run(
+                [sys.executable, __file__, "fit-once", variant, "--model", args.model,
+                 "--epochs", str(args.epochs)], capture_output=True, text=True, check=True)
+            times[variant].append(float(result.stdout.strip().splitlines()[-1]))
+    median = {variant: statistics.median(t) for variant, t in times.items()}
+    print(f"machine: {machine()}; {args.model}, {args.epochs} epochs, batch 128, 37,801 rows, "
+          f"validation each epoch; fit wall time, median of {args.repeat}, each in a new process")
+    print("| what | fit wall time |\n|---|---|")
+    for variant, label in VARIANTS.items():
+        print(f"| {label} | {median[variant]:.1f} s |")
+    print(f"engine overhead over the same bare fit: "
+          f"{100 * (median['engine'] / median['stream'] - 1):+.1f}%; engine vs Keras' array "
+          f"input: {median['arrays'] / median['engine']:.2f}x faster")
+    print("runs: " + "; ".join(f"{v} {[round(t, 1) for t in ts]}" for v, ts in times.items()))
+
+
+def fit_once(args, competition) -> None:
+    from workbench.engine import backend
+    from workbench.engine.models import build_model
+    from workbench.engine.split import stratified_split
+    from workbench.engine.training import train
+
+    keras = backend.keras()
+    train_idx, val_idx = stratified_split(competition.train_labels, 0.1, 0)
+    x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
+    val = (competition.train_images[val_idx], competition.train_labels[val_idx])
+    if args.variant == "engine":
+        marks = {}
+
+        def clock(event):
+            if isinstance(event, TrainStarted):
+                marks["start"] = time.perf_counter()
+            if isinstance(event, EpochEnded) and event.epoch == args.epochs:
+                marks["end"] = time.perf_counter()
+
+        with tempfile.TemporaryDirectory() as runs_dir:
+            train(TrainConfig(model=args.model, epochs=args.epochs), runs_dir=Path(runs_dir),
+                  subscribers=[clock], competition=competition)
+        print(marks["end"] - marks["start"])
+        return
+    inputs = ({"x": x, "y": y, "batch_size": 128} if args.variant == "arrays"
+              else backend.fit_inputs(x, y, 128, 0))
+    keras.utils.set_random_seed(0)
+    model = build_model(args.model)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(**inputs, epochs=args.epochs, validation_data=val, validation_batch_size=1024,
+              verbose=0)
+    print(time.perf_counter() - start)
+
+
+def speed(args, competition) -> None:
+    from workbench.engine.training import train
+
+    print(f"machine: {machine()}; batch 128, augmentation on; median epoch after the first")
+    print("| model | samples/s | s/epoch | val acc after |")
+    print("|---|---|---|---|")
+    for model in args.models:
+        epochs = []
+        with tempfile.TemporaryDirectory() as runs_dir:
+            train(TrainConfig(model=model, epochs=args.epochs), runs_dir=Path(runs_dir),
+                  subscribers=[lambda e: epochs.append(e) if isinstance(e, EpochEnded) else 0],
+                  competition=competition)
+        later = epochs[1:] or epochs
+        rate = statistics.median(e.samples_per_s for e in later)
+        print(f"| {model} | {rate:,.0f} | {statistics.median(e.seconds for e in later):.1f} | "
+              f"{100 * epochs[-1].val_accuracy:.2f}% ({len(epochs)} epochs) |")
+
+
+def to_accuracy(args, competition) -> None:
+    from workbench.engine.training import train
+
+    print(f"machine: {machine()}; target {100 * args.target:.1f}% validation accuracy")
+    print("| recipe | reached | wall time | epochs | best val acc |")
+    print("|---|---|---|---|---|")
+    for name, spec in (item.split(":", 1) for item in args.recipe):
+        config = TrainConfig(**json.loads(spec))
+        stop, marks, best = threading.Event(), {}, [0.0]
+
+        def watch(event):
+            if isinstance(event, TrainStarted):
+                marks["start"] = time.perf_counter()
+            elif isinstance(event, EpochEnded):
+                best[0] = max(best[0], event.val_accuracy)
+                elapsed = time.perf_counter() - marks["start"]
+                if event.val_accuracy >= args.target and "hit" not in marks:
+                    marks["hit"], marks["epoch"] = elapsed, event.epoch
+                    stop.set()
+                elif elapsed > args.limit_s:
+                    stop.set()
+                marks["last"] = elapsed
+
+        with tempfile.TemporaryDirectory() as runs_dir:
+            train(config, runs_dir=Path(runs_dir), subscribers=[watch], stop=stop,
+                  competition=competition)
+        reached = "yes" if "hit" in marks else "no"
+        wall = (f"{marks['hit']:.0f} s" if "hit" in marks
+                else f"not in {marks.get('last', 0):.0f} s")
+        print(f"| {name} `{spec}` | {reached} | {wall} | {marks.get('epoch', '-')} | "
+              f"{100 * best[0]:.2f}% |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="bench", required=True)
+    p = sub.add_parser("overhead")
+    p.add_argument("--model", default="simple-cnn")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=3)
+    p = sub.add_parser("fit-once")
+    p.add_argument("variant", choices=VARIANTS)
+    p.add_argument("--model", default="simple-cnn")
+    p.add_argument("--epochs", type=int, default=3)
+    p = sub.add_parser("speed")
+    p.add_argument("--models", nargs="+", default=["simple-cnn", "strong-cnn"])
+    p.add_argument("--epochs", type=int, default=2)
+    p = sub.add_parser("to-accuracy")
+    p.add_argument("--target", type=float, default=0.99)
+    p.add_argument("--recipe", nargs="+", required=True, metavar="NAME:JSON")
+    p.add_argument("--limit-s", type=float, default=300)
+    args = parser.parse_args()
+    competition = load_competition(require_zip())
+    benches = {"overhead": overhead, "fit-once": fit_once, "speed": speed,
+               "to-accuracy": to_accuracy}
+    benches[args.bench](args, competition)
+
+
+if __name__ == "__main__":
+    main()

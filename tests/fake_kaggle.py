@@ -1,0 +1,127 @@
+"""A fake Kaggle API on 127.0.0.1 speaking what the official client (kaggle 2.2.5) sends.
+
+Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload, CreateSubmission,
+ListSubmissions, DownloadDataFiles}, PUT /upload/<token>, GET /files/<name>. Requests may come
+with absolute URLs (through HTTP_PROXY), as a proxied client sends them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+SERVICE = "/api/v1/competitions.CompetitionApiService/"
+
+
+class FakeKaggle:
+    def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123"):
+        self.data_zip = data_zip
+        self.pending_polls = pending_polls
+        self.score = score
+        self.uploads: dict[str, bytes] = {}
+        self.submissions: list[dict] = []
+        self.requests: list[tuple[str, str, dict]] = []  # method, route, JSON body
+        self.faults: dict[str, list[tuple[int, object]]] = {}  # method name -> queued answers
+        self.delay_s: dict[str, float] = {}
+        self._started: dict[str, str] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeKaggle:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, method: str, status: int, body: object = None, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` and ``body``."""
+        self.faults.setdefault(method, []).extend([(status, body)] * times)
+
+    def calls(self, method: str) -> int:
+        return sum(1 for _, route, _ in self.requests if route == method)
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: object = b"", headers: dict | None = None):
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                if not isinstance(body, bytes):
+                    self.send_header("Content-Type", "application/json")
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def do_PUT(self):
+                path = urlsplit(self.path).path
+                fake.uploads[path.rsplit("/", 1)[-1]] = self._body()
+                fake.requests.append(("PUT", path, {}))
+                self._send(200, {})
+
+            def do_GET(self):
+                path = urlsplit(self.path).path
+                fake.requests.append(("GET", path, {}))
+                self._send(200, fake.data_zip, {"Last-Modified": formatdate(usegmt=True)})
+
+            def do_POST(self):
+                path = urlsplit(self.path).path
+                body = json.loads(self._body() or b"{}")
+                method = path.removeprefix(SERVICE)
+                fake.requests.append(("POST", method, body))
+                time.sleep(fake.delay_s.get(method, 0))
+                if fake.faults.get(method):
+                    status, answer = fake.faults[method].pop(0)
+                    self._send(status, answer if answer is not None else {})
+                    return
+                handler = getattr(self, f"_{method}", None)
+                if handler is None:
+                    self._send(404, {"code": 404, "message": f"no route {method}"})
+                else:
+                    handler(body)
+
+            def _StartSubmissionUpload(self, body):
+                token = f"blob-{len(fake.uploads) + len(fake._started) + 1}"
+                fake._started[token] = body.get("fileName", "")
+                self._send(200, {"token": token, "createUrl": f"{fake.url}/upload/{token}"})
+
+            def _CreateSubmission(self, body):
+                token = body.get("blobFileTokens")
+                ref = len(fake.submissions) + 1
+                fake.submissions.insert(0, {
+                    "ref": ref, "date": "2026-11-25T10:00:00Z",
+                    "description": body.get("submissionDescription", ""),
+                    "fileName": fake._started.get(token, ""), "status": "PENDING",
+                    "polls": 0})
+                self._send(200, {"message": "Successfully submitted to Digit Recognizer",
+                                 "ref": ref})
+
+            def _ListSubmissions(self, body):
+                shown = []
+                for item in fake.submissions:
+                    if item["status"] == "PENDING":
+                        item["polls"] += 1
+                        if item["polls"] > fake.pending_polls:
+                            item["status"], item["publicScore"] = "COMPLETE", fake.score
+                    shown.append({k: v for k, v in item.items() if k != "polls"})
+                self._send(200, {"submissions": shown})
+
+            def _DownloadDataFiles(self, body):
+                self._send(302, b"", {"Location": f"{fake.url}/files/digit-recognizer.zip"})
+
+        return Handler

@@ -1,0 +1,84 @@
+"""`workbench-engine kaggle ...` as a subprocess, the real client routed to the fake server."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import engine_command
+from tests.fake_kaggle import FakeKaggle
+from tests.test_cli import assert_one_line_error
+
+SECRET = "fake-key-fedcba9876543210"
+
+
+@pytest.fixture
+def fake(kaggle):
+    with FakeKaggle(data_zip=kaggle.zip().read_bytes()) as server:
+        yield server
+
+
+@pytest.fixture
+def run_kaggle(fake, tmp_path):
+    """Run the CLI with fake credentials, the client routed through HTTP_PROXY to the fake."""
+
+    def run(*args, **env):
+        full_env = {**os.environ, "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": fake.url,
+                    "NO_PROXY": "", "no_proxy": "", "KAGGLE_USERNAME": "tester",
+                    "KAGGLE_KEY": SECRET, "KAGGLE_CONFIG_DIR": str(tmp_path / "kcfg"), **env}
+        full_env = {k: v for k, v in full_env.items() if v is not None}
+        result = subprocess.run([*engine_command(), "kaggle", *map(str, args)], cwd=tmp_path,
+                                env=full_env, capture_output=True, text=True, timeout=120)
+        assert SECRET not in result.stdout + result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def submission(tmp_path):
+    path = tmp_path / "sub.csv"
+    path.write_text("ImageId,Label\n" + "".join(f"{i},{i % 10}\n" for i in range(1, 13)))
+    return path
+
+
+def test_submit_waits_for_the_score(run_kaggle, fake, submission, kaggle):
+    result = run_kaggle("submit", submission, "-m", "cli test", "--data", kaggle.zip())
+    assert result.returncode == 0, result.stderr
+    assert "public score 0.99123" in result.stdout
+    assert list(fake.uploads.values()) == [submission.read_bytes()]
+
+
+def test_submissions_json(run_kaggle, submission, kaggle):
+    run_kaggle("submit", submission, "-m", "listed", "--no-wait", "--data", kaggle.zip())
+    result = run_kaggle("submissions", "--json")
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)
+    assert items[0]["description"] == "listed" and items[0]["file_name"] == "sub.csv"
+
+
+def test_download(run_kaggle, fake, tmp_path):
+    result = run_kaggle("download", "--dest", tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data/digit-recognizer.zip").read_bytes() == fake.data_zip
+
+
+def test_rules_not_accepted(run_kaggle, fake, submission, kaggle):
+    fake.fail("StartSubmissionUpload", 403, {"code": 403, "message": "Rules not accepted"})
+    assert_one_line_error(run_kaggle("submit", submission, "-m", "x", "--data", kaggle.zip()),
+                          "(403): Rules not accepted", "/rules")
+    assert submission.exists()
+
+
+def test_invalid_file_is_not_uploaded(run_kaggle, fake, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ImageId,Label\n1,3\n")
+    assert_one_line_error(run_kaggle("submit", bad, "-m", "x"), "was not uploaded")
+    assert fake.requests == []
+
+
+def test_no_credentials(run_kaggle, submission, kaggle):
+    result = run_kaggle("submissions", KAGGLE_USERNAME=None, KAGGLE_KEY=None,
+                        KAGGLE_API_TOKEN=None)
+    assert_one_line_error(result, "no Kaggle credentials found", "KAGGLE_API_TOKEN")

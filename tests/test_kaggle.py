@@ -1,0 +1,140 @@
+"""The engine's Kaggle functions, with the real `kaggle` client talking to a fake server."""
+
+import numpy as np
+import pytest
+
+from tests.fake_kaggle import FakeKaggle
+from workbench.engine import kaggle as wb_kaggle
+from workbench.engine.errors import WorkbenchError
+
+IDS = np.arange(1, 6)
+SECRET = "fake-key-0123456789abcdef"
+
+
+@pytest.fixture
+def fake(monkeypatch, kaggle):
+    """A fake Kaggle server the official client is pointed at, with fake credentials."""
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
+    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
+    monkeypatch.setenv("KAGGLE_KEY", SECRET)
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
+    from kaggle.api.kaggle_api_extended import KaggleApi
+    from kagglesdk import kaggle_env
+
+    assert "--local" in KaggleApi.args, "the client was imported before LOCALHOST was set"
+    with FakeKaggle(data_zip=kaggle.zip().read_bytes()) as server:
+        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+        yield server
+
+
+@pytest.fixture
+def submission(tmp_path):
+    path = tmp_path / "sub.csv"
+    path.write_text("ImageId,Label\n1,7\n2,2\n3,1\n4,0\n5,4\n")
+    return path
+
+
+def test_submit_uploads_the_file_and_waits_for_the_score(fake, submission):
+    seen = []
+    result = wb_kaggle.submit(submission, "first try", test_ids=IDS, poll_s=0.01,
+                              on_status=seen.append)
+    assert list(fake.uploads.values()) == [submission.read_bytes()]
+    create = [body for _, method, body in fake.requests if method == "CreateSubmission"]
+    assert create[0]["submissionDescription"] == "first try"
+    assert create[0]["competitionName"] == "digit-recognizer"
+    assert result.status == "COMPLETE" and result.public_score == "0.99123"
+    assert result.file_name == "sub.csv"
+    assert [s.status for s in seen] == ["PENDING"]
+
+
+def test_submit_without_waiting(fake, submission):
+    result = wb_kaggle.submit(submission, "quick", test_ids=IDS, wait=False)
+    assert result.status == "PENDING"
+
+
+def test_invalid_submission_is_never_uploaded(fake, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ImageId,Label\n1,7\n2,2\n")
+    with pytest.raises(WorkbenchError, match="was not uploaded: 3 of the 5 test ImageIds"):
+        wb_kaggle.submit(bad, "nope", test_ids=IDS)
+    assert fake.requests == []
+
+
+def test_default_check_is_against_kaggles_28000_test_images(fake, submission):
+    with pytest.raises(WorkbenchError, match="27995 of the 28000 test ImageIds are missing"):
+        wb_kaggle.submit(submission, "wrong size")
+    assert fake.requests == []
+
+
+def test_submission_history_is_parsed(fake, submission):
+    wb_kaggle.submit(submission, "one", test_ids=IDS, poll_s=0.01)
+    history = wb_kaggle.submissions()
+    assert len(history) == 1
+    assert (history[0].description, history[0].file_name, history[0].status,
+            history[0].public_score) == ("one", "sub.csv", "COMPLETE", "0.99123")
+
+
+def test_download_keeps_the_zip_and_checks_it(fake, tmp_path, kaggle):
+    path = wb_kaggle.download(dest=tmp_path / "data")
+    assert path == tmp_path / "data/digit-recognizer.zip"
+    assert path.read_bytes() == fake.data_zip
+
+
+@pytest.mark.parametrize("status, body, phrases", [
+    (401, {"code": 401, "message": "Unauthenticated"}, ["(401): Unauthenticated",
+                                                        "kaggle.com/settings"]),
+    (403, {"code": 403, "message": "You must accept this competition's rules"},
+     ["(403): You must accept this competition's rules", "/rules"]),
+    (400, {"code": 400, "message": "Your team has used its daily Submission allowance (5)"},
+     ["(400): Your team has used its daily Submission allowance (5)", "midnight UTC"]),
+    (404, {"code": 404, "message": "Competition not found"}, ["(404): Competition not found"]),
+])
+def test_server_errors_are_one_sentence_with_the_reason(fake, submission, status, body, phrases):
+    fake.fail("StartSubmissionUpload", status, body)
+    with pytest.raises(WorkbenchError) as caught:
+        wb_kaggle.submit(submission, "x", test_ids=IDS)
+    message = str(caught.value)
+    assert message.startswith("submitting failed") and "\n" not in message
+    for phrase in phrases:
+        assert phrase in message
+    assert SECRET not in message
+    assert submission.exists()
+
+
+def test_transient_errors_are_retried_then_succeed(fake, submission):
+    fake.fail("ListSubmissions", 503, {"code": 503, "message": "busy"}, times=2)
+    fake.fail("CreateSubmission", 429, {"code": 429, "message": "slow down"}, times=1)
+    result = wb_kaggle.submit(submission, "retry", test_ids=IDS, poll_s=0.01)
+    assert result.status == "COMPLETE"
+    assert fake.calls("CreateSubmission") == 2
+
+
+def test_retries_are_bounded(fake):
+    fake.fail("ListSubmissions", 500, {"code": 500, "message": "internal"}, times=10)
+    with pytest.raises(WorkbenchError, match=r"listing submissions failed \(500\): internal; "
+                                             "Kaggle is having trouble"):
+        wb_kaggle.submissions()
+    assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1
+
+
+def test_no_credentials(monkeypatch, tmp_path):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(WorkbenchError, match="no Kaggle credentials found .*kaggle.com/settings"):
+        wb_kaggle.submissions()
+
+
+def test_credentials_source_names_where_not_what(monkeypatch, tmp_path):
+    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
+    monkeypatch.setenv("KAGGLE_KEY", SECRET)
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    source = wb_kaggle.credentials_source()
+    assert source == "KAGGLE_USERNAME/KAGGLE_KEY" and SECRET not in source
+    monkeypatch.delenv("KAGGLE_KEY")
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "kaggle.json").write_text('{"username": "tester", "key": "%s"}' % SECRET)
+    assert wb_kaggle.credentials_source() == str(tmp_path / "kaggle.json")

@@ -1,7 +1,8 @@
 """A fake Kaggle API on 127.0.0.1 speaking what the official client (kaggle 2.2.5) sends.
 
 Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload, CreateSubmission,
-ListSubmissions, DownloadDataFiles}, PUT /upload/<token>, GET /files/<name>. Requests may come
+ListSubmissions, DownloadDataFiles}, POST /api/v1/security.OAuthService/IntrospectToken (an
+access token is valid when it equals ``token``), PUT /upload/<token>, GET /files/<name>. Requests may come
 with absolute URLs (through HTTP_PROXY), as a proxied client sends them.
 """
 
@@ -14,12 +15,11 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-SERVICE = "/api/v1/competitions.CompetitionApiService/"
-
-
 class FakeKaggle:
-    def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123"):
+    def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123",
+                 token: str = "fake-access-token-42"):
         self.data_zip = data_zip
+        self.token = token
         self.pending_polls = pending_polls
         self.score = score
         self.uploads: dict[str, bytes] = {}
@@ -82,7 +82,7 @@ class FakeKaggle:
             def do_POST(self):
                 path = urlsplit(self.path).path
                 body = json.loads(self._body() or b"{}")
-                method = path.removeprefix(SERVICE)
+                method = path.rsplit("/", 1)[-1]
                 fake.requests.append(("POST", method, body))
                 time.sleep(fake.delay_s.get(method, 0))
                 if fake.faults.get(method):
@@ -94,6 +94,10 @@ class FakeKaggle:
                     self._send(404, {"code": 404, "message": f"no route {method}"})
                 else:
                     handler(body)
+
+            def _IntrospectToken(self, body):
+                active = body.get("token") == fake.token
+                self._send(200, {"active": active, "username": "tester" if active else ""})
 
             def _StartSubmissionUpload(self, body):
                 token = f"blob-{len(fake.uploads) + len(fake._started) + 1}"

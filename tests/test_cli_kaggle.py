@@ -82,3 +82,17 @@ def test_no_credentials(run_kaggle, submission, kaggle):
     result = run_kaggle("submissions", KAGGLE_USERNAME=None, KAGGLE_KEY=None,
                         KAGGLE_API_TOKEN=None)
     assert_one_line_error(result, "no Kaggle credentials found", "KAGGLE_API_TOKEN")
+
+
+def test_access_token_credentials(run_kaggle, fake, submission, kaggle):
+    result = run_kaggle("submit", submission, "-m", "token", "--data", kaggle.zip(),
+                        KAGGLE_USERNAME=None, KAGGLE_KEY=None, KAGGLE_API_TOKEN=fake.token)
+    assert result.returncode == 0, result.stderr
+    assert fake.token not in result.stdout + result.stderr
+    assert fake.calls("IntrospectToken") >= 1 and fake.calls("CreateSubmission") == 1
+
+
+def test_rejected_access_token(run_kaggle, submission, kaggle):
+    result = run_kaggle("submissions", KAGGLE_USERNAME=None, KAGGLE_KEY=None,
+                        KAGGLE_API_TOKEN="expired-token")
+    assert_one_line_error(result, "Kaggle did not accept the credentials")

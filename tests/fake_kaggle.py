@@ -15,6 +15,13 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client that gave up (timeout) is expected here: no traceback."""
+
+
 class FakeKaggle:
     def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123",
                  token: str = "fake-access-token-42"):
@@ -28,7 +35,7 @@ class FakeKaggle:
         self.faults: dict[str, list[tuple[int, object]]] = {}  # method name -> queued answers
         self.delay_s: dict[str, float] = {}
         self._started: dict[str, str] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

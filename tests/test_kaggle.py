@@ -138,3 +138,12 @@ def test_credentials_source_names_where_not_what(monkeypatch, tmp_path):
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
     (tmp_path / "kaggle.json").write_text('{"username": "tester", "key": "%s"}' % SECRET)
     assert wb_kaggle.credentials_source() == str(tmp_path / "kaggle.json")
+
+
+def test_a_silent_server_times_out_with_bounded_retries(fake, monkeypatch):
+    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.3)
+    fake.delay_s["ListSubmissions"] = 1.0
+    with pytest.raises(WorkbenchError, match=r"listing submissions failed: Kaggle timed out "
+                                             r"after 4 tries; check the network"):
+        wb_kaggle.submissions()
+    assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1

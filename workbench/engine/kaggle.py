@@ -26,6 +26,7 @@ COMPETITION = "digit-recognizer"
 TEST_ROWS = {"digit-recognizer": 28000}
 RETRIES = 3
 BACKOFF_S = 1.0
+TIMEOUT_S = 60.0
 TOKEN_HELP = ("create an API token at https://www.kaggle.com/settings (API section) and set "
               "KAGGLE_API_TOKEN, or save it as ~/.kaggle/access_token (kaggle.json with "
               "KAGGLE_USERNAME/KAGGLE_KEY works too)")
@@ -77,7 +78,7 @@ def _call(what: str, competition: str, function: Callable):
 
     for attempt in range(RETRIES + 1):
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), _http_timeout(TIMEOUT_S):
                 return function()
         except requests.HTTPError as error:
             status = error.response.status_code if error.response is not None else None
@@ -95,6 +96,24 @@ def _call(what: str, competition: str, function: Callable):
         except ValueError as error:  # a body the client could not parse
             raise WorkbenchError(f"{what} failed: Kaggle sent an answer the client could not "
                                  f"read ({str(error)[:80]}); try again later.") from None
+
+
+@contextlib.contextmanager
+def _http_timeout(seconds: float):
+    """Give the client's HTTP calls a timeout: kaggle 2.2.5 sets none, so a silent server would
+    hang the call forever. Applies to requests made without an explicit timeout."""
+    from requests.adapters import HTTPAdapter
+
+    original = HTTPAdapter.send
+
+    def send(self, request, stream=False, timeout=None, **kwargs):
+        return original(self, request, stream=stream, timeout=timeout or seconds, **kwargs)
+
+    HTTPAdapter.send = send
+    try:
+        yield
+    finally:
+        HTTPAdapter.send = original
 
 
 def _http_message(what: str, competition: str, status: int | None, error) -> str:

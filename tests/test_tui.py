@@ -1,31 +1,101 @@
-"""The app's first screen: which dataset is loaded and its counts."""
+"""The Textual app driven by keys, as a user would (pilot tests)."""
 
-from textual.widgets import Static
+import json
+
+import pytest
+from textual.widgets import Input, Select, Static
 
 from workbench.tui.app import WorkbenchApp
+from workbench.tui.widgets.curves import Curves
+from workbench.tui.widgets.digit_grid import DigitGrid
 
 
-def shown(app, selector):
+def text(app, selector):
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def test_shows_the_dataset_and_counts(kaggle):
+async def loaded(pilot):
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_data_screen_shows_the_dataset_and_filters(kaggle):
     app = WorkbenchApp(str(kaggle.zip()))
-    async with app.run_test() as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "digit-recognizer.zip" in shown(app, "#dataset")
-        counts = shown(app, "#counts")
-        assert "30 train images (labelled), 12 test images" in counts
-        assert "0: 3  1: 3" in counts
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert "30 train (labelled), 12 test" in text(app, "#dataset")
+        grid = app.screen.query_one(DigitGrid)
+        assert len(grid.rows) == 30
+        await pilot.press("3")
+        assert grid.rows.tolist() == [3, 13, 23]
+        assert all(c.endswith(" 3") for c in grid.captions)
+        await pilot.press("right", "right")
+        assert grid.cursor == 2 and "#24 3" in text(app, "#detail")
+        await pilot.press("s")
+        assert len(grid.rows) == 12 and "showing: test" in text(app, "#dataset")
+        await pilot.press("a", "pagedown")
+        assert grid.cursor == min(29, grid.per_page)
+        await pilot.press("x")
+        assert grid.ascii
 
 
-async def test_bad_data_is_a_message_not_a_crash(tmp_path):
+async def test_bad_data_is_a_notification_not_a_crash(tmp_path):
     app = WorkbenchApp(str(tmp_path / "missing.zip"))
     async with app.run_test() as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "Could not load the data" in shown(app, "#dataset")
-        assert "does not exist" in shown(app, "#dataset")
+        await loaded(pilot)
+        assert any("does not exist" in n.message for n in app._notifications)
+        await pilot.press("t")
+        assert app.current_mode == "train"
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_train_screen_trains_and_plots(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("t")
+        app.screen.query_one("#model", Select).value = "linear"
+        app.screen.query_one("#epochs", Input).value = "2"
+        await pilot.press("g")
+        await loaded(pilot)
+        await pilot.pause(0.2)
+        assert "finished: 2 epochs" in text(app, "#status")
+        accuracy = app.screen.query_one("#accuracy", Curves)
+        assert accuracy.series["validation"][0] == [1, 2]
+        assert app.screen.query_one("#loss", Curves).series["train (batches)"][0]
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    assert json.loads((runs[0] / "status.json").read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize("epochs", ["abc"])
+async def test_bad_form_input_is_a_notification(tiny_data, tmp_path, monkeypatch, epochs):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#epochs", Input).value = epochs
+        await pilot.press("g")
+        await pilot.pause()
+        assert any("must be numbers" in n.message for n in app._notifications)
+    assert not (tmp_path / "runs").exists()
+
+
+async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#model", Select).value = "mlp"
+        app.screen.query_one("#epochs", Input).value = "500"
+        await pilot.press("g")
+        for _ in range(600):
+            await pilot.pause(0.05)
+            if "epoch 1/500" in text(app, "#epochs-log"):
+                break
+        await pilot.press("q")
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
+    assert (run / "last.keras").is_file()

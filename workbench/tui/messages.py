@@ -1,0 +1,21 @@
+"""Messages the app's workers post to the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from workbench.engine.events import Event
+
+
+@dataclass
+class TrainingEvent(Message):
+    """An engine event, carried from the training thread."""
+
+    event: Event
+
+
+@dataclass
+class TrainingFailed(Message):
+    error: str

@@ -1,0 +1,56 @@
+"""Loss and accuracy curves drawn with textual-plotext, fed by the engine's events."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+
+def downsample(xs: list[float], ys: list[float], points: int) -> tuple[list[float], list[float]]:
+    """At most ``points`` evenly spaced samples, always keeping the last one."""
+    if len(xs) <= points:
+        return xs, ys
+    step = len(xs) / points
+    picks = sorted({int(i * step) for i in range(points)} | {len(xs) - 1})
+    return [xs[i] for i in picks], [ys[i] for i in picks]
+
+
+class Curves(PlotextPlot):
+    """Named series of (x, y) points, redrawn on every update."""
+
+    def __init__(self, title: str, ylabel: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.title, self.ylabel = title, ylabel
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.redraw()
+
+    def add(self, name: str, x: float, y: float | None) -> None:
+        if y is None:
+            return
+        xs, ys = self.series.setdefault(name, ([], []))
+        xs.append(x)
+        ys.append(y)
+        self.redraw()
+
+    def set_series(self, name: str, xs: list[float], ys: list[float]) -> None:
+        self.series[name] = (list(xs), list(ys))
+        self.redraw()
+
+    def redraw(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.title)
+        plt.xlabel("epoch")
+        plt.ylabel(self.ylabel)
+        width = max(20, self.size.width)
+        for name, (xs, ys) in self.series.items():
+            if xs:
+                sx, sy = downsample(xs, ys, 2 * width)
+                plt.plot(sx, sy, label=name, marker="braille")
+        self.refresh()

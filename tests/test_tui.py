@@ -99,3 +99,32 @@ async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path,
     run = next((tmp_path / "runs").iterdir())
     assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
     assert (run / "last.keras").is_file()
+
+
+async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.training import train
+
+    monkeypatch.chdir(tmp_path)
+    for seed in (0, 1):
+        train(TrainConfig(model="linear", epochs=2, seed=seed, data=str(tiny_data)))
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        table = app.screen.query_one("#runs-table")
+        assert table.row_count == 2
+        await pilot.press("c", "down")
+        await pilot.pause()
+        assert len(app.screen.query_one("#run-accuracy", Curves).series) == 2
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert table.row_count == 2
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert table.row_count == 1
+    assert len(list((tmp_path / "runs").iterdir())) == 1

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,3 +160,12 @@ def find_run(ref: str, runs_dir: Path = RUNS_DIR) -> Path:
                              "the runs.")
     raise WorkbenchError(f"'{ref}' matches {len(matches)} runs in {runs_dir}; give more of the "
                          "id.")
+
+
+def delete_run(run: Path) -> None:
+    """Remove a run folder and everything in it; refuses a run that is still training."""
+    if run_status(run) == "running":
+        raise WorkbenchError(f"{run.name} is still training; stop it before deleting it.")
+    if not (run / "config.json").is_file():
+        raise WorkbenchError(f"{run} is not a run folder; nothing was deleted.")
+    shutil.rmtree(run)

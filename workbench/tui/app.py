@@ -15,11 +15,13 @@ from workbench import __version__
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.tui.screens.data import DataScreen
+from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.train import TrainScreen
 
 SCREENS = {
     "data": ("Data", "Browse the digits: filter by label and split"),
     "train": ("Train", "Train a model with live curves"),
+    "runs": ("Runs", "Compare and delete training runs"),
 }
 
 
@@ -28,11 +30,12 @@ class WorkbenchApp(App):
 
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
-    MODES = {"data": DataScreen, "train": TrainScreen}
+    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen}
     DEFAULT_MODE = "data"
     BINDINGS = [
         Binding("d", "switch_mode('data')", "Data", id="screen.data"),
         Binding("t", "switch_mode('train')", "Train", id="screen.train"),
+        Binding("r", "switch_mode('runs')", "Runs", id="screen.runs"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     competition: reactive[Competition | None] = reactive(None)

@@ -1,0 +1,136 @@
+"""Runs: the engine's runs as a table; a run's curves; two or more overlaid; delete (confirmed)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
+from workbench.tui.widgets.curves import Curves
+
+
+class ConfirmDelete(ModalScreen[bool]):
+    """Asks before a run folder is deleted."""
+
+    BINDINGS = [("y", "answer(True)", "Yes"), ("n,escape", "answer(False)", "No")]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label(f"Delete run {self.run_id} and all its files?")
+            with Horizontal():
+                yield Button("Delete (y)", variant="error", id="yes")
+                yield Button("Keep (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class RunsScreen(Screen):
+    BINDINGS = [
+        Binding("c", "compare", "Overlay", id="runs.compare"),
+        Binding("delete", "delete", "Delete", id="runs.delete"),
+        Binding("f5", "reload", "Reload", id="runs.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overlay: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="runs-note", markup=False)
+        with Horizontal(id="run-plots"):
+            yield Curves("validation accuracy", "val acc", id="run-accuracy")
+            yield Curves("validation loss", "val loss", id="run-loss")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("run", "model", "epochs", "best val acc", "status",
+                                              "duration")
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for run in reversed(list_runs(RUNS_DIR)):
+            accuracy = "-" if run.best_val_accuracy is None else f"{100 * run.best_val_accuracy:.2f}%"
+            table.add_row(run.id, run.model, f"{run.epochs_done}/{run.epochs}", accuracy,
+                          run.status, f"{run.duration_s:.0f} s", key=run.id)
+        if not table.row_count:
+            self.query_one("#runs-note", Static).update(
+                "No runs yet: train one on the Train screen (t).")
+        self._plot()
+
+    @property
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._plot()
+
+    def action_compare(self) -> None:
+        run = self.selected
+        if run is None:
+            return
+        if run in self.overlay:
+            self.overlay.remove(run)
+        else:
+            self.overlay.append(run)
+        self._plot()
+
+    def _plot(self) -> None:
+        shown = list(dict.fromkeys([*self.overlay, *([self.selected] if self.selected else [])]))
+        accuracy, loss = self.query_one("#run-accuracy", Curves), self.query_one("#run-loss",
+                                                                                   Curves)
+        accuracy.series.clear()
+        loss.series.clear()
+        for run_id in shown:
+            history = read_history(RUNS_DIR / run_id)
+            epochs = [row["epoch"] for row in history if row["val_accuracy"] is not None]
+            accuracy.set_series(run_id, epochs, [row["val_accuracy"] for row in history
+                                                 if row["val_accuracy"] is not None])
+            loss.set_series(run_id, epochs, [row["val_loss"] for row in history
+                                             if row["val_accuracy"] is not None])
+        accuracy.redraw()
+        loss.redraw()
+        note = f"overlaid: {', '.join(self.overlay)}" if self.overlay else (
+            "c: overlay the selected run with others; delete: remove it")
+        self.query_one("#runs-note", Static).update(note)
+
+    def action_delete(self) -> None:
+        run = self.selected
+        if run is None:
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if not answer:
+                return
+            try:
+                delete_run(RUNS_DIR / run)
+            except WorkbenchError as error:
+                self.notify(str(error), severity="error")
+                return
+            if run in self.overlay:
+                self.overlay.remove(run)
+            self.notify(f"Deleted {run}.")
+            self.action_reload()
+
+        self.app.push_screen(ConfirmDelete(run), confirmed)

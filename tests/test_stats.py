@@ -1,6 +1,7 @@
 """data info: counts, class balance, pixel statistics and duplicate images."""
 
 import numpy as np
+import pytest
 
 from workbench.engine.data import Competition
 from workbench.engine.stats import data_info
@@ -48,3 +49,29 @@ def test_no_duplicates_in_distinct_images():
     dup = data_info(competition(make_images(5), np.arange(5, dtype=np.uint8),
                                 make_images(5, seed=1))).duplicates
     assert dup.train_groups == dup.test_groups == dup.train_test_shared == 0
+
+
+def test_review_counts_and_orders_mistakes():
+    from workbench.engine.review import review_predictions
+
+    probabilities = np.full((4, 10), 0.01, np.float32)
+    probabilities[0, 3] = 0.91   # label 3, right
+    probabilities[1, 5] = 0.60   # label 3, predicted 5 at 60%
+    probabilities[2, 5] = 0.90   # label 3, predicted 5 at 90%
+    probabilities[3, 1] = 0.91   # label 1, right
+    review = review_predictions(probabilities, np.array([3, 3, 3, 1]), np.array([10, 11, 12, 13]))
+    assert review.accuracy == 0.5
+    assert review.confusion[3, 5] == 2 and review.confusion[3, 3] == 1
+    assert [m.id for m in review.mistakes] == [12, 11]
+    assert review.mistakes[0].top3[0] == (5, pytest.approx(0.9))
+    assert review.cell(3, 5) == review.mistakes and review.cell(1, 1) == []
+
+
+def test_suspects_toggle(tmp_path):
+    from workbench.engine.review import read_suspects, toggle_suspect
+
+    path = tmp_path / "suspects.csv"
+    assert toggle_suspect(7, path) and toggle_suspect(3, path)
+    assert read_suspects(path) == {3, 7}
+    assert not toggle_suspect(7, path)
+    assert path.read_text() == "id\n3\n"

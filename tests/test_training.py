@@ -117,3 +117,18 @@ def test_training_without_labels_is_refused(tmp_path):
     path.write_bytes(csv_bytes(make_images(3)))
     with pytest.raises(WorkbenchError, match="no labelled rows"):
         training.train(TrainConfig(model="linear", data=str(path)), runs_dir=tmp_path / "runs")
+
+
+def test_exclude_suspects_leaves_flagged_rows_out(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.review import toggle_suspect
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    training.train(config(tiny_data, epochs=1), subscribers=[seen.append])
+    for train_id in (1, 2, 3):
+        toggle_suspect(train_id)
+    training.train(config(tiny_data, epochs=1, exclude_suspects=True), subscribers=[seen.append])
+    started = [e for e in seen if isinstance(e, TrainStarted)]
+    assert started[0].train_rows - started[1].train_rows == len(
+        {1, 2, 3} - set(np.load(next((tmp_path / "runs").iterdir()) / "val_predictions.npz")
+                        ["ids"].tolist()))

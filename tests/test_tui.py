@@ -128,3 +128,30 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
         await pilot.pause()
         assert table.row_count == 1
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.review import read_suspects
+    from workbench.engine.training import train
+
+    monkeypatch.chdir(tmp_path)
+    train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("v")
+        await pilot.pause(0.3)
+        screen = app.screen
+        review = screen.review
+        assert review is not None and int(review.confusion.sum()) == 30
+        assert "validation accuracy" in text(app, "#review-summary")
+        grid = screen.query_one("#mistakes", DigitGrid)
+        assert len(grid.rows) == len(review.mistakes) > 0
+        first = review.mistakes[0]
+        assert f"label {first.label}, predicted {first.predicted}" in text(app, "#mistake-detail")
+        await pilot.press("f")
+        await pilot.pause()
+        assert read_suspects(tmp_path / "suspects.csv") == {first.id}
+        screen._show(review.cell(first.label, first.predicted), "one cell")
+        assert all(m.label == first.label for m in screen.shown)

@@ -45,6 +45,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                        "present")
     train.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
                        "float16 on GPUs, mixed bfloat16 on CPUs that have it, else float32")
+    train.add_argument("--exclude-suspects", action="store_true", help="leave out the train "
+                       "rows flagged as suspect labels (suspects.csv, from the Review screen)")
     train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     train.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
     train.set_defaults(run=run_train)
@@ -119,7 +121,8 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
         schedule=args.schedule, preset=args.preset, augment=args.augment,
         val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
-        cpu=args.cpu, precision=args.precision, data=args.data)
+        cpu=args.cpu, precision=args.precision, exclude_suspects=args.exclude_suspects,
+        data=args.data)
     run = find_run(args.resume, args.runs_dir) if args.resume else None
     if run is None:
         config = config.resolved()

@@ -26,6 +26,7 @@ class TrainConfig:
     early_stopping: int | None = None
     cpu: bool = False
     precision: str = "auto"
+    exclude_suspects: bool = False
     data: str | None = None
 
     def resolved(self) -> TrainConfig:

@@ -27,6 +27,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, 
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.prediction import predict_probabilities, write_npz
 from workbench.engine.recipes import OPTIMIZERS
+from workbench.engine.review import read_suspects
 from workbench.engine.split import stratified_split
 from workbench.engine.submission import write_submission
 
@@ -87,6 +88,8 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
     keras.utils.set_random_seed(config.seed)
     train_idx, val_idx = stratified_split(competition.train_labels, config.val_split, config.seed)
+    if config.exclude_suspects:
+        train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects()), dtype=int) - 1)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)

@@ -15,6 +15,7 @@ from workbench import __version__
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.tui.screens.data import DataScreen
+from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.train import TrainScreen
 
@@ -22,6 +23,7 @@ SCREENS = {
     "data": ("Data", "Browse the digits: filter by label and split"),
     "train": ("Train", "Train a model with live curves"),
     "runs": ("Runs", "Compare and delete training runs"),
+    "review": ("Review", "Confusion matrix and mistakes of a run"),
 }
 
 
@@ -30,12 +32,13 @@ class WorkbenchApp(App):
 
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
-    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen}
+    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen, "review": ReviewScreen}
     DEFAULT_MODE = "data"
     BINDINGS = [
         Binding("d", "switch_mode('data')", "Data", id="screen.data"),
         Binding("t", "switch_mode('train')", "Train", id="screen.train"),
         Binding("r", "switch_mode('runs')", "Runs", id="screen.runs"),
+        Binding("v", "switch_mode('review')", "Review", id="screen.review"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     competition: reactive[Competition | None] = reactive(None)

@@ -11,6 +11,10 @@ import pytest
 
 from tests.helpers import Kaggle, tiny_competition_folder
 
+# The kaggle client reads this once, when first imported: every in-process client in the tests
+# talks to a local endpoint (the fake server), never to kaggle.com.
+os.environ["KAGGLE_API_ENVIRONMENT"] = "LOCALHOST"
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory, monkeypatch):

@@ -14,7 +14,6 @@ SECRET = "fake-key-0123456789abcdef"
 @pytest.fixture
 def fake(monkeypatch, kaggle):
     """A fake Kaggle server the official client is pointed at, with fake credentials."""
-    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
     monkeypatch.setenv("KAGGLE_USERNAME", "tester")
     monkeypatch.setenv("KAGGLE_KEY", SECRET)
     monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)

@@ -155,3 +155,66 @@ async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monk
         assert read_suspects(tmp_path / "suspects.csv") == {first.id}
         screen._show(review.cell(first.label, first.predicted), "one cell")
         assert all(m.label == first.label for m in screen.shown)
+
+
+@pytest.fixture
+def fake_kaggle(monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
+    monkeypatch.setenv("KAGGLE_KEY", "fake-key")
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    from kaggle.api.kaggle_api_extended import KaggleApi
+    from kagglesdk import kaggle_env
+
+    from tests.fake_kaggle import FakeKaggle
+    from workbench.engine import kaggle as wb_kaggle
+
+    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
+    assert "--local" in KaggleApi.args
+    with FakeKaggle() as server:
+        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+        yield server
+
+
+async def test_submit_screen_checks_and_submits(kaggle, tmp_path, monkeypatch, fake_kaggle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "submissions").mkdir()
+    path = tmp_path / "submissions/full.csv"
+    path.write_text("ImageId,Label\n" + "".join(f"{i},{i % 10}\n" for i in range(1, 28001)))
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("k")
+        await pilot.pause(0.3)
+        assert "not in the test set" in text(app, "#verdict")   # 28,000 rows vs 12 here
+        app.screen.query_one("#message", Input).value = "from the app"
+        await pilot.press("ctrl+s")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert "COMPLETE, public score 0.99123" in text(app, "#kaggle-status") or \
+            "submissions." in text(app, "#kaggle-status")
+        assert app.screen.query_one("#history").row_count == 1
+    assert list(fake_kaggle.uploads.values()) == [path.read_bytes()]
+
+
+async def test_submit_without_credentials_is_a_message(kaggle, tmp_path, monkeypatch):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "none"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions/full.csv").write_text(
+        "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 28001)))
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("k")
+        await pilot.pause(0.3)
+        app.screen.query_one("#message", Input).value = "x"
+        await pilot.press("ctrl+s")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert "no Kaggle credentials found" in text(app, "#kaggle-status")
+        await pilot.press("ctrl+y")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert "no Kaggle credentials found" in text(app, "#kaggle-status")

@@ -17,6 +17,7 @@ from workbench.engine.errors import WorkbenchError
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
+from workbench.tui.screens.submit import SubmitScreen
 from workbench.tui.screens.train import TrainScreen
 
 SCREENS = {
@@ -24,6 +25,7 @@ SCREENS = {
     "train": ("Train", "Train a model with live curves"),
     "runs": ("Runs", "Compare and delete training runs"),
     "review": ("Review", "Confusion matrix and mistakes of a run"),
+    "submit": ("Submit", "Check a submission and send it to Kaggle"),
 }
 
 
@@ -32,13 +34,15 @@ class WorkbenchApp(App):
 
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
-    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen, "review": ReviewScreen}
+    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen,
+             "review": ReviewScreen, "submit": SubmitScreen}
     DEFAULT_MODE = "data"
     BINDINGS = [
         Binding("d", "switch_mode('data')", "Data", id="screen.data"),
         Binding("t", "switch_mode('train')", "Train", id="screen.train"),
         Binding("r", "switch_mode('runs')", "Runs", id="screen.runs"),
         Binding("v", "switch_mode('review')", "Review", id="screen.review"),
+        Binding("k", "switch_mode('submit')", "Submit", id="screen.submit"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     competition: reactive[Competition | None] = reactive(None)

@@ -1,0 +1,167 @@
+"""Submit: pick a run's or a saved submission, see the checker's verdict, the first rows and the
+label distribution; one key sends it to Kaggle through the engine; the submission history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.kaggle import COMPETITION, TEST_ROWS
+from workbench.engine.runs import RUNS_DIR, list_runs
+from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
+
+
+KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
+
+
+def submission_files() -> list[Path]:
+    """Runs' submission.csv (newest first), then the files in submissions/."""
+    runs = [r.path / "submission.csv" for r in reversed(list_runs(RUNS_DIR))
+            if (r.path / "submission.csv").is_file()]
+    saved = sorted(SUBMISSIONS_DIR.glob("*.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return runs + saved
+
+
+class SubmitScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit to Kaggle", id="submit.send", priority=True),
+        Binding("ctrl+y", "history", "Kaggle history", id="submit.history", priority=True),
+    ]
+
+    @dataclass
+    class Status(Message):
+        text: str
+        error: bool = False
+
+    @dataclass
+    class History(Message):
+        rows: list
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Select([], prompt="choose a submission", id="submission-file")
+        with Horizontal():
+            with Vertical(id="verdict-side"):
+                yield Static("", id="verdict", markup=False)
+                yield Static("", id="preview", markup=False)
+            with Vertical():
+                yield Input(placeholder="message for Kaggle (what is this submission?)",
+                            id="message")
+                yield Static("enter or ctrl+s submits (checked first); ctrl+y loads the history.",
+                             id="kaggle-status", markup=False)
+                yield DataTable(id="history", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#history", DataTable).add_columns("date", "file", "message", "status",
+                                                          "public score")
+
+    def on_screen_resume(self) -> None:
+        files = [str(p) for p in submission_files()]
+        select = self.query_one("#submission-file", Select)
+        current = None if select.is_blank() else select.value
+        select.set_options([(f, f) for f in files])
+        if files:
+            select.value = current if current in files else files[0]
+        else:
+            self.query_one("#verdict", Static).update("No submissions yet: train a run (t).")
+
+    @property
+    def path(self) -> Path | None:
+        select = self.query_one("#submission-file", Select)
+        return None if select.is_blank() else Path(str(select.value))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._check(Path(event.value))
+
+    def _check(self, path: Path) -> None:
+        competition = self.app.competition
+        if competition is None:
+            return
+        try:
+            check = check_submission_file(path, competition.test_ids)
+        except WorkbenchError as error:
+            self.query_one("#verdict", Static).update(str(error))
+            return
+        if check.ok:
+            verdict = (f"valid: {check.rows:,} rows, every ImageId of {competition.source} "
+                       "once, labels 0-9")
+            if competition.n_test != KAGGLE_TEST_ROWS:
+                verdict += (f"\n(Kaggle's test set has {KAGGLE_TEST_ROWS:,} images: train on "
+                            "Kaggle's data to submit there)")
+        else:
+            verdict = "problems:\n" + "\n".join(f"- {p}" for p in check.problems)
+        top = max(check.label_counts.values(), default=0) or 1
+        bars = "\n".join(f"{d} {'█' * round(20 * n / top):<20} {n:,}"
+                         for d, n in check.label_counts.items())
+        head = "\n".join(path.read_text().splitlines()[:6])
+        self.query_one("#verdict", Static).update(f"{path}\n{verdict}")
+        self.query_one("#preview", Static).update(f"first rows:\n{head}\n\nlabels:\n{bars}")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        path, message = self.path, self.query_one("#message", Input).value.strip()
+        if path is None:
+            self.notify("Choose a submission first.", severity="warning")
+            return
+        if not message:
+            self.notify("Write a message for Kaggle first.", severity="warning")
+            self.query_one("#message", Input).focus()
+            return
+        self.post_message(self.Status(f"Submitting {path.name} ..."))
+        self.send(path, message)
+
+    @work(thread=True, exclusive=True, group="kaggle")
+    def send(self, path: Path, message: str) -> None:
+        from workbench.engine.kaggle import submit
+
+        try:
+            result = submit(path, message,
+                            on_status=lambda s: self.post_message(self.Status(f"{s.status} ...")))
+        except WorkbenchError as error:
+            self.post_message(self.Status(str(error), error=True))
+            return
+        if result is None:
+            self.post_message(self.Status("Submitted; not in the history yet."))
+        else:
+            score = f", public score {result.public_score}" if result.public_score else ""
+            self.post_message(self.Status(f"{result.status}{score}", result.status == "ERROR"))
+        self.load_history()
+
+    def action_history(self) -> None:
+        self.post_message(self.Status("Loading the submission history ..."))
+        self.load_history()
+
+    @work(thread=True, exclusive=True, group="kaggle-history")
+    def load_history(self) -> None:
+        from workbench.engine.kaggle import submissions
+
+        try:
+            self.post_message(self.History(submissions()))
+        except WorkbenchError as error:
+            self.post_message(self.Status(str(error), error=True))
+
+    def on_submit_screen_status(self, message: Status) -> None:
+        self.query_one("#kaggle-status", Static).update(message.text)
+        if message.error:
+            self.notify(message.text, title="Kaggle", severity="error", timeout=15)
+
+    def on_submit_screen_history(self, message: History) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for item in message.rows:
+            table.add_row(item.date, item.file_name, item.description, item.status,
+                          item.public_score or item.error or "")
+        self.query_one("#kaggle-status", Static).update(f"{len(message.rows)} submissions.")

@@ -218,3 +218,26 @@ async def test_submit_without_credentials_is_a_message(kaggle, tmp_path, monkeyp
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.2)
         assert "no Kaggle credentials found" in text(app, "#kaggle-status")
+
+
+async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.training import train
+
+    monkeypatch.chdir(tmp_path)
+    train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await pilot.pause(0.3)
+        canvas = app.screen.query_one("#canvas")
+        for _ in range(6):
+            await pilot.press("up", "space")
+        assert canvas.image.max() == 255 and canvas.image[8:15, 13:16].min() > 0
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert "prediction:" in text(app, "#probabilities")
+        await pilot.click("#canvas", offset=(5, 3))
+        assert canvas.image[6:8, 4:7].max() > 0
+        await pilot.press("c")
+        assert canvas.image.max() == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 
@@ -12,9 +14,11 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from workbench import __version__
+from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.tui.screens.data import DataScreen
+from workbench.tui.screens.draw import DrawScreen
 from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.submit import SubmitScreen
@@ -26,6 +30,7 @@ SCREENS = {
     "runs": ("Runs", "Compare and delete training runs"),
     "review": ("Review", "Confusion matrix and mistakes of a run"),
     "submit": ("Submit", "Check a submission and send it to Kaggle"),
+    "draw": ("Draw", "Draw a digit and watch a model's probabilities"),
 }
 
 
@@ -35,7 +40,7 @@ class WorkbenchApp(App):
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
     MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen,
-             "review": ReviewScreen, "submit": SubmitScreen}
+             "review": ReviewScreen, "submit": SubmitScreen, "draw": DrawScreen}
     DEFAULT_MODE = "data"
     BINDINGS = [
         Binding("d", "switch_mode('data')", "Data", id="screen.data"),
@@ -43,6 +48,7 @@ class WorkbenchApp(App):
         Binding("r", "switch_mode('runs')", "Runs", id="screen.runs"),
         Binding("v", "switch_mode('review')", "Review", id="screen.review"),
         Binding("k", "switch_mode('submit')", "Submit", id="screen.submit"),
+        Binding("w", "switch_mode('draw')", "Draw", id="screen.draw"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     competition: reactive[Competition | None] = reactive(None)
@@ -89,4 +95,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "$WORKBENCH_DATA, else the embedded sample)")
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     args = parser.parse_args(argv)
+    _native_logs_off_screen()
     WorkbenchApp(args.data).run()
+
+
+def _native_logs_off_screen() -> None:
+    """Textual draws on file descriptor 2, where TensorFlow's C++ code writes its logs (and where
+    the engine silences them while Keras loads). Give Textual its own copy of the terminal and
+    send descriptor 2 to a log file, so neither can blank or garble the screen."""
+    if not sys.__stderr__ or not sys.__stderr__.isatty():
+        return
+    terminal = os.fdopen(os.dup(2), "w", encoding=sys.__stderr__.encoding, errors="replace")
+    log = cache_dir() / "workbench-stderr.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.__stderr__ = terminal

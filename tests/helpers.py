@@ -64,3 +64,31 @@ def tiny_competition_folder(root: Path, n_train: int = 300, n_test: int = 40) ->
     (root / "train.csv").write_bytes(b"\n".join(train) + b"\n")
     (root / "test.csv").write_bytes(b"\n".join(test) + b"\n")
     return root
+
+
+def synthetic_run(runs_dir: Path, competition, run_id: str = "20260101-120000-simple-cnn") -> Path:
+    """A finished run folder written directly (no training), deterministic for snapshots."""
+    import json
+
+    from workbench.engine.runs import write_history
+    from workbench.engine.split import stratified_split
+    from workbench.engine.submission import write_submission
+
+    run = runs_dir / run_id
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "simple-cnn", "epochs": 3}))
+    (run / "status.json").write_text(json.dumps({"status": "finished", "seconds": 42.0}))
+    (run / "state.json").write_text(json.dumps({"epoch": 3, "best_val_accuracy": 0.9}))
+    write_history(run, [{"epoch": e, "loss": 1 / e, "accuracy": 0.6 + 0.1 * e,
+                         "val_loss": 1.2 / e, "val_accuracy": 0.6 + 0.1 * e,
+                         "learning_rate": 0.001, "seconds": 2.0} for e in (1, 2, 3)])
+    _, val = stratified_split(competition.train_labels, 0.1, 0)
+    labels = competition.train_labels[val]
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(10) * 0.3, len(val)).astype(np.float32)
+    right = rng.random(len(val)) < 0.9
+    probabilities[right, labels[right]] += 2
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    np.savez(run / "val_predictions.npz", probabilities=probabilities, labels=labels, ids=val + 1)
+    write_submission(competition.test_ids, competition.test_ids % 10, "submission", directory=run)
+    return run

@@ -241,3 +241,18 @@ async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypat
         assert canvas.image[6:8, 4:7].max() > 0
         await pilot.press("c")
         assert canvas.image.max() == 0
+
+
+async def test_command_palette_lists_screens_and_actions(kaggle):
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Screen: Data", "Screen: Train", "Screen: Runs", "Screen: Review",
+                "Screen: Submit", "Screen: Draw"} <= set(titles)
+        assert "Start (g)" in titles and "Stop (x)" in titles
+        command = next(c for c in app.get_system_commands(app.screen)
+                       if c.title == "Screen: Runs")
+        command.callback()
+        await pilot.pause()
+        assert app.current_mode == "runs"

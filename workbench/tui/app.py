@@ -82,10 +82,16 @@ class WorkbenchApp(App):
         self.call_from_thread(setattr, self, "competition", competition)
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Every screen, and every action of the current screen, in the command palette."""
         yield from super().get_system_commands(screen)
         for mode, (title, help_text) in SCREENS.items():
             yield SystemCommand(f"Screen: {title}", help_text,
                                 lambda mode=mode: self.switch_mode(mode))
+        for binding in getattr(screen, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.description:
+                yield SystemCommand(f"{binding.description} ({binding.key})",
+                                    f"{type(screen).__name__.removesuffix('Screen')} screen",
+                                    lambda action=binding.action: screen.run_action(action))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

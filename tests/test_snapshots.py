@@ -1,0 +1,32 @@
+"""Snapshots of every screen at 120x40 on the embedded sample, with a fixed run as fixture.
+
+Update after an intended change: pytest tests/test_snapshots.py --snapshot-update
+"""
+
+import pytest
+
+from tests.helpers import synthetic_run
+from workbench.engine.data import load_competition
+from workbench.tui.app import WorkbenchApp
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    synthetic_run(tmp_path / "runs", load_competition())
+    return tmp_path
+
+
+async def settle(pilot):
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("key", ["d", "t", "r", "v", "k", "w"])
+def test_screen(snap_compare, workdir, key):
+    async def show(pilot):
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=(120, 40))

@@ -15,15 +15,25 @@ def downsample(xs: list[float], ys: list[float], points: int) -> tuple[list[floa
 
 
 class Curves(PlotextPlot):
-    """Named series of (x, y) points, redrawn on every update."""
+    """Named series of (x, y) points. Points added live are drawn at most every
+    ``INTERVAL_S`` and only while the screen is shown: plotext renders in Python, and redrawing
+    on every batch would keep the event loop from answering keys."""
+
+    INTERVAL_S = 0.5
 
     def __init__(self, title: str, ylabel: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.title, self.ylabel = title, ylabel
         self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.dirty = False
 
     def on_mount(self) -> None:
         self.redraw()
+        self.set_interval(self.INTERVAL_S, self._flush)
+
+    def _flush(self) -> None:
+        if self.dirty and self.screen.is_current:
+            self.redraw()
 
     def clear(self) -> None:
         self.series.clear()
@@ -35,7 +45,7 @@ class Curves(PlotextPlot):
         xs, ys = self.series.setdefault(name, ([], []))
         xs.append(x)
         ys.append(y)
-        self.redraw()
+        self.dirty = True
 
     def set_series(self, name: str, xs: list[float], ys: list[float]) -> None:
         self.series[name] = (list(xs), list(ys))
@@ -53,4 +63,5 @@ class Curves(PlotextPlot):
             if xs:
                 sx, sy = downsample(xs, ys, 2 * width)
                 plt.plot(sx, sy, label=name, marker="braille")
+        self.dirty = False
         self.refresh()

@@ -30,7 +30,7 @@ async def test_data_screen_shows_the_dataset_and_filters(kaggle):
         assert grid.rows.tolist() == [3, 13, 23]
         assert all(c.endswith(" 3") for c in grid.captions)
         await pilot.press("right", "right")
-        assert grid.cursor == 2 and "#24 3" in text(app, "#detail")
+        assert grid.cursor == 2 and "#24 3" in text(app, "#preview-text")
         await pilot.press("s")
         assert len(grid.rows) == 12 and "showing: test" in text(app, "#dataset")
         await pilot.press("a", "pagedown")
@@ -95,6 +95,10 @@ async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path,
             await pilot.pause(0.05)
             if "epoch 1/500" in text(app, "#epochs-log"):
                 break
+        await pilot.press("d")          # the UI answers while the worker trains
+        assert app.current_mode == "data"
+        await pilot.press("t")
+        assert app.current_mode == "train" and app.screen.training
         await pilot.press("q")
     run = next((tmp_path / "runs").iterdir())
     assert json.loads((run / "status.json").read_text())["status"] == "interrupted"

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from workbench.engine.data import Competition
-from workbench.engine.render import digit_ascii, digit_blocks
 from workbench.tui.widgets.digit_grid import DigitGrid
+from workbench.tui.widgets.preview import DigitPreview
 
 
 class DataScreen(Screen):
@@ -33,7 +33,7 @@ class DataScreen(Screen):
             yield DigitGrid(id="grid")
             with Vertical(id="side"):
                 yield Static("Loading the data ...", id="dataset", markup=False)
-                yield Static("", id="detail")
+                yield DigitPreview(id="detail")
                 yield Static("", id="balance")
         yield Footer()
 
@@ -70,13 +70,11 @@ class DataScreen(Screen):
     def on_digit_grid_selected(self, message: DigitGrid.Selected) -> None:
         grid = self.query_one(DigitGrid)
         if not len(grid.rows):
-            self.query_one("#detail", Static).update("")
+            self.query_one(DigitPreview).show(np.zeros((28, 28), np.uint8), "")
             return
         row = int(grid.rows[message.position])
-        image = grid.images[row]
-        drawing = Text(digit_ascii(image)) if grid.ascii else digit_blocks(image)
-        self.query_one("#detail", Static).update(
-            Text.assemble(drawing, "\n", grid.captions[message.position], style=""))
+        self.query_one(DigitPreview).show(grid.images[row], grid.captions[message.position],
+                                          grid.ascii)
 
     def action_label(self, label: int) -> None:
         self.split, self.label = "train", label

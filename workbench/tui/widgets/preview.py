@@ -1,0 +1,41 @@
+"""The big digit: a real image where the terminal speaks a graphics protocol (Kitty or Sixel,
+through textual-image), half-block greyscale (or ASCII) otherwise.
+
+textual-image detects the terminal when it is imported, so the app imports this module before
+it starts. Without a TTY (tests) it detects no graphics, which keeps snapshots stable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image as PILImage
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_image.renderable import Image as AutoRenderable
+from textual_image.renderable.sixel import Image as SixelRenderable
+from textual_image.renderable.tgp import Image as TGPRenderable
+from textual_image.widget import Image as GraphicsImage
+
+from workbench.engine.render import digit_ascii, digit_blocks
+
+GRAPHICS = AutoRenderable in (SixelRenderable, TGPRenderable)
+
+
+class DigitPreview(Vertical):
+    """One digit, large, with a caption."""
+
+    def compose(self) -> ComposeResult:
+        if GRAPHICS:
+            yield GraphicsImage(id="preview-image")
+        yield Static("", id="preview-text")
+
+    def show(self, image: np.ndarray, caption: str, ascii: bool = False) -> None:
+        text = self.query_one("#preview-text", Static)
+        if GRAPHICS and not ascii:
+            self.query_one("#preview-image", GraphicsImage).image = PILImage.fromarray(image)
+            text.update(caption)
+            return
+        drawing = Text(digit_ascii(image)) if ascii else digit_blocks(image)
+        text.update(Text.assemble(drawing, "\n", caption))

@@ -121,6 +121,10 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
         await pilot.press("c", "down")
         await pilot.pause()
         assert len(app.screen.query_one("#run-accuracy", Curves).series) == 2
+        await pilot.press("c", "e")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(list((tmp_path / "submissions").glob("ensemble-*.csv"))) == 1
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("n")

@@ -1,7 +1,11 @@
-"""Runs: the engine's runs as a table; a run's curves; two or more overlaid; delete (confirmed)."""
+"""Runs: the engine's runs as a table; a run's curves; two or more overlaid (and ensembled into a
+submission); delete (confirmed)."""
 
 from __future__ import annotations
 
+import time
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -39,6 +43,7 @@ class ConfirmDelete(ModalScreen[bool]):
 class RunsScreen(Screen):
     BINDINGS = [
         Binding("c", "compare", "Overlay", id="runs.compare"),
+        Binding("e", "ensemble", "Ensemble overlaid", id="runs.ensemble"),
         Binding("delete", "delete", "Delete", id="runs.delete"),
         Binding("f5", "reload", "Reload", id="runs.reload"),
     ]
@@ -111,9 +116,32 @@ class RunsScreen(Screen):
                                              if row["val_accuracy"] is not None])
         accuracy.redraw()
         loss.redraw()
-        note = f"overlaid: {', '.join(self.overlay)}" if self.overlay else (
-            "c: overlay the selected run with others; delete: remove it")
+        note = (f"overlaid: {', '.join(self.overlay)} (e: ensemble them)" if self.overlay
+                else "c: overlay the selected run with others; delete: remove it")
         self.query_one("#runs-note", Static).update(note)
+
+    def action_ensemble(self) -> None:
+        if len(self.overlay) < 2:
+            self.notify("Overlay two or more runs first (c on each).", severity="warning")
+            return
+        self.notify(f"Ensembling {len(self.overlay)} runs ...")
+        self.ensemble(list(self.overlay))
+
+    @work(thread=True, exclusive=True, group="ensemble")
+    def ensemble(self, run_ids: list[str]) -> None:
+        """Average the runs' probabilities into a submission under submissions/."""
+        from workbench.engine.prediction import ensemble_runs, save_prediction
+
+        try:
+            prediction = ensemble_runs([RUNS_DIR / run for run in run_ids])
+            path = save_prediction(prediction, f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
+        except WorkbenchError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        accuracy = ("" if prediction.val_accuracy is None
+                    else f"; validation accuracy {100 * prediction.val_accuracy:.2f}%")
+        self.app.call_from_thread(self.notify, f"Wrote {path}{accuracy}. Submit it on the "
+                                  "Submit screen (k).", timeout=10)
 
     def action_delete(self) -> None:
         run = self.selected

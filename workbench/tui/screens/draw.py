@@ -19,7 +19,8 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Select, Static
 
 from workbench.engine.render import digit_blocks
-from workbench.engine.runs import RUNS_DIR, list_runs
+from workbench.engine.runs import RUNS_DIR
+from workbench.tui.widgets.choices import refill, runs_with
 
 BRUSH = np.array([[0.3, 0.7, 0.3], [0.7, 1.0, 0.7], [0.3, 0.7, 0.3]])
 
@@ -112,13 +113,7 @@ class DrawScreen(Screen):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        runs = [r.id for r in reversed(list_runs(RUNS_DIR))
-                if (RUNS_DIR / r.id / "best.keras").is_file()]
-        select = self.query_one("#draw-run", Select)
-        current = None if select.is_blank() else select.value
-        select.set_options([(r, r) for r in runs])
-        if runs:
-            select.value = current if current in runs else runs[0]
+        refill(self.query_one("#draw-run", Select), runs_with("best.keras"))
         self.query_one(Canvas).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:

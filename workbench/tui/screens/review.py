@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.render import digit_blocks
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
-from workbench.engine.runs import RUNS_DIR, list_runs
+from workbench.engine.runs import RUNS_DIR
+from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
 
 
@@ -50,14 +51,7 @@ class ReviewScreen(Screen):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        runs = [r.id for r in reversed(list_runs(RUNS_DIR))
-                if (RUNS_DIR / r.id / "val_predictions.npz").is_file()]
-        select = self.query_one("#review-run", Select)
-        current = None if select.is_blank() else select.value
-        select.set_options([(r, r) for r in runs])
-        if runs:
-            select.value = current if current in runs else runs[0]
-        else:
+        if not refill(self.query_one("#review-run", Select), runs_with("val_predictions.npz")):
             self.query_one("#review-summary", Static).update(
                 "No run with validation predictions yet: train one (t).")
 

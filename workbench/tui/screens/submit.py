@@ -16,8 +16,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.kaggle import COMPETITION, TEST_ROWS
-from workbench.engine.runs import RUNS_DIR, list_runs
+from workbench.engine.runs import RUNS_DIR
 from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
+from workbench.tui.widgets.choices import refill, runs_with
 
 
 KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
@@ -25,8 +26,7 @@ KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
 
 def submission_files() -> list[Path]:
     """Runs' submission.csv (newest first), then the files in submissions/."""
-    runs = [r.path / "submission.csv" for r in reversed(list_runs(RUNS_DIR))
-            if (r.path / "submission.csv").is_file()]
+    runs = [RUNS_DIR / run / "submission.csv" for run in runs_with("submission.csv")]
     saved = sorted(SUBMISSIONS_DIR.glob("*.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
     return runs + saved
 
@@ -67,12 +67,7 @@ class SubmitScreen(Screen):
 
     def on_screen_resume(self) -> None:
         files = [str(p) for p in submission_files()]
-        select = self.query_one("#submission-file", Select)
-        current = None if select.is_blank() else select.value
-        select.set_options([(f, f) for f in files])
-        if files:
-            select.value = current if current in files else files[0]
-        else:
+        if not refill(self.query_one("#submission-file", Select), files):
             self.query_one("#verdict", Static).update("No submissions yet: train a run (t).")
 
     @property

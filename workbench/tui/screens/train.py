@@ -61,7 +61,7 @@ class TrainScreen(Screen):
                     yield Button("Stop", id="stop", variant="error", disabled=True)
             with Vertical(id="live"):
                 yield Static("Ready. Press g (or Start) to train.", id="status", markup=False)
-                yield ProgressBar(id="progress", show_eta=True)
+                yield ProgressBar(total=1, id="progress", show_eta=True)
                 with Horizontal(id="plots"):
                     yield Curves("loss", "loss", id="loss")
                     yield Curves("accuracy", "accuracy", id="accuracy")

@@ -20,6 +20,7 @@ def workdir(tmp_path, monkeypatch):
 async def settle(pilot):
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.3)
+    await pilot.pause()  # and every message still pending
 
 
 @pytest.mark.parametrize("key", ["d", "t", "r", "v", "k", "w"])

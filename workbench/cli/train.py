@@ -116,16 +116,15 @@ def _clock(seconds: float) -> str:
 def run_train(args: argparse.Namespace) -> int:
     from workbench.engine.config import TrainConfig
 
-    config = TrainConfig(
-        model=args.model, epochs=args.epochs if args.epochs is not None else 5,
-        batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
-        schedule=args.schedule, preset=args.preset, augment=args.augment,
-        val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
-        cpu=args.cpu, precision=args.precision, exclude_suspects=args.exclude_suspects,
-        data=args.data)
     run = find_run(args.resume, args.runs_dir) if args.resume else None
-    if run is None:
-        config = config.resolved()
+    if run is None:  # check the choices before the slow Keras import
+        config = TrainConfig(
+            model=args.model, epochs=args.epochs if args.epochs is not None else 5,
+            batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
+            schedule=args.schedule, preset=args.preset, augment=args.augment,
+            val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
+            cpu=args.cpu, precision=args.precision, exclude_suspects=args.exclude_suspects,
+            data=args.data).resolved()
     err.print("Loading Keras ...")
     from workbench.engine.training import resume, train
 

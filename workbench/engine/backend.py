@@ -22,6 +22,8 @@ class Device:
 
 def keras(cpu: bool = False) -> ModuleType:
     """Import Keras (slow: seconds); ``cpu`` hides GPUs, which only works before the first import."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""

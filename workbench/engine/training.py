@@ -98,14 +98,13 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
     model = _model(run, config, steps, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
     recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
-    callbacks = [recorder]
     if config.schedule == "plateau":
-        callbacks.append(_restoring(plateau_callback(monitor), state.get("plateau")))
+        recorder.stateful["plateau"] = plateau_callback(monitor)
     if config.early_stopping:
-        callbacks.append(_restoring(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=config.early_stopping), state.get("early_stopping")))
-    recorder.stateful = {"plateau": callbacks[1] if config.schedule == "plateau" else None,
-                         "early_stopping": callbacks[-1] if config.early_stopping else None}
+        recorder.stateful["early_stopping"] = keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=config.early_stopping)
+    callbacks = [recorder, *(_restoring(callback, state.get(name))
+                             for name, callback in recorder.stateful.items())]
     runs.set_status(run, "running")
     _emit(subscribers, TrainStarted(run.name, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
@@ -237,7 +236,7 @@ class _Recorder(keras.callbacks.Callback):
         self.epochs_done = epoch + 1
         runs.write_json(self.run / "state.json", {
             "epoch": self.epochs_done, "best_val_accuracy": self.best,
-            **{name: _callback_state(cb) for name, cb in self.stateful.items() if cb}})
+            **{name: _callback_state(cb) for name, cb in self.stateful.items()}})
         left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
         _emit(self.subscribers, EpochEnded(
             self.epochs_done, self.config.epochs, row["loss"], row["accuracy"], row["val_loss"],

@@ -82,9 +82,10 @@ def set_status(run: Path, status: str, message: str = "") -> None:
 
 
 def run_status(run: Path) -> str:
-    """The status; a 'running' run whose process is gone reads as interrupted."""
+    """The status; a 'running' run whose process is gone, or one killed before its status was
+    first written, reads as interrupted."""
     status = read_json(run / "status.json")
-    state = status.get("status", "unknown")
+    state = status.get("status", "interrupted")
     if state == "running" and not _alive(status.get("pid")):
         return "interrupted"
     return state

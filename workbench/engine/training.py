@@ -83,6 +83,7 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
     runs.write_json(run / "config.json", {
         **config.to_dict(), "device": str(device), "policy": policy, "keras": keras.__version__,
         "workbench": __version__})
+    runs.set_status(run, "running")
     competition = competition or load_competition(config.data)
     if competition.n_train == 0:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
@@ -105,7 +106,6 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
             monitor=monitor, patience=config.early_stopping)
     callbacks = [recorder, *(_restoring(callback, state.get(name))
                              for name, callback in recorder.stateful.items())]
-    runs.set_status(run, "running")
     _emit(subscribers, TrainStarted(run.name, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     status, message = "finished", ""

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,27 @@ def test_rejected_access_token(run_kaggle, submission, kaggle):
     result = run_kaggle("submissions", KAGGLE_USERNAME=None, KAGGLE_KEY=None,
                         KAGGLE_API_TOKEN="expired-token")
     assert_one_line_error(result, "Kaggle did not accept the credentials")
+
+
+def test_credentials_never_reach_a_file_or_the_output(run_kaggle, fake, submission, kaggle,
+                                                      tmp_path, tiny_data):
+    """A known fake key in the environment through download, submit, list and a training:
+    it is in no file the tools wrote and in none of their output."""
+    outputs = [
+        run_kaggle("download", "--dest", tmp_path / "data"),
+        run_kaggle("submit", submission, "-m", "leak check", "--data", kaggle.zip()),
+        run_kaggle("submissions", "--json"),
+    ]
+    env = {**os.environ, "KAGGLE_USERNAME": "tester", "KAGGLE_KEY": SECRET}
+    outputs.append(subprocess.run(
+        [*engine_command(), "train", "--model", "linear", "--epochs", "1", "--data", tiny_data],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300))
+    assert all(result.returncode == 0 for result in outputs), [r.stderr for r in outputs]
+    for result in outputs:
+        assert SECRET not in result.stdout + result.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "submission.csv" for p in written)
+    cache = os.environ["WORKBENCH_CACHE_DIR"]
+    written += [p for p in Path(cache).rglob("*") if p.is_file()]
+    for path in written:
+        assert SECRET.encode() not in path.read_bytes(), path

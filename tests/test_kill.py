@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import engine_command
-from workbench.engine.runs import read_history, run_status
+from workbench.engine.runs import list_runs, read_history, run_status
 
 keras = pytest.importorskip("keras")
 TRIALS = 20
@@ -58,3 +58,21 @@ def test_kill_9_at_random_moments(tiny_data, tmp_path):
             assert len(read_history(run)) == done + 1
             resumed += 1
     assert resumed >= 1
+
+
+def test_two_trainings_at_once_and_runs_list_meanwhile(tiny_data, tmp_path):
+    processes = [subprocess.Popen(
+        [*engine_command(), "train", "--model", "mlp", "--epochs", "8", "--seed", str(seed),
+         "--data", str(tiny_data)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True) for seed in (0, 1)]
+    listings = 0
+    while any(p.poll() is None for p in processes):
+        runs = list_runs(tmp_path / "runs")  # never fails while files are being written
+        assert all(r.model == "mlp" for r in runs)
+        listings += 1
+        time.sleep(0.02)
+    assert all(p.returncode == 0 for p in processes), [p.stderr.read() for p in processes]
+    runs = list_runs(tmp_path / "runs")
+    assert len(runs) == 2 and len({r.id for r in runs}) == 2
+    assert all(r.status == "finished" and r.epochs_done == 8 for r in runs)
+    assert listings > 10

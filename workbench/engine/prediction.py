@@ -57,7 +57,8 @@ def predict_probabilities(model, images: np.ndarray, tta: bool = False,
 
 
 def predict_run(run: Path, tta: bool = False) -> Prediction:
-    """A run's predictions: saved at training, or made anew from best.keras (always with TTA)."""
+    """A run's predictions: those saved at training, or (with ``tta``, or when none were saved)
+    made anew from best.keras."""
     saved_val, saved_test = run / "val_predictions.npz", run / "test_predictions.npz"
     if not tta and saved_test.is_file():
         with np.load(saved_test) as test:

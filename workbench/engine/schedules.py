@@ -1,4 +1,5 @@
-"""Learning-rate schedules as Keras ``LearningRateSchedule``s of the optimizer's step count.
+"""Learning-rate schedules as Keras ``LearningRateSchedule``s of the optimizer's step count, and
+the one place a model is compiled with its optimizer and schedule.
 
 The step count lives in the optimizer, which the checkpoint saves, so a resumed run continues
 the schedule where it stopped. ``plateau`` is a constant rate that a callback lowers.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 
 from workbench.engine.backend import keras as _keras
-from workbench.engine.recipes import PLATEAU
+from workbench.engine.recipes import OPTIMIZERS, PLATEAU
 
 keras = _keras()
 ops = keras.ops
@@ -66,3 +67,12 @@ def learning_rate(kind: str, lr: float, steps_per_epoch: int, epochs: int):
 
 def plateau_callback(monitor: str):
     return keras.callbacks.ReduceLROnPlateau(monitor=monitor, verbose=0, **PLATEAU)
+
+
+def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epoch: int,
+                  epochs: int) -> None:
+    """Compile ``model`` for training with the named optimizer and schedule."""
+    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer][0])
+    model.compile(optimizer=optimizer_class(learning_rate=learning_rate(
+        schedule, lr, steps_per_epoch, epochs)), loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"])

@@ -132,7 +132,7 @@ def run_search(
     space = space.checked()
     keras = backend.keras(cpu)
     backend.set_precision(backend.precision_policy("auto", backend.device(cpu)))
-    from workbench.engine.schedules import learning_rate, plateau_callback
+    from workbench.engine.schedules import compile_model, plateau_callback
 
     import keras_tuner as kt
 
@@ -164,10 +164,7 @@ def run_search(
                 return {"val_accuracy": done[key].best_val_accuracy}
             keras.utils.set_random_seed(seed)
             net = build_model(model, seed=seed)
-            optimizer = getattr(keras.optimizers, OPTIMIZERS[key[0]][0])(
-                learning_rate=learning_rate(key[2], key[1], steps, epochs))
-            net.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                        metrics=["accuracy"])
+            compile_model(net, key[0], key[1], key[2], steps, epochs)
             callbacks = [Stop(), keras.callbacks.TerminateOnNaN()]
             if key[2] == "plateau":
                 callbacks.append(plateau_callback("val_loss"))

@@ -26,14 +26,13 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, 
                                      TrainStarted)
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.prediction import predict_probabilities, write_npz
-from workbench.engine.recipes import OPTIMIZERS
 from workbench.engine.review import read_suspects
 from workbench.engine.split import stratified_split
 from workbench.engine.submission import write_submission
 
 keras = backend.keras()
 from workbench.engine import layers as _layers  # noqa: E402,F401  (registers custom layers)
-from workbench.engine.schedules import learning_rate, plateau_callback  # noqa: E402
+from workbench.engine.schedules import compile_model, plateau_callback  # noqa: E402
 
 BATCH_EVENT_INTERVAL_S = 0.1
 
@@ -156,11 +155,8 @@ def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
     if resume:
         return keras.saving.load_model(run / "last.keras")
     model = build_model(config.model, config.augment, config.seed)
-    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[config.optimizer][0])
-    optimizer = optimizer_class(learning_rate=learning_rate(
-        config.schedule, config.learning_rate, steps, config.epochs))
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
+                  config.epochs)
     return model
 
 

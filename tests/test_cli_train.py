@@ -72,9 +72,29 @@ def test_predict_and_ensemble_write_submissions(trained, cli, tiny_data):
     (["train", "--resume", "nope"], "no run 'nope'"),
     (["predict", "nope"], "no run 'nope'"),
     (["search", "--optimizers", "adamw"], "unknown optimizer 'adamw'"),
+    (["ensemble"], "give the runs to average"),
+    (["ensemble", "some-run", "--members", "2"], "not both"),
+    (["ensemble", "--members", "2", "--preset", "Nope"], "unknown preset 'Nope'"),
+    (["train", "--label-smoothing", "1"], "label smoothing 1.0 is outside"),
 ])
 def test_bad_training_flags(cli, args, phrase):
     assert_one_line_error(cli(*args), phrase)
+
+
+def test_ensemble_trains_members_and_writes_one_submission(tiny_data, cli, tmp_path):
+    args = ["ensemble", "--members", "2", "--model", "linear", "--epochs", "1", "--data",
+            tiny_data]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Member 1 of 2: a new run" in result.stderr and "Member 2 of 2" in result.stderr
+    assert result.stdout.count("best val acc") == 2
+    assert "Validation accuracy" in result.stdout
+    submission = tmp_path / "submissions" / "linear-x2-seed0.csv"
+    assert submission.is_file()
+    assert cli("submission", "check", submission, "--data", tiny_data).returncode == 0
+    again = cli(*args)  # all members done: nothing trains again
+    assert again.returncode == 0 and "a new run" not in again.stderr
+    assert len(list((tmp_path / "runs").glob("*-linear"))) == 2
 
 
 def test_sigint_keeps_a_checkpoint_and_resume_continues(tiny_data, tmp_path, cli):

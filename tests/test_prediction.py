@@ -1,5 +1,7 @@
 """Prediction with a run's checkpoint, test-time augmentation, and ensembles."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,21 @@ def test_predict_with_tta_recomputes_from_the_checkpoint(two_runs, tiny_data):
     np.testing.assert_allclose(tta.test_probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(tta.test_probabilities, plain.test_probabilities)
     np.testing.assert_array_equal(tta.val_ids, plain.val_ids)
+
+
+def test_tta_predictions_are_saved_until_the_checkpoint_changes(two_runs):
+    run = two_runs[1]
+    first = predict_run(run, tta=True)
+    saved = run / "tta_predictions.npz"
+    stamp = saved.stat().st_mtime_ns
+    again = predict_run(run, tta=True)
+    assert saved.stat().st_mtime_ns == stamp  # read back, not recomputed
+    np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
+    np.testing.assert_array_equal(again.val_ids, first.val_ids)
+    best = run / "best.keras"
+    os.utime(best, ns=(stamp + 10**9, stamp + 10**9))
+    predict_run(run, tta=True)
+    assert saved.stat().st_mtime_ns > stamp
 
 
 def test_saved_prediction_is_a_valid_submission(two_runs, tmp_path):

@@ -5,6 +5,7 @@ import json
 import pytest
 from textual.widgets import Input, Select, Static
 
+from workbench.engine.recipes import PRESETS
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -68,6 +69,47 @@ async def test_train_screen_trains_and_plots(tiny_data, tmp_path, monkeypatch):
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1
     assert json.loads((runs[0] / "status.json").read_text())["status"] == "finished"
+
+
+async def test_choosing_a_preset_fills_the_form(tiny_data):
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#preset", Select).value = "kaggle-best"
+        await pilot.pause()
+        form = {name: app.screen.query_one(f"#{name}").value
+                for name in ("model", "optimizer", "schedule", "lr", "epochs")}
+        preset = PRESETS["kaggle-best"]
+        assert form == {"model": preset.model, "optimizer": preset.optimizer,
+                        "schedule": preset.schedule, "lr": f"{preset.learning_rate:g}",
+                        "epochs": str(preset.epochs)}
+        config = app.screen._config()
+        assert (config.preset, config.label_smoothing, config.batch_size) == (
+            "kaggle-best", preset.label_smoothing, preset.batch_size)
+
+
+async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    test_only = tmp_path / "test.csv"  # no labels: the engine refuses to train on it
+    test_only.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n"
+                         + ",".join(["0"] * 784) + "\n")
+    app = WorkbenchApp(str(test_only))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("t")
+        app.screen.query_one("#model", Select).value = "linear"
+        await pilot.press("g")
+        await loaded(pilot)
+        await pilot.pause(0.2)
+        assert any("no labelled rows" in n.message for n in app._notifications)
+        assert "Training failed" in text(app, "#status")
+        assert not app.screen.query_one("#start").disabled  # ready for another try
+        await pilot.press("r")
+        assert app.current_mode == "runs"
+        await pilot.press("t")
+        assert app.current_mode == "train"
+    runs = list((tmp_path / "runs").iterdir())
+    assert json.loads((runs[0] / "status.json").read_text())["status"] == "failed"
 
 
 @pytest.mark.parametrize("epochs", ["abc"])

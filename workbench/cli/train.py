@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from workbench.cli.output import err, out
 from workbench.engine.backend import PRECISIONS
-from workbench.engine.events import BatchEnded, EpochEnded, Event, TrainFinished, TrainStarted
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, TrainFinished,
+                                     TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import RUNS_DIR, find_run
@@ -23,30 +25,7 @@ EXIT_INTERRUPTED = 130
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     train = commands.add_parser("train", parents=[common], help="train a model: a run folder "
                                 "with history, checkpoints, predictions and a submission")
-    train.add_argument("--model", choices=MODELS, default="simple-cnn")
-    train.add_argument("--preset", metavar="NAME", help=f"optimizer + lr + schedule: "
-                       f"{', '.join(PRESETS)}")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    train.add_argument("--schedule", choices=SCHEDULES, default="constant")
-    train.add_argument("--epochs", type=int, help="epochs (default 5; with --resume: the total "
-                       "to reach)")
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
-                       "fraction (default 0.1)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--no-augment", dest="augment", action="store_false", default=None,
-                       help="turn off augmentation (on by default for CNNs)")
-    train.add_argument("--augment", dest="augment", action="store_true",
-                       help="turn on augmentation (off by default for linear and mlp)")
-    train.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after "
-                       "PATIENCE epochs without a better validation loss")
-    train.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is "
-                       "present")
-    train.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
-                       "float16 on GPUs, mixed bfloat16 on CPUs that have it, else float32")
-    train.add_argument("--exclude-suspects", action="store_true", help="leave out the train "
-                       "rows flagged as suspect labels (suspects.csv, from the Review screen)")
+    _recipe_flags(train)
     train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     train.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
     train.set_defaults(run=run_train)
@@ -57,16 +36,65 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     _prediction_flags(predict)
     predict.set_defaults(run=run_predict)
 
-    ensemble = commands.add_parser("ensemble", help="average the probabilities of several runs "
-                                   "and write a submission")
-    ensemble.add_argument("run_refs", metavar="RUN", nargs="+")
+    ensemble = commands.add_parser(
+        "ensemble", parents=[common], help="average the probabilities of several runs, or train "
+        "N members of one recipe (--members N --preset NAME), and write a submission")
+    ensemble.add_argument("run_refs", metavar="RUN", nargs="*", help="runs to average")
+    ensemble.add_argument("--members", type=int, metavar="N", help="train N members of the "
+                          "recipe (each its own seed, one held-out split); the same command "
+                          "again continues an interrupted ensemble")
+    _recipe_flags(ensemble)
     _prediction_flags(ensemble)
     ensemble.set_defaults(run=run_ensemble)
 
 
+def _recipe_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of a training recipe; any left out come from --preset, else the defaults."""
+    parser.add_argument("--preset", metavar="NAME", help=f"a named recipe: {', '.join(PRESETS)} "
+                        "(flags given with it win)")
+    parser.add_argument("--model", choices=MODELS, help="default simple-cnn")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    parser.add_argument("--schedule", choices=SCHEDULES, help="default constant")
+    parser.add_argument("--epochs", type=int, help="epochs (default 5; with --resume: the total "
+                        "to reach)")
+    parser.add_argument("--batch-size", type=int, help="default 128")
+    parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
+                        "label's weight onto all classes (default 0)")
+    parser.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
+                        "fraction (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                        help="turn off augmentation (on by default for CNNs)")
+    parser.add_argument("--augment", dest="augment", action="store_true",
+                        help="turn on augmentation (off by default for linear and mlp)")
+    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after "
+                        "PATIENCE epochs without a better validation loss")
+    parser.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is "
+                        "present")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
+                        "float16 on GPUs, mixed bfloat16 on CPUs that have it, else float32")
+    parser.add_argument("--exclude-suspects", action="store_true", help="leave out the train "
+                        "rows flagged as suspect labels (suspects.csv, from the Review screen)")
+
+
+def _config(args: argparse.Namespace):
+    """The resolved TrainConfig the recipe flags describe (checked before Keras loads)."""
+    from workbench.engine.config import TrainConfig
+
+    return TrainConfig(
+        model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
+        preset=args.preset, augment=args.augment, label_smoothing=args.label_smoothing,
+        val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
+        cpu=args.cpu, precision=args.precision,
+        exclude_suspects=args.exclude_suspects, data=args.data).resolved()
+
+
 def _prediction_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tta", action="store_true", help="test-time augmentation: average the "
-                        "image and its four 1-pixel shifts")
+    parser.add_argument("--tta", action=argparse.BooleanOptionalAction, help="test-time "
+                        "augmentation: average the image and its four 1-pixel shifts (default: "
+                        "on for an ensemble trained with --members, else off)")
     parser.add_argument("--name", help="submission name (submissions/NAME.csv)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing submission")
     parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
@@ -89,6 +117,8 @@ class ConsoleReporter:
                       + (f", resuming after epoch {event.initial_epoch}"
                          if event.initial_epoch else ""))
             self.progress.start()
+            if self.task is not None:
+                self.progress.remove_task(self.task)
             self.task = self.progress.add_task("", total=event.steps_per_epoch, metrics="")
         elif isinstance(event, BatchEnded):
             self.progress.update(
@@ -106,6 +136,9 @@ class ConsoleReporter:
                 + ("  *" if event.best else ""))
         elif isinstance(event, TrainFinished):
             self.progress.stop()
+        elif isinstance(event, MemberStarted):
+            err.print(f"Member {event.index} of {event.members}: "
+                      f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
 
 
 def _clock(seconds: float) -> str:
@@ -114,17 +147,9 @@ def _clock(seconds: float) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from workbench.engine.config import TrainConfig
-
     run = find_run(args.resume, args.runs_dir) if args.resume else None
     if run is None:  # check the choices before the slow Keras import
-        config = TrainConfig(
-            model=args.model, epochs=args.epochs if args.epochs is not None else 5,
-            batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
-            schedule=args.schedule, preset=args.preset, augment=args.augment,
-            val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
-            cpu=args.cpu, precision=args.precision, exclude_suspects=args.exclude_suspects,
-            data=args.data).resolved()
+        config = _config(args)
     err.print("Loading Keras ...")
     from workbench.engine.training import resume, train
 
@@ -168,12 +193,43 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
+    if args.members is not None:
+        if args.run_refs:
+            raise WorkbenchError("give runs to average, or --members N to train them, not both.")
+        return _train_ensemble(args)
+    if not args.run_refs:
+        raise WorkbenchError("give the runs to average (see 'workbench-engine runs list'), or "
+                             "--members N --preset NAME to train an ensemble.")
     from workbench.engine.prediction import ensemble_runs, save_prediction
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
-    prediction = ensemble_runs(members, tta=args.tta)
+    prediction = ensemble_runs(members, tta=bool(args.tta))
     name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
     _report(prediction, save_prediction(prediction, name, force=args.force))
+    return 0
+
+
+def _train_ensemble(args: argparse.Namespace) -> int:
+    config = _config(args)
+    err.print("Loading Keras ...")
+    from workbench.engine.ensemble import train_ensemble
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
+    try:
+        result = train_ensemble(config, args.members, name=args.name,
+                                tta=args.tta is not False, runs_dir=args.runs_dir,
+                                subscribers=[ConsoleReporter()], stop=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    for index, (run, accuracy) in enumerate(zip(result.members, result.member_accuracies), 1):
+        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "-"
+        out.print(f"member {index}: {run.name}  best val acc {shown}")
+    if result.status == "interrupted":
+        err.print(f"Interrupted in member {len(result.members)} of {args.members}; the same "
+                  "command continues it.")
+        return EXIT_INTERRUPTED
+    _report(result.prediction, result.submission)
     return 0
 
 

@@ -60,7 +60,16 @@ class TrainFinished:
     message: str = ""
 
 
-Event = TrainStarted | BatchEnded | EpochEnded | TrainFinished
+@dataclass(frozen=True)
+class MemberStarted:
+    """An ensemble begins (or continues, or skips when done) member ``index`` of ``members``."""
+
+    index: int
+    members: int
+    run_id: str | None
+
+
+Event = TrainStarted | BatchEnded | EpochEnded | TrainFinished | MemberStarted
 Subscriber = Callable[[Event], None]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,14 @@ def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
+def load_checkpoint(path: Path):
+    """A saved model, with the workbench's custom layers, loss and schedules registered."""
+    from workbench.engine import layers, losses, schedules  # noqa: F401  (custom objects)
+    from workbench.engine.backend import keras
+
+    return keras().saving.load_model(path)
+
+
 def predict_probabilities(model, images: np.ndarray, tta: bool = False,
                           batch_size: int = 1024) -> np.ndarray:
     """Softmax probabilities (N, 10); ``tta`` averages the image and its four 1-pixel shifts."""
@@ -57,10 +65,20 @@ def predict_probabilities(model, images: np.ndarray, tta: bool = False,
 
 
 def predict_run(run: Path, tta: bool = False) -> Prediction:
-    """A run's predictions: those saved at training, or (with ``tta``, or when none were saved)
-    made anew from best.keras."""
+    """A run's predictions: those saved at training (with ``tta``: those saved by an earlier TTA
+    prediction of the same best.keras), else made anew from best.keras."""
+    if tta:
+        saved = run / "tta_predictions.npz"
+        best = run / "best.keras"
+        if saved.is_file() and best.is_file() and saved.stat().st_mtime >= best.stat().st_mtime:
+            with np.load(saved) as arrays:
+                return Prediction(*(arrays[field.name] for field in fields(Prediction)))
+        prediction = _predict_checkpoint(run, tta)
+        write_npz(saved, **{field.name: getattr(prediction, field.name)
+                            for field in fields(Prediction)})
+        return prediction
     saved_val, saved_test = run / "val_predictions.npz", run / "test_predictions.npz"
-    if not tta and saved_test.is_file():
+    if saved_test.is_file():
         with np.load(saved_test) as test:
             arrays = [test["probabilities"], test["image_ids"]]
         if saved_val.is_file():
@@ -72,8 +90,6 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
 
 
 def _predict_checkpoint(run: Path, tta: bool) -> Prediction:
-    from workbench.engine import layers, schedules  # noqa: F401  (custom objects)
-    from workbench.engine.backend import keras
     from workbench.engine.config import TrainConfig
     from workbench.engine.data import load_competition
     from workbench.engine.split import stratified_split
@@ -84,8 +100,9 @@ def _predict_checkpoint(run: Path, tta: bool) -> Prediction:
                              f"(workbench-engine train --resume {run.name}).")
     config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
     competition = load_competition(config.data)
-    model = keras().saving.load_model(checkpoint)
-    _, val_idx = stratified_split(competition.train_labels, config.val_split, config.seed)
+    model = load_checkpoint(checkpoint)
+    _, val_idx = stratified_split(competition.train_labels, config.val_split,
+                                  config.validation_seed)
     return Prediction(
         predict_probabilities(model, competition.test_images, tta), competition.test_ids,
         predict_probabilities(model, competition.train_images[val_idx], tta),

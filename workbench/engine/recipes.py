@@ -27,12 +27,25 @@ PLATEAU = {"factor": 0.5, "patience": 2, "min_lr": 1e-5}
 
 @dataclass(frozen=True)
 class Preset:
+    """A named recipe; the fields left None keep the run's own choice (or its default)."""
+
     optimizer: str
     learning_rate: float
     schedule: str
+    model: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    label_smoothing: float | None = None
 
+
+# What a run gets for each choice that neither its flags nor its preset make.
+DEFAULTS = {"model": "simple-cnn", "epochs": 5, "batch_size": 128, "optimizer": "adam",
+            "schedule": "constant", "label_smoothing": 0.0}
 
 PRESETS: dict[str, Preset] = {
+    # The strongest single-model recipe found on this CPU (docs/recipes.md).
+    "kaggle-best": Preset("adam", 0.005, "one-cycle", model="strong-cnn", epochs=20,
+                          batch_size=128, label_smoothing=0.1),
     # The seed's convergence-search shortlist.
     "Adagrad_triangular": Preset("adagrad", 0.1, "triangular"),
     "Adagrad_plateau": Preset("adagrad", 0.1, "plateau"),

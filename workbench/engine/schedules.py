@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from workbench.engine.backend import keras as _keras
+from workbench.engine.losses import loss
 from workbench.engine.recipes import OPTIMIZERS, PLATEAU
 
 keras = _keras()
@@ -70,9 +71,9 @@ def plateau_callback(monitor: str):
 
 
 def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epoch: int,
-                  epochs: int) -> None:
-    """Compile ``model`` for training with the named optimizer and schedule."""
+                  epochs: int, label_smoothing: float = 0.0) -> None:
+    """Compile ``model`` for training with the named optimizer, schedule and loss."""
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer][0])
     model.compile(optimizer=optimizer_class(learning_rate=learning_rate(
-        schedule, lr, steps_per_epoch, epochs)), loss="sparse_categorical_crossentropy",
+        schedule, lr, steps_per_epoch, epochs)), loss=loss(label_smoothing),
         metrics=["accuracy"])

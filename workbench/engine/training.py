@@ -25,13 +25,12 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, TrainFinished,
                                      TrainStarted)
 from workbench.engine.models import build_model, model_spec
-from workbench.engine.prediction import predict_probabilities, write_npz
+from workbench.engine.prediction import load_checkpoint, predict_probabilities, write_npz
 from workbench.engine.review import read_suspects
 from workbench.engine.split import stratified_split
 from workbench.engine.submission import write_submission
 
 keras = backend.keras()
-from workbench.engine import layers as _layers  # noqa: E402,F401  (registers custom layers)
 from workbench.engine.schedules import compile_model, plateau_callback  # noqa: E402
 
 BATCH_EVENT_INTERVAL_S = 0.1
@@ -83,17 +82,43 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
         **config.to_dict(), "device": str(device), "policy": policy, "keras": keras.__version__,
         "workbench": __version__})
     runs.set_status(run, "running")
+    state = runs.read_json(run / "state.json") if resumed else {}
+    recorder = None
+    status, message = "finished", ""
+    try:
+        recorder = _fit(run, config, resumed, subscribers, stop, competition, state, device,
+                        policy)
+    except (_Interrupted, KeyboardInterrupt):
+        status, message = "interrupted", "stopped by request; resume with --resume"
+    except Exception as error:
+        runs.set_status(run, "failed", f"{type(error).__name__}: {error}")
+        _emit(subscribers, TrainFinished(run.name, "failed", int(state.get("epoch", 0)),
+                                         state.get("best_val_accuracy"), 0.0, str(error)))
+        raise
+    runs.set_status(run, status, message)
+    epochs_done, best = (recorder.epochs_done, recorder.best) if recorder else (
+        int(state.get("epoch", 0)), state.get("best_val_accuracy"))
+    seconds = runs.read_json(run / "status.json").get("seconds", 0.0)
+    _emit(subscribers, TrainFinished(run.name, status, epochs_done, best, seconds, message))
+    return TrainResult(run, status, epochs_done, best)
+
+
+def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
+         stop: threading.Event | None, competition: Competition | None, state: dict, device,
+         policy: str) -> _Recorder:
+    """Load the data, fit, predict; returns the recorder. On an exception ``state`` holds the
+    epochs done and the best accuracy so far."""
     competition = competition or load_competition(config.data)
     if competition.n_train == 0:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
     keras.utils.set_random_seed(config.seed)
-    train_idx, val_idx = stratified_split(competition.train_labels, config.val_split, config.seed)
+    train_idx, val_idx = stratified_split(competition.train_labels, config.val_split,
+                                          config.validation_seed)
     if config.exclude_suspects:
         train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects()), dtype=int) - 1)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)
-    state = runs.read_json(run / "state.json") if resumed else {}
     initial_epoch = int(state.get("epoch", 0))
     model = _model(run, config, steps, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
@@ -107,7 +132,6 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
                              for name, callback in recorder.stateful.items())]
     _emit(subscribers, TrainStarted(run.name, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
-    status, message = "finished", ""
     try:
         if model_spec(config.model).trainable and initial_epoch < config.epochs:
             model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
@@ -118,22 +142,14 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
             _save_model(model, run / "last.keras")
             _save_model(model, run / "best.keras")
         val_accuracy = _write_predictions(run, model, competition, val_idx)
-        if recorder.best is None and val_accuracy is not None:
-            recorder.best = val_accuracy
-            runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
-                                                 "best_val_accuracy": val_accuracy})
-    except (_Interrupted, KeyboardInterrupt):
-        status, message = "interrupted", "stopped by request; resume with --resume"
-    except Exception as error:
-        runs.set_status(run, "failed", f"{type(error).__name__}: {error}")
-        _emit(subscribers, TrainFinished(run.name, "failed", recorder.epochs_done,
-                                         recorder.best, 0.0, str(error)))
+    except BaseException:  # what the caller reports: the epochs done before it
+        state.update(epoch=recorder.epochs_done, best_val_accuracy=recorder.best)
         raise
-    runs.set_status(run, status, message)
-    seconds = runs.read_json(run / "status.json").get("seconds", 0.0)
-    _emit(subscribers, TrainFinished(run.name, status, recorder.epochs_done, recorder.best,
-                                     seconds, message))
-    return TrainResult(run, status, recorder.epochs_done, recorder.best)
+    if recorder.best is None and val_accuracy is not None:
+        recorder.best = val_accuracy
+        runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
+                                             "best_val_accuracy": val_accuracy})
+    return recorder
 
 
 def _resume_config(run: Path, epochs: int | None) -> TrainConfig:
@@ -153,10 +169,10 @@ def _resume_config(run: Path, epochs: int | None) -> TrainConfig:
 
 def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
     if resume:
-        return keras.saving.load_model(run / "last.keras")
+        return load_checkpoint(run / "last.keras")
     model = build_model(config.model, config.augment, config.seed)
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
-                  config.epochs)
+                  config.epochs, config.label_smoothing)
     return model
 
 

@@ -135,11 +135,10 @@ class DrawScreen(Screen):
             self.post_message(self.Probabilities(None, "Train a run first (t)."))
             return
         if self.model is None:
-            from workbench.engine import layers, schedules  # noqa: F401  (custom objects)
-            from workbench.engine.backend import keras
+            from workbench.engine.prediction import load_checkpoint
 
             self.post_message(self.Probabilities(None, "Loading the model ..."))
-            self.model = keras().saving.load_model(self.model_path)
+            self.model = load_checkpoint(self.model_path)
         probabilities = np.asarray(self.model(image[None], training=False))[0]
         self.post_message(self.Probabilities(probabilities))
 

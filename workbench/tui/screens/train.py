@@ -91,6 +91,19 @@ class TrainScreen(Screen):
             schedule=value("schedule"), preset=value("preset"),
             augment=None if augment else False, data=self.app.data).resolved()
 
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Choosing a preset fills the form with its recipe, which stays editable."""
+        if event.select.id != "preset" or event.select.is_blank():
+            return
+        preset = PRESETS[event.value]
+        if preset.model:
+            self.query_one("#model", Select).value = preset.model
+        self.query_one("#optimizer", Select).value = preset.optimizer
+        self.query_one("#schedule", Select).value = preset.schedule
+        self.query_one("#lr", Input).value = f"{preset.learning_rate:g}"
+        if preset.epochs:
+            self.query_one("#epochs", Input).value = str(preset.epochs)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
             self.action_start()

@@ -1,0 +1,91 @@
+"""Ensembles trained from one recipe: members, one held-out split, resume, the submission."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from workbench.engine import runs
+from workbench.engine.config import TrainConfig
+from workbench.engine.data import load_competition
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import EpochEnded, MemberStarted, TrainStarted
+from workbench.engine.submission import check_submission_file
+
+ensemble = pytest.importorskip("workbench.engine.ensemble")
+
+
+def recipe(tiny_data, **kwargs) -> TrainConfig:
+    return TrainConfig(**{"model": "linear", "epochs": 2, "batch_size": 32, "seed": 3,
+                          "data": str(tiny_data), **kwargs})
+
+
+def test_members_share_the_held_out_rows_and_differ_in_seed(tiny_data, tmp_path):
+    events = []
+    result = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=tmp_path / "runs",
+                                     submissions_dir=tmp_path / "subs", tta=False,
+                                     subscribers=[events.append])
+    assert result.status == "finished" and len(result.members) == 3
+    configs = [runs.read_json(run / "config.json") for run in result.members]
+    assert [c["seed"] for c in configs] == [3, 4, 5]
+    assert {c["split_seed"] for c in configs} == {3}
+    val_ids = [np.load(run / "val_predictions.npz")["ids"] for run in result.members]
+    for ids in val_ids[1:]:
+        np.testing.assert_array_equal(ids, val_ids[0])
+    # The ensemble is measured on every held-out row, and is the members' average.
+    np.testing.assert_array_equal(result.prediction.val_ids, val_ids[0])
+    members = [np.load(run / "test_predictions.npz")["probabilities"] for run in result.members]
+    np.testing.assert_allclose(result.prediction.test_probabilities, np.mean(members, axis=0),
+                               rtol=1e-5)
+    assert result.member_accuracies == [runs.read_json(run / "state.json")["best_val_accuracy"]
+                                        for run in result.members]
+    assert result.submission == tmp_path / "subs" / "linear-x3-seed3.csv"
+    assert check_submission_file(result.submission, load_competition(tiny_data).test_ids).ok
+    assert [e.index for e in events if isinstance(e, MemberStarted)] == [1, 2, 3]
+    manifest = runs.read_json(tmp_path / "runs" / "ensembles" / "linear-x3-seed3.json")
+    assert manifest["members"] == [run.name for run in result.members]
+
+
+def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path):
+    stop = threading.Event()
+    started = []
+
+    def stop_in_second_member(event):
+        if isinstance(event, TrainStarted):
+            started.append(event.run_id)
+        if isinstance(event, EpochEnded) and len(started) == 2 and event.epoch == 1:
+            stop.set()
+
+    runs_dir = tmp_path / "runs"
+    first = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir, stop=stop,
+                                    submissions_dir=tmp_path / "subs", tta=False,
+                                    subscribers=[stop_in_second_member])
+    assert first.status == "interrupted" and first.submission is None
+    assert runs.run_status(first.members[1]) == "interrupted"
+    epoch_of_first = runs.read_json(first.members[0] / "state.json")["epoch"]
+
+    events = []
+    second = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir,
+                                     submissions_dir=tmp_path / "subs", tta=False,
+                                     subscribers=[events.append])
+    assert second.status == "finished"
+    assert second.members[:2] == first.members[:2]  # finished one kept, interrupted one resumed
+    assert len([p for p in runs_dir.iterdir() if (p / "config.json").is_file()]) == 3
+    assert runs.read_json(first.members[0] / "state.json")["epoch"] == epoch_of_first
+    resumed = [e for e in events if isinstance(e, TrainStarted)]
+    assert [(e.run_id, e.initial_epoch) for e in resumed][0] == (first.members[1].name, 1)
+
+
+def test_another_recipe_under_the_same_name_is_refused(tiny_data, tmp_path):
+    kwargs = {"runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs", "tta": False,
+              "name": "mine"}
+    ensemble.train_ensemble(recipe(tiny_data, epochs=1), 2, **kwargs)
+    with pytest.raises(WorkbenchError, match="already exists with another recipe"):
+        ensemble.train_ensemble(recipe(tiny_data, epochs=2), 2, **kwargs)
+
+
+def test_an_ensemble_needs_two_members_and_held_out_rows(tiny_data, tmp_path):
+    with pytest.raises(WorkbenchError, match="at least 2 members"):
+        ensemble.train_ensemble(recipe(tiny_data), 1, runs_dir=tmp_path)
+    with pytest.raises(WorkbenchError, match="held-out rows"):
+        ensemble.train_ensemble(recipe(tiny_data, val_split=0.0), 2, runs_dir=tmp_path)

@@ -15,6 +15,9 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+TRUNCATED = b"<truncated>"  # as a fault body: promise a long answer, send half, hang up
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -34,6 +37,7 @@ class FakeKaggle:
         self.requests: list[tuple[str, str, dict]] = []  # method, route, JSON body
         self.faults: dict[str, list[tuple[int, object]]] = {}  # method name -> queued answers
         self.delay_s: dict[str, float] = {}
+        self.truncate_files = 0  # how many file downloads to cut short
         self._started: dict[str, str] = {}
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -61,16 +65,20 @@ class FakeKaggle:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status: int, body: object = b"", headers: dict | None = None):
+            def _send(self, status: int, body: object = b"", headers: dict | None = None,
+                      truncate: bool = False):
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                if not isinstance(body, bytes):
+                if not isinstance(body, bytes) or truncate:
                     self.send_header("Content-Type", "application/json")
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data[:len(data) // 2] if truncate else data)
+                if truncate:
+                    self.wfile.flush()
+                    self.close_connection = True
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -84,7 +92,10 @@ class FakeKaggle:
             def do_GET(self):
                 path = urlsplit(self.path).path
                 fake.requests.append(("GET", path, {}))
-                self._send(200, fake.data_zip, {"Last-Modified": formatdate(usegmt=True)})
+                truncate = fake.truncate_files > 0
+                fake.truncate_files -= truncate
+                self._send(200, fake.data_zip, {"Last-Modified": formatdate(usegmt=True)},
+                           truncate=truncate)
 
             def do_POST(self):
                 path = urlsplit(self.path).path
@@ -94,7 +105,11 @@ class FakeKaggle:
                 time.sleep(fake.delay_s.get(method, 0))
                 if fake.faults.get(method):
                     status, answer = fake.faults[method].pop(0)
-                    self._send(status, answer if answer is not None else {})
+                    if answer is TRUNCATED:
+                        self._send(status, {"submissions": [], "padding": "x" * 200},
+                                   truncate=True)
+                    else:
+                        self._send(status, answer if answer is not None else {})
                     return
                 handler = getattr(self, f"_{method}", None)
                 if handler is None:

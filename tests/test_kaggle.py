@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.fake_kaggle import FakeKaggle
+from tests.fake_kaggle import TRUNCATED, FakeKaggle
 from workbench.engine import kaggle as wb_kaggle
 from workbench.engine.errors import WorkbenchError
 
@@ -146,3 +146,35 @@ def test_a_silent_server_times_out_with_bounded_retries(fake, monkeypatch):
                                              r"after 4 tries; check the network"):
         wb_kaggle.submissions()
     assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1
+
+
+@pytest.mark.parametrize("body, phrase", [
+    (TRUNCATED, "the connection broke"),
+    (b"{not json", "could not read"),
+])
+def test_a_broken_answer_is_one_sentence_and_retries_are_bounded(fake, body, phrase):
+    fake.fail("ListSubmissions", 200, body, times=10)
+    with pytest.raises(WorkbenchError) as caught:
+        wb_kaggle.submissions()
+    message = str(caught.value)
+    assert message.startswith("listing submissions failed") and phrase in message
+    assert "\n" not in message and SECRET not in message
+    assert fake.calls("ListSubmissions") <= wb_kaggle.RETRIES + 1
+
+
+def test_a_broken_answer_once_is_retried(fake):
+    fake.fail("ListSubmissions", 200, TRUNCATED, times=1)
+    assert wb_kaggle.submissions() == []
+    assert fake.calls("ListSubmissions") == 2
+
+
+def test_a_truncated_download_keeps_the_zip_already_there(fake, tmp_path):
+    good = wb_kaggle.download(dest=tmp_path / "data")
+    before = good.read_bytes()
+    fake.truncate_files = 10
+    with pytest.raises(WorkbenchError, match="downloading failed"):
+        wb_kaggle.download(dest=tmp_path / "data")
+    assert good.read_bytes() == before
+    assert [p.name for p in (tmp_path / "data").iterdir()] == [good.name]  # no leftovers
+    fake.truncate_files = 1  # once: the retry gets the whole file
+    assert wb_kaggle.download(dest=tmp_path / "data").read_bytes() == before

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from workbench import __version__
 from workbench.cli import baseline, data, kaggle, runs, search, submission, train
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, describe_os_error
 
 PROG = "workbench-engine"
 
@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except WorkbenchError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"{PROG}: error: {describe_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted.", file=sys.stderr)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +88,17 @@ def _call(what: str, competition: str, function: Callable):
                 time.sleep(BACKOFF_S * 2 ** attempt)
                 continue
             raise WorkbenchError(_http_message(what, competition, status, error)) from None
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as error:
             if attempt < RETRIES:
                 time.sleep(BACKOFF_S * 2 ** attempt)
                 continue
-            kind = "timed out" if isinstance(error, requests.Timeout) else "could not connect"
-            raise WorkbenchError(f"{what} failed: Kaggle {kind} after {RETRIES + 1} tries; "
-                                 "check the network and try again.") from None
+            kind = ("Kaggle timed out" if isinstance(error, requests.Timeout) else
+                    "the connection broke mid-answer"
+                    if isinstance(error, requests.exceptions.ChunkedEncodingError)
+                    else "could not connect to Kaggle")
+            raise WorkbenchError(f"{what} failed: {kind} after {RETRIES + 1} tries; check the "
+                                 "network and try again.") from None
         except ValueError as error:  # a body the client could not parse
             raise WorkbenchError(f"{what} failed: Kaggle sent an answer the client could not "
                                  f"read ({str(error)[:80]}); try again later.") from None
@@ -222,16 +228,33 @@ def _find(competition: str, api, file_name: str, message: str) -> KaggleSubmissi
 
 
 def download(competition: str = COMPETITION, dest: Path = Path("data")) -> Path:
-    """Download the competition zip into ``dest`` (kept as it is) and check that it loads."""
+    """Download the competition zip into ``dest`` and check that it loads.
+
+    The client writes into a temporary folder beside ``dest``; only a complete zip (every
+    member's CRC checked) replaces the one already there, so a broken download loses nothing."""
     from workbench.engine.data import load_competition
 
     api = _api()
     dest.mkdir(parents=True, exist_ok=True)
-    _call("downloading", competition,
-          lambda: api.competition_download_files(competition, path=str(dest), force=True,
-                                                 quiet=True))
     path = dest / f"{competition}.zip"
-    if not path.is_file():
-        raise WorkbenchError(f"downloading failed: Kaggle sent no {path.name}; try again.")
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as folder:
+        _call("downloading", competition,
+              lambda: api.competition_download_files(competition, path=folder, force=True,
+                                                     quiet=True))
+        got = Path(folder) / path.name
+        if not got.is_file():
+            raise WorkbenchError(f"downloading failed: Kaggle sent no {path.name}; try again.")
+        if not _complete_zip(got):
+            raise WorkbenchError(f"downloading failed: {path.name} arrived incomplete or "
+                                 "damaged; try again (the file already there is kept).")
+        os.replace(got, path)
     load_competition(path)
     return path
+
+
+def _complete_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False

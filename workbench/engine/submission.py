@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine.atomic import write_atomic
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, describe_os_error
 
 HEADER = ("ImageId", "Label")
 SUBMISSIONS_DIR = Path("submissions")
@@ -148,6 +148,5 @@ def write_submission(
     try:
         write_atomic(path, data)
     except OSError as error:
-        raise WorkbenchError(f"cannot write {path}: {error.strerror or error}; check the folder "
-                             "and free disk space.") from None
+        raise WorkbenchError(describe_os_error(error)) from None
     return path

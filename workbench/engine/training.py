@@ -19,6 +19,7 @@ import numpy as np
 
 from workbench import __version__
 from workbench.engine import backend, runs
+from workbench.engine.atomic import naming
 from workbench.engine.config import TrainConfig
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
@@ -196,8 +197,14 @@ def _emit(subscribers: list[Subscriber], event: Event) -> None:
 
 def _save_model(model, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise naming(error, path) from None
+        raise
 
 
 class _Recorder(keras.callbacks.Callback):

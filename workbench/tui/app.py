@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from workbench import __version__
 from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, user_message
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
 from workbench.tui.screens.review import ReviewScreen
@@ -75,8 +75,9 @@ class WorkbenchApp(App):
     def load_data(self) -> None:
         try:
             competition = load_competition(self.data)
-        except WorkbenchError as error:
-            self.call_from_thread(self.notify, str(error), title="Could not load the data",
+        except (WorkbenchError, OSError) as error:
+            self.call_from_thread(self.notify, user_message(error),
+                                  title="Could not load the data",
                                   severity="error", timeout=30)
             return
         self.call_from_thread(setattr, self, "competition", competition)

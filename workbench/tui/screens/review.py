@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.render import digit_blocks
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
 from workbench.engine.runs import RUNS_DIR
@@ -60,8 +60,8 @@ class ReviewScreen(Screen):
             return
         try:
             self.review = review_run(RUNS_DIR / str(event.value))
-        except WorkbenchError as error:
-            self.notify(str(error), severity="error")
+        except (WorkbenchError, OSError) as error:
+            self.notify(user_message(error), severity="error")
             return
         self._draw_matrix()
         self.action_all_mistakes()
@@ -123,7 +123,11 @@ class ReviewScreen(Screen):
         if not self.shown:
             return
         mistake = self.shown[grid.cursor]
-        flagged = toggle_suspect(mistake.id)
+        try:
+            flagged = toggle_suspect(mistake.id)
+        except OSError as error:
+            self.notify(user_message(error), severity="error")
+            return
         self.notify(f"train #{mistake.id} {'flagged as a suspect label' if flagged else 'unflagged'}"
                     "; train with --exclude-suspects to leave suspects out.")
         self.on_digit_grid_selected(DigitGrid.Selected(grid.cursor))

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
 from workbench.tui.widgets.curves import Curves
 
@@ -135,8 +135,8 @@ class RunsScreen(Screen):
         try:
             prediction = ensemble_runs([RUNS_DIR / run for run in run_ids])
             path = save_prediction(prediction, f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
-        except WorkbenchError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
+        except (WorkbenchError, OSError) as error:
+            self.app.call_from_thread(self.notify, user_message(error), severity="error")
             return
         accuracy = ("" if prediction.val_accuracy is None
                     else f"; validation accuracy {100 * prediction.val_accuracy:.2f}%")
@@ -153,8 +153,8 @@ class RunsScreen(Screen):
                 return
             try:
                 delete_run(RUNS_DIR / run)
-            except WorkbenchError as error:
-                self.notify(str(error), severity="error")
+            except (WorkbenchError, OSError) as error:
+                self.notify(user_message(error), severity="error")
                 return
             if run in self.overlay:
                 self.overlay.remove(run)

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.kaggle import COMPETITION, TEST_ROWS
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
@@ -85,8 +85,8 @@ class SubmitScreen(Screen):
             return
         try:
             check = check_submission_file(path, competition.test_ids)
-        except WorkbenchError as error:
-            self.query_one("#verdict", Static).update(str(error))
+        except (WorkbenchError, OSError) as error:
+            self.query_one("#verdict", Static).update(user_message(error))
             return
         if check.ok:
             verdict = (f"valid: {check.rows:,} rows, every ImageId of {competition.source} "
@@ -125,8 +125,8 @@ class SubmitScreen(Screen):
         try:
             result = submit(path, message,
                             on_status=lambda s: self.post_message(self.Status(f"{s.status} ...")))
-        except WorkbenchError as error:
-            self.post_message(self.Status(str(error), error=True))
+        except (WorkbenchError, OSError) as error:
+            self.post_message(self.Status(user_message(error), error=True))
             return
         if result is None:
             self.post_message(self.Status("Submitted; not in the history yet."))
@@ -145,8 +145,8 @@ class SubmitScreen(Screen):
 
         try:
             self.post_message(self.History(submissions()))
-        except WorkbenchError as error:
-            self.post_message(self.Status(str(error), error=True))
+        except (WorkbenchError, OSError) as error:
+            self.post_message(self.Status(user_message(error), error=True))
 
     def on_submit_screen_status(self, message: Status) -> None:
         self.query_one("#kaggle-status", Static).update(message.text)

@@ -14,7 +14,7 @@ from textual.widgets import (Button, Checkbox, Footer, Header, Input, Label, Pro
                              Static)
 
 from workbench.engine.config import TrainConfig
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.events import BatchEnded, EpochEnded, TrainFinished, TrainStarted
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
@@ -116,8 +116,8 @@ class TrainScreen(Screen):
             return
         try:
             config = self._config()
-        except WorkbenchError as error:
-            self.notify(str(error), title="Cannot start", severity="error")
+        except (WorkbenchError, OSError) as error:
+            self.notify(user_message(error), title="Cannot start", severity="error")
             return
         self._begin(f"Starting {config.model} (loading Keras) ...")
         self.train(config, None)
@@ -161,8 +161,8 @@ class TrainScreen(Screen):
                 train(config, subscribers=[publish], stop=self.app.training_stop)
             else:
                 resume(run, subscribers=[publish], stop=self.app.training_stop)
-        except WorkbenchError as error:
-            self.post_message(TrainingFailed(str(error)))
+        except (WorkbenchError, OSError) as error:
+            self.post_message(TrainingFailed(user_message(error)))
         except Exception as error:  # the app keeps working whatever the engine raises
             self.post_message(TrainingFailed(f"{type(error).__name__}: {error}"))
 

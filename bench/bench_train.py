@@ -1,7 +1,8 @@
 """Training benchmarks on Kaggle's train.csv (42,000 rows; 10% stratified validation).
 
     python bench/bench_train.py overhead [--model simple-cnn] [--epochs 3] [--repeat 3]
-    python bench/bench_train.py speed [--models simple-cnn strong-cnn] [--epochs 2]
+    python bench/bench_train.py speed [--models simple-cnn strong-cnn] [--batch-sizes 128]
+                                      [--precisions auto] [--epochs 2]
     python bench/bench_train.py to-accuracy --target 0.99 --recipe NAME:JSON ... [--limit-s 300]
 
 `overhead` compares `train()` (events, history, checkpoints every epoch) with a bare
@@ -15,6 +16,7 @@ Peak memory: `/usr/bin/time -v workbench-engine train --model strong-cnn --epoch
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import subprocess
@@ -98,19 +100,23 @@ def fit_once(args, competition) -> None:
 def speed(args, competition) -> None:
     from workbench.engine.training import train
 
-    print(f"machine: {machine()}; batch 128, augmentation on; median epoch after the first")
-    print("| model | samples/s | s/epoch | val acc after |")
-    print("|---|---|---|---|")
-    for model in args.models:
+    print(f"machine: {machine()}; augmentation on; median epoch after the first "
+          "(validation included)")
+    print("| model | batch | precision | samples/s | s/epoch | val acc after |")
+    print("|---|---|---|---|---|---|")
+    for model, batch, precision in itertools.product(args.models, args.batch_sizes,
+                                                     args.precisions):
         epochs = []
         with tempfile.TemporaryDirectory() as runs_dir:
-            train(TrainConfig(model=model, epochs=args.epochs), runs_dir=Path(runs_dir),
+            train(TrainConfig(model=model, epochs=args.epochs, batch_size=batch,
+                              precision=precision), runs_dir=Path(runs_dir),
                   subscribers=[lambda e: epochs.append(e) if isinstance(e, EpochEnded) else 0],
                   competition=competition)
         later = epochs[1:] or epochs
         rate = statistics.median(e.samples_per_s for e in later)
-        print(f"| {model} | {rate:,.0f} | {statistics.median(e.seconds for e in later):.1f} | "
-              f"{100 * epochs[-1].val_accuracy:.2f}% ({len(epochs)} epochs) |")
+        print(f"| {model} | {batch} | {precision} | {rate:,.0f} | "
+              f"{statistics.median(e.seconds for e in later):.1f} | "
+              f"{100 * epochs[-1].val_accuracy:.2f}% ({len(epochs)} epochs) |", flush=True)
 
 
 def to_accuracy(args, competition) -> None:
@@ -159,6 +165,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p = sub.add_parser("speed")
     p.add_argument("--models", nargs="+", default=["simple-cnn", "strong-cnn"])
+    p.add_argument("--batch-sizes", nargs="+", type=int, default=[128])
+    p.add_argument("--precisions", nargs="+", default=["auto"])
     p.add_argument("--epochs", type=int, default=2)
     p = sub.add_parser("to-accuracy")
     p.add_argument("--target", type=float, default=0.99)

@@ -44,12 +44,18 @@ CSV_CORPUS = {
     "a 10 MB line": HEADER.encode() + b"\n" + b"1," + b"0," * 5_000_000 + b"0\n",
     "binary garbage": bytes(range(256)) * 4,
     "only commas": b",,,,\n,,,,\n",
+    "tab-separated": GOOD.replace(b",", b"\t"),
+    "label as text": GOOD.replace(b"\n1,", b"\none,", 1),
+    "infinite pixel": GOOD.replace(b"\n1,", b"\n1,inf,", 1),
+    "a row cut short mid-file": GOOD.replace(SECOND.encode(), SECOND.encode()[:100], 1),
 }
 ZIP_CORPUS = {
     "zip without train.csv": zipped(**{"test.csv": GOOD}),
     "nested zip": zipped(**{"digit-recognizer.zip": zipped(**{"train.csv": GOOD})}),
     "two train.csv": zipped(**{"a__train.csv": GOOD, "b__train.csv": GOOD, "test.csv": GOOD}),
     "truncated zip": zipped(**{"train.csv": GOOD, "test.csv": GOOD})[:200],
+    "empty zip": zipped(),
+    "train.csv is a folder in the zip": zipped(**{"train.csv__x.txt": b"x", "test.csv": GOOD}),
 }
 SUBMISSION_CORPUS = {
     "missing ImageId": "ImageId,Label\n1,3\n3,4\n",

@@ -111,10 +111,14 @@ def test_transient_errors_are_retried_then_succeed(fake, submission):
     assert fake.calls("CreateSubmission") == 2
 
 
-def test_retries_are_bounded(fake):
-    fake.fail("ListSubmissions", 500, {"code": 500, "message": "internal"}, times=10)
-    with pytest.raises(WorkbenchError, match=r"listing submissions failed \(500\): internal; "
-                                             "Kaggle is having trouble"):
+@pytest.mark.parametrize("status, reason, fix", [
+    (500, "internal", "Kaggle is having trouble"),
+    (429, "slow down", "Kaggle is rate-limiting: wait a few minutes"),
+])
+def test_retries_are_bounded(fake, status, reason, fix):
+    fake.fail("ListSubmissions", status, {"code": status, "message": reason}, times=10)
+    with pytest.raises(WorkbenchError, match=rf"listing submissions failed \({status}\): "
+                                             rf"{reason}; {fix}"):
         wb_kaggle.submissions()
     assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1
 

@@ -56,8 +56,8 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     parser.add_argument("--schedule", choices=SCHEDULES, help="default constant")
-    parser.add_argument("--epochs", type=int, help="epochs (default 5; with --resume: the total "
-                        "to reach)")
+    parser.add_argument("--epochs", type=int, help="epochs (default 5; with train --resume: the "
+                        "total to reach)")
     parser.add_argument("--batch-size", type=int, help="default 128")
     parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
                         "label's weight onto all classes (default 0)")

@@ -44,8 +44,8 @@ DEFAULTS = {"model": "simple-cnn", "epochs": 5, "batch_size": 128, "optimizer": 
 
 PRESETS: dict[str, Preset] = {
     # The strongest single-model recipe found on this CPU (docs/recipes.md).
-    "kaggle-best": Preset("adam", 0.005, "one-cycle", model="strong-cnn", epochs=25,
-                          batch_size=128, label_smoothing=0.1),
+    "kaggle-best": Preset("adam", 0.005, "one-cycle", model="strong-cnn", epochs=20,
+                          batch_size=128, label_smoothing=0.0),
     # The seed's convergence-search shortlist.
     "Adagrad_triangular": Preset("adagrad", 0.1, "triangular"),
     "Adagrad_plateau": Preset("adagrad", 0.1, "plateau"),

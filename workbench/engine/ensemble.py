@@ -62,7 +62,7 @@ def train_ensemble(
         raise WorkbenchError("an ensemble is measured on held-out rows; use --val-split > 0.")
     name = name or default_name(config, members)
     manifest_path = runs_dir / "ensembles" / f"{name}.json"
-    recipe = {**config.to_dict(), "data": config.data}
+    recipe = config.to_dict()
     manifest = runs.read_json(manifest_path) if manifest_path.is_file() else {}
     if manifest and manifest.get("recipe") != recipe:
         raise WorkbenchError(f"ensemble '{name}' already exists with another recipe; give a new "

@@ -31,6 +31,8 @@ def report(paths: list[Path]) -> None:
     for path in paths:
         config = runs.read_json(path / "config.json")
         history = runs.read_history(path)
+        if not history:
+            continue
         elapsed = list(itertools.accumulate(row["seconds"] or 0 for row in history))
         accuracy = [row["val_accuracy"] or 0 for row in history]
         cells = []

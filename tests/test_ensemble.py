@@ -23,7 +23,7 @@ def recipe(tiny_data, **kwargs) -> TrainConfig:
 def test_members_share_the_held_out_rows_and_differ_in_seed(tiny_data, tmp_path):
     events = []
     result = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=tmp_path / "runs",
-                                     submissions_dir=tmp_path / "subs", tta=False,
+                                     submissions_dir=tmp_path / "subs",
                                      subscribers=[events.append])
     assert result.status == "finished" and len(result.members) == 3
     configs = [runs.read_json(run / "config.json") for run in result.members]
@@ -58,7 +58,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
 
     runs_dir = tmp_path / "runs"
     first = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir, stop=stop,
-                                    submissions_dir=tmp_path / "subs", tta=False,
+                                    submissions_dir=tmp_path / "subs",
                                     subscribers=[stop_in_second_member])
     assert first.status == "interrupted" and first.submission is None
     assert runs.run_status(first.members[1]) == "interrupted"
@@ -66,7 +66,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
 
     events = []
     second = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir,
-                                     submissions_dir=tmp_path / "subs", tta=False,
+                                     submissions_dir=tmp_path / "subs",
                                      subscribers=[events.append])
     assert second.status == "finished"
     assert second.members[:2] == first.members[:2]  # finished one kept, interrupted one resumed
@@ -77,7 +77,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
 
 
 def test_another_recipe_under_the_same_name_is_refused(tiny_data, tmp_path):
-    kwargs = {"runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs", "tta": False,
+    kwargs = {"runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs",
               "name": "mine"}
     ensemble.train_ensemble(recipe(tiny_data, epochs=1), 2, **kwargs)
     with pytest.raises(WorkbenchError, match="already exists with another recipe"):
@@ -89,3 +89,15 @@ def test_an_ensemble_needs_two_members_and_held_out_rows(tiny_data, tmp_path):
         ensemble.train_ensemble(recipe(tiny_data), 1, runs_dir=tmp_path)
     with pytest.raises(WorkbenchError, match="held-out rows"):
         ensemble.train_ensemble(recipe(tiny_data, val_split=0.0), 2, runs_dir=tmp_path)
+
+
+def test_with_tta_the_ensemble_averages_the_members_tta_predictions(tiny_data, tmp_path):
+    result = ensemble.train_ensemble(recipe(tiny_data, epochs=1), 2, tta=True,
+                                     runs_dir=tmp_path / "runs", submissions_dir=tmp_path)
+    saved = [np.load(run / "tta_predictions.npz") for run in result.members]
+    np.testing.assert_allclose(result.prediction.val_probabilities,
+                               np.mean([s["val_probabilities"] for s in saved], axis=0),
+                               rtol=1e-5)
+    plain = np.mean([np.load(run / "val_predictions.npz")["probabilities"]
+                     for run in result.members], axis=0)
+    assert not np.allclose(result.prediction.val_probabilities, plain)

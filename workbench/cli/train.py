@@ -92,9 +92,8 @@ def _config(args: argparse.Namespace):
 
 
 def _prediction_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tta", action=argparse.BooleanOptionalAction, help="test-time "
-                        "augmentation: average the image and its four 1-pixel shifts (default: "
-                        "on for an ensemble trained with --members, else off)")
+    parser.add_argument("--tta", action="store_true", help="test-time augmentation: average the "
+                        "image and its four 1-pixel shifts")
     parser.add_argument("--name", help="submission name (submissions/NAME.csv)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing submission")
     parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
@@ -203,7 +202,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
     from workbench.engine.prediction import ensemble_runs, save_prediction
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
-    prediction = ensemble_runs(members, tta=bool(args.tta))
+    prediction = ensemble_runs(members, tta=args.tta)
     name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
     _report(prediction, save_prediction(prediction, name, force=args.force))
     return 0
@@ -218,7 +217,7 @@ def _train_ensemble(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
     try:
         result = train_ensemble(config, args.members, name=args.name,
-                                tta=args.tta is not False, runs_dir=args.runs_dir,
+                                tta=args.tta, runs_dir=args.runs_dir,
                                 subscribers=[ConsoleReporter()], stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous)

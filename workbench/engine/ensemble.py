@@ -1,4 +1,5 @@
-"""Ensembles trained from one recipe: N members, resumable member by member, averaged with TTA.
+"""Ensembles trained from one recipe: N members, resumable member by member, averaged (with
+test-time augmentation on request).
 
 Every member holds out the same validation rows (the split of the ensemble's seed), so the
 ensemble's validation accuracy is measured on rows no member trained on; members differ in their
@@ -46,7 +47,7 @@ def train_ensemble(
     members: int,
     *,
     name: str | None = None,
-    tta: bool = True,
+    tta: bool = False,
     runs_dir: Path = runs.RUNS_DIR,
     submissions_dir: Path = SUBMISSIONS_DIR,
     subscribers: Iterable[Subscriber] = (),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 from pathlib import Path
 
 from common import machine, require_zip
@@ -44,13 +43,8 @@ def report(paths: list[Path]) -> None:
                   f"{config['learning_rate']:g} {config['schedule']} batch {config['batch_size']}"
                   f" ls {config.get('label_smoothing') or 0:g} seed {config['seed']}").strip()
         print(f"| {path.name} | {recipe} | {len(history)} | {' | '.join(cells)} | "
-              f"{_percent(max(accuracy))} | {_percent(accuracy[-1])} | "
+              f"{100 * max(accuracy):.2f}% | {100 * accuracy[-1]:.2f}% | "
               f"{elapsed[-1] / 60:.1f} |", flush=True)
-
-
-def _percent(fraction: float) -> str:
-    """Rounded down, so that 98.999% never shows as a reached 99.00%."""
-    return f"{math.floor(fraction * 10000) / 100:.2f}%"
 
 
 def presets(args) -> None:

@@ -83,32 +83,31 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
         **config.to_dict(), "device": str(device), "policy": policy, "keras": keras.__version__,
         "workbench": __version__})
     runs.set_status(run, "running")
-    state = runs.read_json(run / "state.json") if resumed else {}
-    recorder = None
     status, message = "finished", ""
     try:
-        recorder = _fit(run, config, resumed, subscribers, stop, competition, state, device,
-                        policy)
+        _fit(run, config, resumed, subscribers, stop, competition, f"{device}, {policy}")
     except (_Interrupted, KeyboardInterrupt):
         status, message = "interrupted", "stopped by request; resume with --resume"
     except Exception as error:
         runs.set_status(run, "failed", f"{type(error).__name__}: {error}")
-        _emit(subscribers, TrainFinished(run.name, "failed", int(state.get("epoch", 0)),
-                                         state.get("best_val_accuracy"), 0.0, str(error)))
+        _emit(subscribers, TrainFinished(run.name, "failed", *_committed(run), 0.0, str(error)))
         raise
     runs.set_status(run, status, message)
-    epochs_done, best = (recorder.epochs_done, recorder.best) if recorder else (
-        int(state.get("epoch", 0)), state.get("best_val_accuracy"))
+    epochs_done, best = _committed(run)
     seconds = runs.read_json(run / "status.json").get("seconds", 0.0)
     _emit(subscribers, TrainFinished(run.name, status, epochs_done, best, seconds, message))
     return TrainResult(run, status, epochs_done, best)
 
 
+def _committed(run: Path) -> tuple[int, float | None]:
+    """Epochs done and the best validation accuracy, as the last state.json says."""
+    state = runs.read_json(run / "state.json")
+    return int(state.get("epoch", 0)), state.get("best_val_accuracy")
+
+
 def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
-         stop: threading.Event | None, competition: Competition | None, state: dict, device,
-         policy: str) -> _Recorder:
-    """Load the data, fit, predict; returns the recorder. On an exception ``state`` holds the
-    epochs done and the best accuracy so far."""
+         stop: threading.Event | None, competition: Competition | None, device: str) -> None:
+    """Load the data, fit (from the last checkpoint if ``resumed``), predict."""
     competition = competition or load_competition(config.data)
     if competition.n_train == 0:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
@@ -120,6 +119,7 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)
+    state = runs.read_json(run / "state.json") if resumed else {}
     initial_epoch = int(state.get("epoch", 0))
     model = _model(run, config, steps, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
@@ -131,26 +131,20 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
             monitor=monitor, patience=config.early_stopping)
     callbacks = [recorder, *(_restoring(callback, state.get(name))
                              for name, callback in recorder.stateful.items())]
-    _emit(subscribers, TrainStarted(run.name, config.model, f"{device}, {policy}", config.epochs,
+    _emit(subscribers, TrainStarted(run.name, config.model, device, config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
-    try:
-        if model_spec(config.model).trainable and initial_epoch < config.epochs:
-            model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
-                      epochs=config.epochs, initial_epoch=initial_epoch,
-                      validation_data=validation if len(val_idx) else None,
-                      validation_batch_size=1024, callbacks=callbacks, verbose=0)
-        elif not model_spec(config.model).trainable:
-            _save_model(model, run / "last.keras")
-            _save_model(model, run / "best.keras")
-        val_accuracy = _write_predictions(run, model, competition, val_idx)
-    except BaseException:  # what the caller reports: the epochs done before it
-        state.update(epoch=recorder.epochs_done, best_val_accuracy=recorder.best)
-        raise
+    if model_spec(config.model).trainable and initial_epoch < config.epochs:
+        model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
+                  epochs=config.epochs, initial_epoch=initial_epoch,
+                  validation_data=validation if len(val_idx) else None,
+                  validation_batch_size=1024, callbacks=callbacks, verbose=0)
+    elif not model_spec(config.model).trainable:
+        _save_model(model, run / "last.keras")
+        _save_model(model, run / "best.keras")
+    val_accuracy = _write_predictions(run, model, competition, val_idx)
     if recorder.best is None and val_accuracy is not None:
-        recorder.best = val_accuracy
         runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
                                              "best_val_accuracy": val_accuracy})
-    return recorder
 
 
 def _resume_config(run: Path, epochs: int | None) -> TrainConfig:

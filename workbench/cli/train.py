@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -152,16 +154,12 @@ def run_train(args: argparse.Namespace) -> int:
     err.print("Loading Keras ...")
     from workbench.engine.training import resume, train
 
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
     reporter = ConsoleReporter()
-    try:
+    with _stop_on_ctrl_c() as stop:
         if run is None:
             result = train(config, runs_dir=args.runs_dir, subscribers=[reporter], stop=stop)
         else:
             result = resume(run, epochs=args.epochs, subscribers=[reporter], stop=stop)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
             if result.best_val_accuracy is not None else "no validation rows")
     if result.status == "interrupted":
@@ -172,6 +170,18 @@ def run_train(args: argparse.Namespace) -> int:
     if (result.run / "submission.csv").is_file():
         out.print(f"Submission: {result.run / 'submission.csv'}")
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """An event that the first Ctrl-C sets (training stops after the batch); a second one
+    interrupts at once."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _request_stop(stop: threading.Event) -> None:
@@ -213,14 +223,10 @@ def _train_ensemble(args: argparse.Namespace) -> int:
     err.print("Loading Keras ...")
     from workbench.engine.ensemble import train_ensemble
 
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: _request_stop(stop))
-    try:
-        result = train_ensemble(config, args.members, name=args.name,
-                                tta=args.tta, runs_dir=args.runs_dir,
-                                subscribers=[ConsoleReporter()], stop=stop)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with _stop_on_ctrl_c() as stop:
+        result = train_ensemble(config, args.members, name=args.name, tta=args.tta,
+                                runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
+                                stop=stop)
     for index, (run, accuracy) in enumerate(zip(result.members, result.member_accuracies), 1):
         shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "-"
         out.print(f"member {index}: {run.name}  best val acc {shown}")

@@ -84,11 +84,22 @@ def test_another_recipe_under_the_same_name_is_refused(tiny_data, tmp_path):
         ensemble.train_ensemble(recipe(tiny_data, epochs=2), 2, **kwargs)
 
 
-def test_an_ensemble_needs_two_members_and_held_out_rows(tiny_data, tmp_path):
+def test_an_ensemble_needs_two_members(tiny_data, tmp_path):
     with pytest.raises(WorkbenchError, match="at least 2 members"):
         ensemble.train_ensemble(recipe(tiny_data), 1, runs_dir=tmp_path)
-    with pytest.raises(WorkbenchError, match="held-out rows"):
-        ensemble.train_ensemble(recipe(tiny_data, val_split=0.0), 2, runs_dir=tmp_path)
+
+
+def test_with_no_held_out_rows_every_member_trains_on_every_row(tiny_data, tmp_path):
+    events = []
+    result = ensemble.train_ensemble(recipe(tiny_data, epochs=1, val_split=0.0), 2,
+                                     runs_dir=tmp_path / "runs", submissions_dir=tmp_path,
+                                     subscribers=[events.append])
+    started = [e for e in events if isinstance(e, TrainStarted)]
+    rows = load_competition(tiny_data).n_train
+    assert [(e.train_rows, e.val_rows) for e in started] == [(rows, 0), (rows, 0)]
+    assert len(result.prediction.val_ids) == 0 and result.prediction.val_accuracy is None
+    assert result.submission == tmp_path / "linear-x2-seed3-all.csv"
+    assert check_submission_file(result.submission, load_competition(tiny_data).test_ids).ok
 
 
 def test_with_tta_the_ensemble_averages_the_members_tta_predictions(tiny_data, tmp_path):

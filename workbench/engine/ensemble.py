@@ -3,8 +3,10 @@ test-time augmentation on request).
 
 Every member holds out the same validation rows (the split of the ensemble's seed), so the
 ensemble's validation accuracy is measured on rows no member trained on; members differ in their
-seed: initial weights, augmentation draws and batch order. ``runs/ensembles/NAME.json`` records
-the recipe and the member runs; the same command run again continues where it stopped.
+seed: initial weights, augmentation draws and batch order. With ``val_split`` 0 every member
+trains on every labelled row: the refit for the final submission of a recipe measured before,
+with no accuracy of its own. ``runs/ensembles/NAME.json`` records the recipe and the member runs;
+the same command run again continues where it stopped.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class EnsembleResult:
 
 def default_name(config: TrainConfig, members: int) -> str:
     config = config.resolved()
-    return f"{config.preset or config.model}-x{members}-seed{config.seed}"
+    full = "" if config.val_split else "-all"
+    return f"{config.preset or config.model}-x{members}-seed{config.seed}{full}"
 
 
 def member_config(config: TrainConfig, index: int) -> TrainConfig:
@@ -59,8 +62,6 @@ def train_ensemble(
     if members < 2:
         raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
     config = config.resolved()
-    if not config.val_split:
-        raise WorkbenchError("an ensemble is measured on held-out rows; use --val-split > 0.")
     name = name or default_name(config, members)
     manifest_path = runs_dir / "ensembles" / f"{name}.json"
     recipe = config.to_dict()

@@ -2,11 +2,14 @@
 
     python bench/bench_accuracy.py report RUN [RUN ...]
     python bench/bench_accuracy.py presets [--presets NAME ...] [--model strong-cnn] [--epochs 6]
+    python bench/bench_accuracy.py misses RUN [RUN ...] [--png FILE]
 
 `report` reads finished runs' history.csv (each epoch's seconds: fit + validation, not the few
 seconds of start-up) and prints, per run, the training minutes until validation accuracy first
 reached each mark, the best and the last epoch's accuracy. `presets` trains each preset on
 Kaggle's train.csv (10% stratified validation, seed 0) for --epochs, then reports those runs.
+`misses` lists the held-out rows that the average of the runs gets wrong, with how many of the
+runs miss each, and draws them (with label, prediction and confidence) into a PNG sheet.
 """
 
 from __future__ import annotations
@@ -60,6 +63,46 @@ def presets(args) -> None:
     report(done)
 
 
+def misses(paths: list[Path], png: Path | None) -> None:
+    from workbench.engine.prediction import ensemble_runs, predict_run
+    from workbench.engine.review import review_predictions
+
+    members = [predict_run(path) for path in paths]
+    average = ensemble_runs(paths) if len(paths) > 1 else members[0]
+    review = review_predictions(average.val_probabilities, average.val_labels.astype(int),
+                                average.val_ids.astype(int))
+    wrong = [set(p.val_ids[p.val_probabilities.argmax(1) != p.val_labels].tolist())
+             for p in members]
+    print(f"misses per run: {[len(w) for w in wrong]}; the average misses "
+          f"{len(review.mistakes)} of {len(average.val_labels):,} ({100 * review.accuracy:.2f}%)")
+    print("| train row | label | predicted | confidence | runs that miss it |")
+    print("|---|---|---|---|---|")
+    for m in review.mistakes:
+        print(f"| {m.id} | {m.label} | {m.predicted} | {m.confidence:.2f} | "
+              f"{sum(m.id in w for w in wrong)} of {len(wrong)} |")
+    if png:
+        _sheet(review.mistakes, png)
+
+
+def _sheet(mistakes, png: Path, scale: int = 4) -> None:
+    """The missed digits side by side, each captioned "row label->predicted confidence"."""
+    from PIL import Image, ImageDraw
+
+    from workbench.engine.data import load_competition
+
+    images = load_competition(require_zip()).train_images
+    cell = 28 * scale + 8
+    sheet = Image.new("L", (cell * len(mistakes), 28 * scale + 16), 255)
+    draw = ImageDraw.Draw(sheet)
+    for k, m in enumerate(mistakes):
+        digit = Image.fromarray(255 - images[m.id - 1]).resize((28 * scale, 28 * scale))
+        sheet.paste(digit, (k * cell, 0))
+        draw.text((k * cell, 28 * scale + 2), f"{m.id} {m.label}->{m.predicted} "
+                  f"{m.confidence:.2f}", fill=0)
+    sheet.save(png)
+    print(f"wrote {png}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="bench", required=True)
@@ -70,9 +113,14 @@ def main() -> None:
     p.add_argument("--model", default="strong-cnn")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--runs-dir", type=Path, default=Path("runs/bench-presets"))
+    p = sub.add_parser("misses")
+    p.add_argument("runs", nargs="+", type=Path)
+    p.add_argument("--png", type=Path)
     args = parser.parse_args()
     if args.bench == "report":
         report(args.runs)
+    elif args.bench == "misses":
+        misses(args.runs, args.png)
     else:
         presets(args)
 

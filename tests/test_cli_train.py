@@ -97,6 +97,15 @@ def test_ensemble_trains_members_and_writes_one_submission(tiny_data, cli, tmp_p
     assert len(list((tmp_path / "runs").glob("*-linear"))) == 2
 
 
+def test_an_ensemble_with_no_held_out_rows_is_a_refit_on_every_row(tiny_data, cli, tmp_path):
+    result = cli("ensemble", "--members", "2", "--model", "linear", "--epochs", "1",
+                 "--val-split", "0", "--data", tiny_data)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("trained on every row") == 2
+    assert "Validation accuracy" not in result.stdout
+    assert (tmp_path / "submissions" / "linear-x2-seed0-all.csv").is_file()
+
+
 def test_sigint_keeps_a_checkpoint_and_resume_continues(tiny_data, tmp_path, cli):
     process = subprocess.Popen(
         [*engine_command(), "train", "--model", "mlp", "--epochs", "400", "--batch-size", "16",

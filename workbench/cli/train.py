@@ -228,8 +228,11 @@ def _train_ensemble(args: argparse.Namespace) -> int:
                                 runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
                                 stop=stop)
     for index, (run, accuracy) in enumerate(zip(result.members, result.member_accuracies), 1):
-        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "-"
-        out.print(f"member {index}: {run.name}  best val acc {shown}")
+        if accuracy is not None:
+            shown = f"best val acc {100 * accuracy:.2f}%"
+        else:
+            shown = "trained on every row" if config.val_split == 0 else "best val acc -"
+        out.print(f"member {index}: {run.name}  {shown}")
     if result.status == "interrupted":
         err.print(f"Interrupted in member {len(result.members)} of {args.members}; the same "
                   "command continues it.")

@@ -2,14 +2,15 @@
 
     python bench/bench_accuracy.py report RUN [RUN ...]
     python bench/bench_accuracy.py presets [--presets NAME ...] [--model strong-cnn] [--epochs 6]
-    python bench/bench_accuracy.py misses RUN [RUN ...] [--png FILE]
+    python bench/bench_accuracy.py misses RUN [RUN ...] [--last] [--png FILE]
 
 `report` reads finished runs' history.csv (each epoch's seconds: fit + validation, not the few
 seconds of start-up) and prints, per run, the training minutes until validation accuracy first
 reached each mark, the best and the last epoch's accuracy. `presets` trains each preset on
 Kaggle's train.csv (10% stratified validation, seed 0) for --epochs, then reports those runs.
 `misses` lists the held-out rows that the average of the runs gets wrong, with how many of the
-runs miss each, and draws them (with label, prediction and confidence) into a PNG sheet.
+runs miss each, and draws them (with label, prediction and confidence) into a PNG sheet; with
+`--last` it uses each run's last.keras instead of best.keras (which was chosen on those rows).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import itertools
 from pathlib import Path
+
+import numpy as np
 
 from common import machine, require_zip
 
@@ -63,18 +66,19 @@ def presets(args) -> None:
     report(done)
 
 
-def misses(paths: list[Path], png: Path | None) -> None:
-    from workbench.engine.prediction import ensemble_runs, predict_run
+def misses(paths: list[Path], png: Path | None, last: bool) -> None:
     from workbench.engine.review import review_predictions
 
-    members = [predict_run(path) for path in paths]
-    average = ensemble_runs(paths) if len(paths) > 1 else members[0]
-    review = review_predictions(average.val_probabilities, average.val_labels.astype(int),
-                                average.val_ids.astype(int))
-    wrong = [set(p.val_ids[p.val_probabilities.argmax(1) != p.val_labels].tolist())
-             for p in members]
+    members = [_held_out(path, last) for path in paths]
+    if any(not np.array_equal(ids, members[0][2]) for _, _, ids in members):
+        raise SystemExit("the runs hold out different rows; give runs of one split.")
+    probabilities = np.mean([p for p, _, _ in members], axis=0)
+    labels, ids = members[0][1], members[0][2]
+    review = review_predictions(probabilities, labels, ids)
+    wrong = [set(ids[p.argmax(1) != labels].tolist()) for p, _, _ in members]
+    print(f"checkpoints: {'last' if last else 'best'}.keras")
     print(f"misses per run: {[len(w) for w in wrong]}; the average misses "
-          f"{len(review.mistakes)} of {len(average.val_labels):,} ({100 * review.accuracy:.2f}%)")
+          f"{len(review.mistakes)} of {len(labels):,} ({100 * review.accuracy:.2f}%)")
     print("| train row | label | predicted | confidence | runs that miss it |")
     print("|---|---|---|---|---|")
     for m in review.mistakes:
@@ -82,6 +86,25 @@ def misses(paths: list[Path], png: Path | None) -> None:
               f"{sum(m.id in w for w in wrong)} of {len(wrong)} |")
     if png:
         _sheet(review.mistakes, png)
+
+
+def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A run's probabilities, labels and 1-based train ids on its held-out rows."""
+    from workbench.engine.prediction import load_checkpoint, predict_probabilities, predict_run
+
+    if not last:
+        p = predict_run(run)
+        return p.val_probabilities, p.val_labels.astype(int), p.val_ids.astype(int)
+    from workbench.engine.data import load_competition
+    from workbench.engine.split import stratified_split
+
+    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
+    competition = load_competition(config.data)
+    _, val_idx = stratified_split(competition.train_labels, config.val_split,
+                                  config.validation_seed)
+    model = load_checkpoint(run / "last.keras")
+    return (predict_probabilities(model, competition.train_images[val_idx], False),
+            competition.train_labels[val_idx].astype(int), val_idx + 1)
 
 
 def _sheet(mistakes, png: Path, scale: int = 4) -> None:
@@ -116,11 +139,12 @@ def main() -> None:
     p = sub.add_parser("misses")
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--png", type=Path)
+    p.add_argument("--last", action="store_true", help="use last.keras, not best.keras")
     args = parser.parse_args()
     if args.bench == "report":
         report(args.runs)
     elif args.bench == "misses":
-        misses(args.runs, args.png)
+        misses(args.runs, args.png, args.last)
     else:
         presets(args)
 

@@ -94,7 +94,8 @@ def test_ensemble_trains_members_and_writes_one_submission(tiny_data, cli, tmp_p
     assert cli("submission", "check", submission, "--data", tiny_data).returncode == 0
     again = cli(*args)  # all members done: nothing trains again
     assert again.returncode == 0 and "a new run" not in again.stderr
-    assert len(list((tmp_path / "runs").glob("*-linear"))) == 2
+    # Two runs started in one second are named STAMP-linear and STAMP-linear-2.
+    assert len(list((tmp_path / "runs").glob("*/config.json"))) == 2
 
 
 def test_an_ensemble_with_no_held_out_rows_is_a_refit_on_every_row(tiny_data, cli, tmp_path):

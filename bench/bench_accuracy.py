@@ -90,21 +90,10 @@ def misses(paths: list[Path], png: Path | None, last: bool) -> None:
 
 def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A run's probabilities, labels and 1-based train ids on its held-out rows."""
-    from workbench.engine.prediction import load_checkpoint, predict_probabilities, predict_run
+    from workbench.engine.prediction import predict_checkpoint, predict_run
 
-    if not last:
-        p = predict_run(run)
-        return p.val_probabilities, p.val_labels.astype(int), p.val_ids.astype(int)
-    from workbench.engine.data import load_competition
-    from workbench.engine.split import stratified_split
-
-    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
-    competition = load_competition(config.data)
-    _, val_idx = stratified_split(competition.train_labels, config.val_split,
-                                  config.validation_seed)
-    model = load_checkpoint(run / "last.keras")
-    return (predict_probabilities(model, competition.train_images[val_idx], False),
-            competition.train_labels[val_idx].astype(int), val_idx + 1)
+    p = predict_checkpoint(run, "last.keras") if last else predict_run(run)
+    return p.val_probabilities, p.val_labels.astype(int), p.val_ids.astype(int)
 
 
 def _sheet(mistakes, png: Path, scale: int = 4) -> None:

@@ -73,7 +73,7 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
         if saved.is_file() and best.is_file() and saved.stat().st_mtime >= best.stat().st_mtime:
             with np.load(saved) as arrays:
                 return Prediction(*(arrays[field.name] for field in fields(Prediction)))
-        prediction = _predict_checkpoint(run, tta)
+        prediction = predict_checkpoint(run, tta=tta)
         write_npz(saved, **{field.name: getattr(prediction, field.name)
                             for field in fields(Prediction)})
         return prediction
@@ -86,21 +86,23 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
                 return Prediction(*arrays, val["probabilities"], val["labels"], val["ids"])
         return Prediction(*arrays, np.zeros((0, 10), np.float32), np.zeros(0, np.uint8),
                           np.zeros(0, np.int64))
-    return _predict_checkpoint(run, tta)
+    return predict_checkpoint(run, tta=tta)
 
 
-def _predict_checkpoint(run: Path, tta: bool) -> Prediction:
+def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
+                       tta: bool = False) -> Prediction:
+    """Predict the test set and the run's held-out rows anew with ``checkpoint``."""
     from workbench.engine.config import TrainConfig
     from workbench.engine.data import load_competition
     from workbench.engine.split import stratified_split
 
-    checkpoint = run / "best.keras"
-    if not checkpoint.is_file():
+    path = run / checkpoint
+    if not path.is_file():
         raise WorkbenchError(f"{run.name} has no checkpoint yet; train it first "
                              f"(workbench-engine train --resume {run.name}).")
     config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
     competition = load_competition(config.data)
-    model = load_checkpoint(checkpoint)
+    model = load_checkpoint(path)
     _, val_idx = stratified_split(competition.train_labels, config.val_split,
                                   config.validation_seed)
     return Prediction(

@@ -1,13 +1,15 @@
 """Prediction with a run's checkpoint, test-time augmentation, and ensembles."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
 
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.prediction import ensemble_runs, predict_run, save_prediction, shifted
+from workbench.engine.prediction import (ensemble_runs, predict_checkpoint, predict_run,
+                                         save_prediction, shifted)
 from workbench.engine.submission import check_submission_file
 
 training = pytest.importorskip("workbench.engine.training")
@@ -69,6 +71,23 @@ def test_saved_prediction_is_a_valid_submission(two_runs, tmp_path):
     assert check_submission_file(path, prediction.image_ids).ok
     with np.load(path.with_suffix(".npz")) as saved:
         np.testing.assert_allclose(saved["probabilities"], prediction.test_probabilities)
+
+
+def test_predict_checkpoint_uses_the_checkpoint_it_names(two_runs, tmp_path):
+    from workbench.engine.models import build_model
+
+    run = shutil.copytree(two_runs[0], tmp_path / two_runs[0].name)
+    blank = build_model("linear")
+    blank.set_weights([np.zeros_like(w) for w in blank.get_weights()])
+    blank.save(run / "last.keras")
+    best = predict_checkpoint(run)
+    np.testing.assert_allclose(best.val_probabilities,
+                               np.load(run / "val_predictions.npz")["probabilities"], rtol=1e-5)
+    last = predict_checkpoint(run, "last.keras")
+    np.testing.assert_array_equal(last.val_ids, best.val_ids)
+    np.testing.assert_allclose(last.val_probabilities, 0.1, rtol=1e-3)  # zero weights: uniform
+    with pytest.raises(WorkbenchError, match="no checkpoint"):
+        predict_checkpoint(run, "missing.keras")
 
 
 def test_ensemble_needs_two_runs(two_runs):

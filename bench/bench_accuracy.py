@@ -85,7 +85,8 @@ def misses(paths: list[Path], png: Path | None, last: bool) -> None:
         print(f"| {m.id} | {m.label} | {m.predicted} | {m.confidence:.2f} | "
               f"{sum(m.id in w for w in wrong)} of {len(wrong)} |")
     if png:
-        _sheet(review.mistakes, png)
+        data = runs.read_json(paths[0] / "config.json").get("data")
+        _sheet(review.mistakes, data, png)
 
 
 def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,13 +97,13 @@ def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return p.val_probabilities, p.val_labels.astype(int), p.val_ids.astype(int)
 
 
-def _sheet(mistakes, png: Path, scale: int = 4) -> None:
+def _sheet(mistakes, data: str | None, png: Path, scale: int = 4) -> None:
     """The missed digits side by side, each captioned "row label->predicted confidence"."""
     from PIL import Image, ImageDraw
 
     from workbench.engine.data import load_competition
 
-    images = load_competition(require_zip()).train_images
+    images = load_competition(data).train_images  # the data the runs trained on
     cell = 28 * scale + 8
     sheet = Image.new("L", (cell * len(mistakes), 28 * scale + 16), 255)
     draw = ImageDraw.Draw(sheet)

@@ -95,11 +95,12 @@ def test_with_no_held_out_rows_every_member_trains_on_every_row(tiny_data, tmp_p
                                      runs_dir=tmp_path / "runs", submissions_dir=tmp_path,
                                      subscribers=[events.append])
     started = [e for e in events if isinstance(e, TrainStarted)]
-    rows = load_competition(tiny_data).n_train
+    competition = load_competition(tiny_data)
+    rows = competition.n_train
     assert [(e.train_rows, e.val_rows) for e in started] == [(rows, 0), (rows, 0)]
     assert len(result.prediction.val_ids) == 0 and result.prediction.val_accuracy is None
     assert result.submission == tmp_path / "linear-x2-seed3-all.csv"
-    assert check_submission_file(result.submission, load_competition(tiny_data).test_ids).ok
+    assert check_submission_file(result.submission, competition.test_ids).ok
 
 
 def test_with_tta_the_ensemble_averages_the_members_tta_predictions(tiny_data, tmp_path):

@@ -132,3 +132,18 @@ def test_exclude_suspects_leaves_flagged_rows_out(tiny_data, tmp_path, monkeypat
     assert started[0].train_rows - started[1].train_rows == len(
         {1, 2, 3} - set(np.load(next((tmp_path / "runs").iterdir()) / "val_predictions.npz")
                         ["ids"].tolist()))
+
+
+def test_without_held_out_rows_the_run_predicts_with_its_last_epoch(tiny_data, tmp_path):
+    from workbench.engine.prediction import load_checkpoint, predict_probabilities
+
+    result = training.train(config(tiny_data, epochs=3, val_split=0.0), runs_dir=tmp_path)
+    assert result.status == "finished" and result.best_val_accuracy is None
+    last = load_checkpoint(result.run / "last.keras")
+    for saved, fresh in zip(load_checkpoint(result.run / "best.keras").get_weights(),
+                            last.get_weights()):
+        np.testing.assert_array_equal(saved, fresh)
+    test_images = load_competition(tiny_data).test_images
+    with np.load(result.run / "test_predictions.npz") as test:
+        np.testing.assert_allclose(test["probabilities"],
+                                   predict_probabilities(last, test_images), rtol=1e-5)

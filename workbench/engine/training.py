@@ -1,9 +1,10 @@
 """Training: Keras ``fit`` with callbacks that write the run folder and publish events.
 
 Importing this module imports Keras. Each epoch ends by writing history.csv, last.keras (and
-best.keras when validation accuracy improves), then state.json, each atomically: state.json is
-the commit point that ``--resume`` continues from. A stop request (Ctrl-C, the app's stop key)
-ends training after the current batch; the last finished epoch's checkpoint is kept.
+best.keras when validation accuracy improves, or every epoch when no rows are held out), then
+state.json, each atomically: state.json is the commit point that ``--resume`` continues from. A
+stop request (Ctrl-C, the app's stop key) ends training after the current batch; the last
+finished epoch's checkpoint is kept.
 """
 
 from __future__ import annotations
@@ -243,8 +244,9 @@ class _Recorder(keras.callbacks.Callback):
         runs.write_history(self.run, self.history)
         _save_model(self.model, self.run / "last.keras")
         improved = val_accuracy is not None and (self.best is None or val_accuracy > self.best)
-        if improved or (val_accuracy is None and not (self.run / "best.keras").exists()):
-            self.best = val_accuracy if improved else self.best
+        if improved:
+            self.best = val_accuracy
+        if improved or val_accuracy is None:  # with nothing to judge by, the best is the latest
             _save_model(self.model, self.run / "best.keras")
         self.epochs_done = epoch + 1
         runs.write_json(self.run / "state.json", {

@@ -10,6 +10,8 @@ from workbench.engine.config import TrainConfig
 from workbench.engine.data import load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import EpochEnded, MemberStarted, TrainStarted
+from workbench.engine.prediction import (last_epoch_accuracy, load_checkpoint,
+                                         predict_probabilities)
 from workbench.engine.submission import check_submission_file
 
 ensemble = pytest.importorskip("workbench.engine.ensemble")
@@ -113,3 +115,23 @@ def test_with_tta_the_ensemble_averages_the_members_tta_predictions(tiny_data, t
     plain = np.mean([np.load(run / "val_predictions.npz")["probabilities"]
                      for run in result.members], axis=0)
     assert not np.allclose(result.prediction.val_probabilities, plain)
+
+
+def test_the_last_epochs_accuracy_averages_the_members_last_checkpoints(tiny_data, tmp_path):
+    result = ensemble.train_ensemble(recipe(tiny_data, epochs=3), 2, runs_dir=tmp_path / "runs",
+                                     submissions_dir=tmp_path)
+    competition = load_competition(tiny_data)
+    ids = result.prediction.val_ids
+    images, labels = competition.train_images[ids - 1], competition.train_labels[ids - 1]
+    last = [predict_probabilities(load_checkpoint(run / "last.keras"), images)
+            for run in result.members]
+    for run, expected in zip(result.members, last):
+        with np.load(run / "val_predictions.npz") as val:
+            np.testing.assert_allclose(val["last_probabilities"], expected, rtol=1e-5)
+    average = np.mean(last, axis=0)
+    assert result.last_epoch_accuracy == pytest.approx((average.argmax(1) == labels).mean())
+    # A member saved before last epochs were kept: no figure rather than a partial one.
+    with np.load(result.members[0] / "val_predictions.npz") as val:
+        np.savez(result.members[0] / "val_predictions.npz",
+                 **{k: val[k] for k in ("probabilities", "labels", "ids")})
+    assert last_epoch_accuracy(result.members) is None

@@ -20,7 +20,8 @@ from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import Event, MemberStarted, Subscriber, TrainStarted
-from workbench.engine.prediction import Prediction, ensemble_runs, save_prediction
+from workbench.engine.prediction import (Prediction, ensemble_runs, last_epoch_accuracy,
+                                         save_prediction)
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 
@@ -32,6 +33,7 @@ class EnsembleResult:
     member_accuracies: list[float | None]
     prediction: Prediction | None = None
     submission: Path | None = None
+    last_epoch_accuracy: float | None = None  # the members' last epochs: see prediction.py
 
 
 def default_name(config: TrainConfig, members: int) -> str:
@@ -99,4 +101,5 @@ def train_ensemble(
         accuracies.append(runs.read_json(run / "state.json").get("best_val_accuracy"))
     prediction = ensemble_runs(paths, tta=tta)
     submission = save_prediction(prediction, name, force=True, directory=submissions_dir)
-    return EnsembleResult(name, "finished", paths, accuracies, prediction, submission)
+    return EnsembleResult(name, "finished", paths, accuracies, prediction, submission,
+                          last_epoch_accuracy(paths))

@@ -130,6 +130,28 @@ def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
                       labels, common)
 
 
+def last_epoch_accuracy(members: list[Path]) -> float | None:
+    """The held-out accuracy of the members' last epochs, averaged.
+
+    best.keras is the epoch chosen on the held-out rows, so its accuracy flatters; the last
+    epoch was chosen by nothing, and it is what a refit on every row keeps. None unless every
+    member saved its last epoch's predictions (older runs did not) on the same rows.
+    """
+    saved = []
+    for run in members:
+        path = run / "val_predictions.npz"
+        if not path.is_file():
+            return None
+        with np.load(path) as val:
+            if "last_probabilities" not in val.files:
+                return None
+            saved.append((val["last_probabilities"], val["labels"], val["ids"]))
+    if not saved or any(not np.array_equal(ids, saved[0][2]) for _, _, ids in saved):
+        return None
+    average = np.mean([p for p, _, _ in saved], axis=0)
+    return float((average.argmax(axis=1) == saved[0][1]).mean()) if len(saved[0][1]) else None
+
+
 def save_prediction(prediction: Prediction, name: str, force: bool = False,
                     directory: Path = SUBMISSIONS_DIR) -> Path:
     """The submission CSV, through the one writer, and its probabilities beside it."""

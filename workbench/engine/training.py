@@ -276,15 +276,19 @@ def _write_predictions(run: Path, model, competition: Competition, val_idx: np.n
                        ) -> float | None:
     """Predict validation and test rows with the best checkpoint; write the run's submission.
 
-    Returns the validation accuracy (None without validation rows)."""
+    The validation rows are also predicted with the last epoch's weights (``model`` as ``fit``
+    left it): ``last_probabilities``, the figure that no choice of epoch has seen. Returns the
+    best checkpoint's validation accuracy (None without validation rows)."""
+    images = competition.train_images[val_idx]
+    last = predict_probabilities(model, images) if len(val_idx) else None
     if (run / "best.keras").exists():
         model.load_weights(run / "best.keras")
     accuracy = None
     if len(val_idx):
-        probabilities = predict_probabilities(model, competition.train_images[val_idx])
+        probabilities = predict_probabilities(model, images)
         labels = competition.train_labels[val_idx]
         write_npz(run / "val_predictions.npz", probabilities=probabilities, labels=labels,
-                  ids=val_idx + 1)
+                  ids=val_idx + 1, last_probabilities=last)
         accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     if competition.n_test:
         probabilities = predict_probabilities(model, competition.test_images)

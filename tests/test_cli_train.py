@@ -88,7 +88,7 @@ def test_ensemble_trains_members_and_writes_one_submission(tiny_data, cli, tmp_p
     assert result.returncode == 0, result.stderr
     assert "Member 1 of 2: a new run" in result.stderr and "Member 2 of 2" in result.stderr
     assert result.stdout.count("best val acc") == 2
-    assert "Validation accuracy" in result.stdout and "their last epochs" in result.stdout
+    assert "Validation accuracy" in result.stdout and "with their last epochs" in result.stdout
     submission = tmp_path / "submissions" / "linear-x2-seed0.csv"
     assert submission.is_file()
     assert cli("submission", "check", submission, "--data", tiny_data).returncode == 0

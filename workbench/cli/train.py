@@ -239,8 +239,8 @@ def _train_ensemble(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     last = result.last_epoch_accuracy
     _report(result.prediction, result.submission, "" if last is None else
-            f" (the members' best epochs, chosen on these rows; their last epochs, which nothing "
-            f"chose and a refit on every row keeps: {100 * last:.2f}%)")
+            f" with the members' best epochs (chosen on these rows), {100 * last:.2f}% with "
+            "their last epochs (what a refit on every row keeps)")
     return 0
 
 

@@ -149,7 +149,7 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
     if not saved or any(not np.array_equal(ids, saved[0][2]) for _, _, ids in saved):
         return None
     average = np.mean([p for p, _, _ in saved], axis=0)
-    return float((average.argmax(axis=1) == saved[0][1]).mean()) if len(saved[0][1]) else None
+    return float((average.argmax(axis=1) == saved[0][1]).mean())
 
 
 def save_prediction(prediction: Prediction, name: str, force: bool = False,

@@ -135,3 +135,17 @@ def test_the_last_epochs_accuracy_averages_the_members_last_checkpoints(tiny_dat
         np.savez(result.members[0] / "val_predictions.npz",
                  **{k: val[k] for k in ("probabilities", "labels", "ids")})
     assert last_epoch_accuracy(result.members) is None
+
+
+def test_the_last_epochs_accuracy_of_runs_on_different_splits_uses_the_rows_all_held_out(
+        tiny_data, tmp_path):
+    from workbench.engine.training import train
+
+    members = [train(recipe(tiny_data, seed=seed, val_split=0.5), runs_dir=tmp_path).run
+               for seed in (0, 1)]
+    saved = [np.load(run / "val_predictions.npz") for run in members]
+    common = np.intersect1d(saved[0]["ids"], saved[1]["ids"])
+    assert 0 < len(common) < len(saved[0]["ids"])
+    average = np.mean([s["last_probabilities"][np.isin(s["ids"], common)] for s in saved], axis=0)
+    labels = saved[0]["labels"][np.isin(saved[0]["ids"], common)]
+    assert last_epoch_accuracy(members) == pytest.approx((average.argmax(1) == labels).mean())

@@ -167,6 +167,7 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert len(list((tmp_path / "submissions").glob("ensemble-*.csv"))) == 1
+        assert any("with the last epochs" in n.message for n in app._notifications)
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("n")

@@ -131,11 +131,11 @@ def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
 
 
 def last_epoch_accuracy(members: list[Path]) -> float | None:
-    """The held-out accuracy of the members' last epochs, averaged.
+    """The held-out accuracy of the members' last epochs, averaged, on the rows all held out.
 
     best.keras is the epoch chosen on the held-out rows, so its accuracy flatters; the last
     epoch was chosen by nothing, and it is what a refit on every row keeps. None unless every
-    member saved its last epoch's predictions (older runs did not) on the same rows.
+    member saved its last epoch's predictions (older runs did not) and some row is common.
     """
     saved = []
     for run in members:
@@ -146,10 +146,14 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
             if "last_probabilities" not in val.files:
                 return None
             saved.append((val["last_probabilities"], val["labels"], val["ids"]))
-    if not saved or any(not np.array_equal(ids, saved[0][2]) for _, _, ids in saved):
+    common = saved[0][2] if saved else np.zeros(0, np.int64)
+    for _, _, ids in saved[1:]:
+        common = np.intersect1d(common, ids)
+    if not len(common):
         return None
-    average = np.mean([p for p, _, _ in saved], axis=0)
-    return float((average.argmax(axis=1) == saved[0][1]).mean())
+    average = np.mean([p[np.searchsorted(ids, common)] for p, _, ids in saved], axis=0)
+    labels = saved[0][1][np.searchsorted(saved[0][2], common)]
+    return float((average.argmax(axis=1) == labels).mean())
 
 
 def save_prediction(prediction: Prediction, name: str, force: bool = False,

@@ -130,16 +130,23 @@ class RunsScreen(Screen):
     @work(thread=True, exclusive=True, group="ensemble")
     def ensemble(self, run_ids: list[str]) -> None:
         """Average the runs' probabilities into a submission under submissions/."""
-        from workbench.engine.prediction import ensemble_runs, save_prediction
+        from workbench.engine.prediction import (ensemble_runs, last_epoch_accuracy,
+                                                 save_prediction)
 
+        members = [RUNS_DIR / run for run in run_ids]
         try:
-            prediction = ensemble_runs([RUNS_DIR / run for run in run_ids])
+            prediction = ensemble_runs(members)
             path = save_prediction(prediction, f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
+            last = last_epoch_accuracy(members)
         except (WorkbenchError, OSError) as error:
             self.app.call_from_thread(self.notify, user_message(error), severity="error")
             return
-        accuracy = ("" if prediction.val_accuracy is None
-                    else f"; validation accuracy {100 * prediction.val_accuracy:.2f}%")
+        accuracy = ""
+        if prediction.val_accuracy is not None:
+            accuracy = (f"; validation accuracy {100 * prediction.val_accuracy:.2f}% on "
+                        f"{len(prediction.val_labels):,} rows held out by all, best epochs")
+            if last is not None:
+                accuracy += f" ({100 * last:.2f}% with the last epochs)"
         self.app.call_from_thread(self.notify, f"Wrote {path}{accuracy}. Submit it on the "
                                   "Submit screen (k).", timeout=10)
 

@@ -62,6 +62,7 @@ def test_predict_and_ensemble_write_submissions(trained, cli, tiny_data):
     ensemble = cli("ensemble", *ids, "--name", "both", cwd=cwd)
     assert ensemble.returncode == 0, ensemble.stderr
     assert (cwd / "submissions/both.csv").is_file()
+    assert "with their last epochs" in ensemble.stdout
     assert_one_line_error(cli("ensemble", *ids, "--name", "both", cwd=cwd), "already exists")
 
 

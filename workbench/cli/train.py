@@ -209,12 +209,13 @@ def run_ensemble(args: argparse.Namespace) -> int:
     if not args.run_refs:
         raise WorkbenchError("give the runs to average (see 'workbench-engine runs list'), or "
                              "--members N --preset NAME to train an ensemble.")
-    from workbench.engine.prediction import ensemble_runs, save_prediction
+    from workbench.engine.prediction import ensemble_runs, last_epoch_accuracy, save_prediction
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
     prediction = ensemble_runs(members, tta=args.tta)
     name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
-    _report(prediction, save_prediction(prediction, name, force=args.force))
+    _report(prediction, save_prediction(prediction, name, force=args.force),
+            _last_epochs_note(last_epoch_accuracy(members)))
     return 0
 
 
@@ -237,11 +238,15 @@ def _train_ensemble(args: argparse.Namespace) -> int:
         err.print(f"Interrupted in member {len(result.members)} of {args.members}; the same "
                   "command continues it.")
         return EXIT_INTERRUPTED
-    last = result.last_epoch_accuracy
-    _report(result.prediction, result.submission, "" if last is None else
-            f" with the members' best epochs (chosen on these rows), {100 * last:.2f}% with "
-            "their last epochs (what a refit on every row keeps)")
+    _report(result.prediction, result.submission, _last_epochs_note(result.last_epoch_accuracy))
     return 0
+
+
+def _last_epochs_note(last: float | None) -> str:
+    """The members' last epochs' held-out figure, told apart from their best epochs'."""
+    return "" if last is None else (
+        f" with the members' best epochs (chosen on these rows), {100 * last:.2f}% with "
+        "their last epochs (what a refit on every row keeps)")
 
 
 def _report(prediction, path: Path, accuracy_note: str = "") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -120,11 +121,8 @@ def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
     if any(not np.array_equal(p.image_ids, ids) for p in predictions):
         raise WorkbenchError("the runs predicted different test sets; ensemble runs trained on "
                              "the same data.")
-    common = predictions[0].val_ids
-    for p in predictions[1:]:
-        common = np.intersect1d(common, p.val_ids)
-    val = [p.val_probabilities[np.searchsorted(p.val_ids, common)] for p in predictions]
-    labels = predictions[0].val_labels[np.searchsorted(predictions[0].val_ids, common)]
+    val, labels, common = _on_common_rows(
+        [(p.val_probabilities, p.val_labels, p.val_ids) for p in predictions])
     return Prediction(np.mean([p.test_probabilities for p in predictions], axis=0), ids,
                       np.mean(val, axis=0) if len(common) else np.zeros((0, 10), np.float32),
                       labels, common)
@@ -146,14 +144,22 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
             if "last_probabilities" not in val.files:
                 return None
             saved.append((val["last_probabilities"], val["labels"], val["ids"]))
-    common = saved[0][2] if saved else np.zeros(0, np.int64)
-    for _, _, ids in saved[1:]:
-        common = np.intersect1d(common, ids)
+    if not saved:
+        return None
+    last, labels, common = _on_common_rows(saved)
     if not len(common):
         return None
-    average = np.mean([p[np.searchsorted(ids, common)] for p, _, ids in saved], axis=0)
-    labels = saved[0][1][np.searchsorted(saved[0][2], common)]
-    return float((average.argmax(axis=1) == labels).mean())
+    return float((np.mean(last, axis=0).argmax(axis=1) == labels).mean())
+
+
+def _on_common_rows(runs_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Each run's (probabilities, labels, sorted ids) cut to the rows every run has: the
+    probabilities of each run, the labels and the ids of those rows."""
+    common = reduce(np.intersect1d, [ids for _, _, ids in runs_rows])
+    probabilities = [p[np.searchsorted(ids, common)] for p, _, ids in runs_rows]
+    _, labels, ids = runs_rows[0]
+    return probabilities, labels[np.searchsorted(ids, common)], common
 
 
 def save_prediction(prediction: Prediction, name: str, force: bool = False,

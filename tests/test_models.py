@@ -1,4 +1,5 @@
-"""The model registry builds every model; the same code builds under JAX when it is installed."""
+"""The model registry builds every model; the same code builds and trains compiled under JAX
+when it is installed."""
 
 import importlib.util
 import os
@@ -33,6 +34,20 @@ def test_augmentation_is_on_for_cnns_only_and_off_at_inference():
                                np.asarray(model(images, training=False)))
 
 
+def test_use_xla_compiles_the_augmented_model_under_jax_only(monkeypatch):
+    from workbench.engine.backend import keras, use_xla
+    from workbench.engine.schedules import compile_model
+
+    model = models.build_model("simple-cnn", augment=True)
+    compile_model(model, "adam", 1e-3, "constant", 1, 1)
+    augment = model.get_layer("augment").layers
+    # TensorFlow on a CPU: Keras' own choice (the image layers opt out of XLA) stands.
+    assert model.jit_compile is False and not any(layer.supports_jit for layer in augment)
+    monkeypatch.setattr(keras().config, "backend", lambda: "jax")
+    assert use_xla(model) is model
+    assert model.jit_compile is True and all(layer.supports_jit for layer in augment)
+
+
 def test_unknown_model():
     with pytest.raises(WorkbenchError, match="unknown model 'vgg'; choose one of: random"):
         model_spec("vgg")
@@ -44,6 +59,11 @@ def test_registry_builds_under_jax():
             "for name in MODELS:\n"
             "    p = np.asarray(build_model(name)(np.zeros((2, 28, 28), np.uint8)))\n"
             "    assert p.shape == (2, 10), name\n"
+            "from workbench.engine.schedules import compile_model\n"
+            "m = build_model('simple-cnn', True); compile_model(m, 'adam', 1e-3, 'constant', 2, 1)\n"
+            "m.fit(np.zeros((8, 28, 28), np.uint8), np.zeros(8), batch_size=4, verbose=0)\n"
+            "state = m.get_layer('augment').layers[0].generator.state.value\n"
+            "assert m.jit_compile and np.asarray(state)[1] == 2, state  # one draw a step\n"
             "import keras; print(keras.config.backend())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)

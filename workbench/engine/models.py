@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workbench.engine.backend import keras as _keras
+from workbench.engine.backend import use_xla
 from workbench.engine.errors import WorkbenchError
 
 
@@ -35,7 +36,7 @@ def build_model(name: str, augment: bool | None = None, seed: int = 0):
         x = augmentation(seed)(x)
     features = spec.build()(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(features)
-    return keras.Model(inputs, outputs, name=name.replace("-", "_"))
+    return use_xla(keras.Model(inputs, outputs, name=name.replace("-", "_")))
 
 
 def model_spec(name: str) -> ModelSpec:

@@ -49,9 +49,9 @@ def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 def load_checkpoint(path: Path):
     """A saved model, with the workbench's custom layers, loss and schedules registered."""
     from workbench.engine import layers, losses, schedules  # noqa: F401  (custom objects)
-    from workbench.engine.backend import keras
+    from workbench.engine.backend import keras, use_xla
 
-    return keras().saving.load_model(path)
+    return use_xla(keras().saving.load_model(path))
 
 
 def predict_probabilities(model, images: np.ndarray, tta: bool = False,

@@ -3,14 +3,19 @@
 #
 #   bash bench/bench_gpu.sh ZIP OUT [SECONDS]
 #
-# Trains on Kaggle's zip under whatever backend KERAS_BACKEND names (the lent machines have JAX
-# but no TensorFlow): kaggle-best's 3 members on split 0 (each member's history gives its time to
-# 99.0 / 99.5 / 99.6%), then the seed's presets for 6 epochs, then kaggle-best's 3 members on
-# split 3 while time is left. Everything stops by SECONDS (default 540); the reports, logs and
-# the runs (checkpoints and test predictions left out) land in OUT. ENS_EPOCHS and PRESET_EPOCHS shorten a dry run.
+# Trains on Kaggle's zip under whatever backend KERAS_BACKEND names: kaggle-best's 3 members on
+# split 0 (each member's history gives its time to 99.0 / 99.5 / 99.6%), then the seed's presets
+# for 6 epochs, then kaggle-best's 3 members on split 3 while time is left. Everything stops by
+# SECONDS (default 540); the reports, logs and the runs (checkpoints and test predictions left
+# out) land in OUT. ENS_EPOCHS and PRESET_EPOCHS shorten a dry run.
+#
+# The lent GPU machines have JAX but no TensorFlow or Keras: carry the keras, namex and optree
+# wheels (cp312) and the zip, and run
+#   pip install --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
+#   KERAS_BACKEND=jax bash bench/bench_gpu.sh .data/digit-recognizer.zip $OUT 265
 set -u
 zip=$1 out=$2 budget=${3:-540}
-runs=${RUNS_DIR:-runs-gpu}
+runs=${RUNS_DIR:-runs/gpu}
 mkdir -p "$out" "$runs"
 export PYTHONUNBUFFERED=1 WORKBENCH_BENCH_ZIP=$zip
 left() { echo $((budget - SECONDS)); }

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workbench.engine.backend import keras as _keras
-from workbench.engine.backend import use_xla
+from workbench.engine.backend import keras as _keras, use_xla
 from workbench.engine.errors import WorkbenchError
 
 

@@ -3,6 +3,7 @@
     python bench/bench_accuracy.py report RUN [RUN ...]
     python bench/bench_accuracy.py presets [--presets NAME ...] [--model strong-cnn] [--epochs 6]
     python bench/bench_accuracy.py misses RUN [RUN ...] [--last] [--png FILE]
+    python bench/bench_accuracy.py cv-report RUNS_DIR [--against NAME]
 
 `report` reads finished runs' history.csv (each epoch's seconds: fit + validation, not the few
 seconds of start-up) and prints, per run, the training minutes until validation accuracy first
@@ -89,6 +90,47 @@ def misses(paths: list[Path], png: Path | None, last: bool) -> None:
         _sheet(review.mistakes, data, png)
 
 
+def cv_report(runs_dir: Path, against: str | None) -> None:
+    from workbench.engine.cv import list_cvs, manifest_path, read_summary
+
+    names = list_cvs(runs_dir)
+    tests = {}
+    for name in names:
+        try:
+            with np.load(runs_dir / "cv" / name / "test.npz") as saved:
+                tests[name] = saved["probabilities"].argmax(axis=1)
+        except OSError:
+            pass
+    base = against or next(iter(tests), None)
+    print(f"machine: {machine()}; OOF = out-of-fold accuracy of the folds' last epochs")
+    print("| CV | recipe | OOF | 95% CI | misses | folds | train min | wall min | suspects "
+          f"| test rows differing from {base} |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        manifest = runs.read_json(manifest_path(name, runs_dir))
+        recipe = manifest.get("recipe", {})
+        members = [runs_dir / run_id for run_id in manifest.get("runs", {}).values()]
+        statuses = [runs.read_json(run / "status.json") for run in members]
+        done = sum(status.get("status") == "finished" for status in statuses)
+        wall = (max(s.get("updated", 0) for s in statuses)
+                - min(s.get("started", 0) for s in statuses)) / 60 if statuses else 0
+        shown = (f"{recipe.get('model')} {recipe.get('optimizer')} {recipe.get('learning_rate'):g}"
+                 f" {recipe.get('schedule')} b{recipe.get('batch_size')} e{recipe.get('epochs')}"
+                 + (" pseudo" if recipe.get("pseudo_labels") else ""))
+        summary = read_summary(name, runs_dir)
+        if summary is None:
+            print(f"| {name} | {shown} | - | - | - | {done} of {recipe.get('folds')} done | "
+                  f"{sum(s.get('seconds', 0) for s in statuses) / 60:.1f} | {wall:.1f} | - | - |")
+            continue
+        low, high = summary.interval
+        differ = (int((tests[name] != tests[base]).sum())
+                  if name in tests and base in tests else "-")
+        print(f"| {name} | {shown} | {100 * summary.accuracy:.3f}% | {100 * low:.3f}-"
+              f"{100 * high:.3f}% | {round(summary.rows * (1 - summary.accuracy))} | "
+              f"{', '.join(f'{100 * a:.2f}' for a in summary.fold_accuracies)} | "
+              f"{summary.seconds / 60:.1f} | {wall:.1f} | {summary.suspects} | {differ} |")
+
+
 def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A run's probabilities, labels and 1-based train ids on its held-out rows."""
     from workbench.engine.prediction import predict_checkpoint, predict_run
@@ -130,8 +172,13 @@ def main() -> None:
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--png", type=Path)
     p.add_argument("--last", action="store_true", help="use last.keras, not best.keras")
+    p = sub.add_parser("cv-report")
+    p.add_argument("runs_dir", type=Path)
+    p.add_argument("--against", help="the CV whose test predictions the others are compared to")
     args = parser.parse_args()
-    if args.bench == "report":
+    if args.bench == "cv-report":
+        cv_report(args.runs_dir, args.against)
+    elif args.bench == "report":
         report(args.runs)
     elif args.bench == "misses":
         misses(args.runs, args.png, args.last)

@@ -19,7 +19,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarte
                                      TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
-from workbench.engine.runs import RUNS_DIR, find_run
+from workbench.engine.runs import RUNS_DIR, find_run, read_json
 
 EXIT_INTERRUPTED = 130
 
@@ -49,8 +49,27 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     _prediction_flags(ensemble)
     ensemble.set_defaults(run=run_ensemble)
 
+    cv = commands.add_parser(
+        "cv", parents=[common], help="k-fold cross-validation: K fold runs over every labelled "
+        "row, out-of-fold accuracy, suspect labels, and the folds' averaged submission")
+    cv.add_argument("--folds", type=int, default=5, metavar="K", help="stratified folds "
+                    "(default 5)")
+    cv.add_argument("--fold", type=int, metavar="I", help="train fold I (0..K-1; K.. are the "
+                    "refits) alone, e.g. one per process or machine sharing --runs-dir; the "
+                    "last one to finish gathers the CV")
+    cv.add_argument("--refit", type=int, default=0, metavar="N", help="also train N models on "
+                    "every row and average them into the submission (default 0)")
+    cv.add_argument("--pseudo-labels", metavar="CV", help="add the test images that CV's "
+                    "averaged prediction labels with >= --pseudo-threshold confidence to every "
+                    "fold's training rows (a CV name or a test.npz)")
+    cv.add_argument("--pseudo-threshold", type=float, default=0.99, metavar="P",
+                    help="default 0.99")
+    _recipe_flags(cv, validation=False)
+    _prediction_flags(cv, force=False)
+    cv.set_defaults(run=run_cv)
 
-def _recipe_flags(parser: argparse.ArgumentParser) -> None:
+
+def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True) -> None:
     """The flags of a training recipe; any left out come from --preset, else the defaults."""
     parser.add_argument("--preset", metavar="NAME", help=f"a named recipe: {', '.join(PRESETS)} "
                         "(flags given with it win)")
@@ -63,8 +82,9 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="default 128")
     parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
                         "label's weight onto all classes (default 0)")
-    parser.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
-                        "fraction (default 0.1)")
+    if validation:
+        parser.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
+                            "fraction (default 0.1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                         help="turn off augmentation (on by default for CNNs)")
@@ -88,16 +108,35 @@ def _config(args: argparse.Namespace):
         model=args.model, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
         preset=args.preset, augment=args.augment, label_smoothing=args.label_smoothing,
-        val_split=args.val_split, seed=args.seed, early_stopping=args.early_stopping,
-        cpu=args.cpu, precision=args.precision,
-        exclude_suspects=args.exclude_suspects, data=args.data).resolved()
+        val_split=getattr(args, "val_split", 0.1), seed=args.seed,
+        early_stopping=args.early_stopping, cpu=args.cpu, precision=args.precision,
+        exclude_suspects=args.exclude_suspects, data=args.data,
+        pseudo_labels=_pseudo_labels(args), pseudo_threshold=getattr(args, "pseudo_threshold",
+                                                                     0.99)).resolved()
 
 
-def _prediction_flags(parser: argparse.ArgumentParser) -> None:
+def _pseudo_labels(args: argparse.Namespace) -> str | None:
+    """--pseudo-labels as a file: a CV's test.npz by the CV's name, else the path given."""
+    ref = getattr(args, "pseudo_labels", None)
+    if not ref:
+        return None
+    from workbench.engine.cv import cv_folder
+
+    named = cv_folder(ref, args.runs_dir) / "test.npz" if "/" not in ref else None
+    path = named if named is not None and named.is_file() else Path(ref)
+    if not path.is_file():
+        raise WorkbenchError(f"--pseudo-labels {ref}: no finished CV of that name and no such "
+                             "file; give a CV whose folds have all finished, or its test.npz.")
+    return str(path)
+
+
+def _prediction_flags(parser: argparse.ArgumentParser, force: bool = True) -> None:
     parser.add_argument("--tta", action="store_true", help="test-time augmentation: average the "
                         "image and its four 1-pixel shifts")
     parser.add_argument("--name", help="submission name (submissions/NAME.csv)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing submission")
+    if force:
+        parser.add_argument("--force", action="store_true", help="overwrite an existing "
+                            "submission")
     parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
 
 
@@ -137,9 +176,11 @@ class ConsoleReporter:
                 + ("  *" if event.best else ""))
         elif isinstance(event, TrainFinished):
             self.progress.stop()
-        elif isinstance(event, MemberStarted):
+        elif isinstance(event, MemberStarted) and event.kind == "member":
             err.print(f"Member {event.index} of {event.members}: "
                       f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
+        elif isinstance(event, MemberStarted):
+            err.print(f"CV member {event.index} of {event.members} ({event.kind})")
 
 
 def _clock(seconds: float) -> str:
@@ -254,3 +295,45 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
         out.print(f"Validation accuracy {100 * prediction.val_accuracy:.2f}% on "
                   f"{len(prediction.val_labels):,} held-out rows{accuracy_note}.")
     out.print(f"Wrote {path} ({len(prediction.image_ids):,} rows).")
+
+
+def run_cv(args: argparse.Namespace) -> int:
+    from workbench.engine.cv import check_name
+
+    if args.name is not None:
+        check_name(args.name)
+    config = _config(args)
+    err.print("Loading Keras ...")
+    from workbench.engine.cv import train_cv
+
+    with _stop_on_ctrl_c() as stop:
+        result = train_cv(config, args.folds, fold=args.fold, refit=args.refit, name=args.name,
+                          tta=args.tta, runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
+                          stop=stop)
+    if result.status == "interrupted":
+        err.print(f"CV {result.name} interrupted; the same command continues it.")
+        return EXIT_INTERRUPTED
+    if result.status == "waiting":
+        done = sum(run is not None and (run / "status.json").is_file() and
+                   read_json(run / "status.json").get("status") == "finished"
+                   for run in result.runs)
+        out.print(f"CV {result.name}: {done} of {len(result.runs)} members finished; the others "
+                  "are training elsewhere (or not started): the last to finish gathers the CV, "
+                  f"or run 'workbench-engine cv --name {result.name}' with the same flags.")
+        return 0
+    print_cv_summary(result.summary)
+    return 0
+
+
+def print_cv_summary(summary) -> None:
+    low, high = summary.interval
+    out.print(f"CV {summary.name}: out-of-fold accuracy {100 * summary.accuracy:.3f}% "
+              f"(95% CI {100 * low:.3f}-{100 * high:.3f}%) on {summary.rows:,} rows, "
+              f"{summary.folds} folds' last epochs; {summary.seconds / 60:.1f} min of training.")
+    out.print("  folds: " + ", ".join(f"{100 * a:.2f}%" for a in summary.fold_accuracies))
+    out.print("  errors by true label: " + ", ".join(
+        f"{digit}: {count}" for digit, count in enumerate(summary.class_errors)))
+    out.print(f"  {summary.suspects} suspect labels proposed (Review screen, or "
+              f"runs/cv/{summary.name}/suspects.csv)")
+    if summary.submission:
+        out.print(f"Wrote {summary.submission}.")

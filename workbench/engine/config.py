@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import model_spec
 from workbench.engine.recipes import DEFAULTS, OPTIMIZERS, PRESETS, SCHEDULES, check_choice
+from workbench.engine.split import fold_split, stratified_split
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class TrainConfig:
     precision: str = "auto"
     exclude_suspects: bool = False
     data: str | None = None
+    folds: int | None = None  # with ``fold``: hold out that stratified fold, not ``val_split``
+    fold: int | None = None
+    pseudo_labels: str | None = None  # an .npz of test probabilities (a CV's test.npz)
+    pseudo_threshold: float = 0.99
 
     def resolved(self) -> TrainConfig:
         """Apply the preset, fill defaults, check every choice; raises WorkbenchError.
@@ -67,11 +74,22 @@ class TrainConfig:
         if config.precision not in PRECISIONS:
             raise WorkbenchError(f"unknown precision '{config.precision}'; choose one of: "
                                  f"{', '.join(PRECISIONS)}.")
+        if config.folds is not None or config.fold is not None:
+            if config.folds is None or config.folds < 2:
+                raise WorkbenchError(f"folds must be 2 or more (got {config.folds}); use e.g. 5.")
+            if config.fold is None or not 0 <= config.fold < config.folds:
+                raise WorkbenchError(f"fold {config.fold} is not one of 0..{config.folds - 1}.")
+        if not 0.5 <= config.pseudo_threshold <= 1:
+            raise WorkbenchError(f"pseudo-label threshold {config.pseudo_threshold} is outside "
+                                 "[0.5, 1]; use e.g. 0.99.")
         data = config.data
         if data is not None:
             data = str(Path(data).expanduser().resolve())
+        pseudo = config.pseudo_labels
+        if pseudo is not None:
+            pseudo = str(Path(pseudo).expanduser().resolve())
         return replace(
-            config, optimizer=optimizer, data=data,
+            config, optimizer=optimizer, data=data, pseudo_labels=pseudo,
             split_seed=config.seed if config.split_seed is None else config.split_seed,
             schedule=check_choice("schedule", config.schedule, SCHEDULES),
             learning_rate=config.learning_rate or OPTIMIZERS[optimizer][1],
@@ -82,6 +100,12 @@ class TrainConfig:
     def validation_seed(self) -> int:
         """The seed of the validation split (configs written before ``split_seed``: ``seed``)."""
         return self.seed if self.split_seed is None else self.split_seed
+
+    def held_out(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (train, validation): the fold of a CV run, else the stratified split."""
+        if self.folds is not None and self.fold is not None:
+            return fold_split(labels, self.folds, self.fold, self.validation_seed)
+        return stratified_split(labels, self.val_split, self.validation_seed)
 
     def to_dict(self) -> dict:
         return asdict(self)

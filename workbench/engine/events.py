@@ -62,11 +62,13 @@ class TrainFinished:
 
 @dataclass(frozen=True)
 class MemberStarted:
-    """An ensemble begins (or continues, or skips when done) member ``index`` of ``members``."""
+    """An ensemble begins (or continues, or skips when done) member ``index`` of ``members``;
+    a CV's members are its folds (``kind`` "fold"), then its refits."""
 
     index: int
     members: int
     run_id: str | None
+    kind: str = "member"
 
 
 Event = TrainStarted | BatchEnded | EpochEnded | TrainFinished | MemberStarted

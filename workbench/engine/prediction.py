@@ -70,11 +70,12 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
     prediction of the same best.keras), else made anew from best.keras."""
     if tta:
         saved = run / "tta_predictions.npz"
-        best = run / "best.keras"
-        if saved.is_file() and best.is_file() and saved.stat().st_mtime >= best.stat().st_mtime:
+        checkpoint = run / kept_checkpoint(run)
+        if (saved.is_file() and checkpoint.is_file()
+                and saved.stat().st_mtime >= checkpoint.stat().st_mtime):
             with np.load(saved) as arrays:
                 return Prediction(*(arrays[field.name] for field in fields(Prediction)))
-        prediction = predict_checkpoint(run, tta=tta)
+        prediction = predict_checkpoint(run, checkpoint.name, tta=tta)
         write_npz(saved, **{field.name: getattr(prediction, field.name)
                             for field in fields(Prediction)})
         return prediction
@@ -87,7 +88,13 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
                 return Prediction(*arrays, val["probabilities"], val["labels"], val["ids"])
         return Prediction(*arrays, np.zeros((0, 10), np.float32), np.zeros(0, np.uint8),
                           np.zeros(0, np.int64))
-    return predict_checkpoint(run, tta=tta)
+    return predict_checkpoint(run, kept_checkpoint(run), tta=tta)
+
+
+def kept_checkpoint(run: Path) -> str:
+    """The checkpoint a run predicts with: a CV fold's last epoch (its held-out rows are what it
+    is scored on, so no epoch may be chosen on them), else the best epoch."""
+    return "last.keras" if runs.read_json(run / "config.json").get("folds") else "best.keras"
 
 
 def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
@@ -95,7 +102,6 @@ def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
     """Predict the test set and the run's held-out rows anew with ``checkpoint``."""
     from workbench.engine.config import TrainConfig
     from workbench.engine.data import load_competition
-    from workbench.engine.split import stratified_split
 
     path = run / checkpoint
     if not path.is_file():
@@ -104,12 +110,28 @@ def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
     config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
     competition = load_competition(config.data)
     model = load_checkpoint(path)
-    _, val_idx = stratified_split(competition.train_labels, config.val_split,
-                                  config.validation_seed)
+    _, val_idx = config.held_out(competition.train_labels)
     return Prediction(
         predict_probabilities(model, competition.test_images, tta), competition.test_ids,
         predict_probabilities(model, competition.train_images[val_idx], tta),
         competition.train_labels[val_idx], val_idx + 1)
+
+
+def pseudo_labels(path: Path, test_ids: np.ndarray, threshold: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Test rows (indices) whose averaged probability in ``path`` (a CV's test.npz) reaches
+    ``threshold``, and their predicted labels: extra training rows that use no test label."""
+    try:
+        with np.load(path) as saved:
+            probabilities, ids = saved["probabilities"], saved["image_ids"]
+    except (OSError, ValueError, KeyError) as error:
+        raise WorkbenchError(f"cannot read pseudo-labels from {path} ({error}); give a finished "
+                             "CV's test.npz.") from None
+    if probabilities.shape != (len(test_ids), 10) or not np.array_equal(ids, test_ids):
+        raise WorkbenchError(f"the pseudo-labels in {path} are for another test set; give a CV "
+                             "trained on the same data.")
+    rows = np.flatnonzero(probabilities.max(axis=1) >= threshold)
+    return rows, probabilities[rows].argmax(axis=1).astype(np.uint8)
 
 
 def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:

@@ -27,9 +27,9 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, TrainFinished,
                                      TrainStarted)
 from workbench.engine.models import build_model, model_spec
-from workbench.engine.prediction import load_checkpoint, predict_probabilities, write_npz
+from workbench.engine.prediction import (load_checkpoint, predict_probabilities, pseudo_labels,
+                                         write_npz)
 from workbench.engine.review import read_suspects
-from workbench.engine.split import stratified_split
 from workbench.engine.submission import write_submission
 
 keras = backend.keras()
@@ -57,10 +57,12 @@ def train(
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     competition: Competition | None = None,
+    run: Path | None = None,
 ) -> TrainResult:
-    """Train a new run as ``config`` says; ``stop`` ends it after the current batch."""
+    """Train a new run as ``config`` says, into ``run`` (an empty folder the caller made, e.g.
+    to record it first) or a new folder; ``stop`` ends it after the current batch."""
     config = config.resolved()
-    run = runs.create_run(config.model, runs_dir)
+    run = run or runs.create_run(config.model, runs_dir)
     return _fit_run(run, config, False, list(subscribers), stop, competition)
 
 
@@ -113,11 +115,15 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
     if competition.n_train == 0:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
     keras.utils.set_random_seed(config.seed)
-    train_idx, val_idx = stratified_split(competition.train_labels, config.val_split,
-                                          config.validation_seed)
+    train_idx, val_idx = config.held_out(competition.train_labels)
     if config.exclude_suspects:
         train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects()), dtype=int) - 1)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
+    if config.pseudo_labels:
+        rows, labels = pseudo_labels(Path(config.pseudo_labels), competition.test_ids,
+                                     config.pseudo_threshold)
+        x = np.concatenate([x, competition.test_images[rows]])
+        y = np.concatenate([y, labels])
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)
     state = runs.read_json(run / "state.json") if resumed else {}
@@ -142,7 +148,8 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
     elif not model_spec(config.model).trainable:
         _save_model(model, run / "last.keras")
         _save_model(model, run / "best.keras")
-    val_accuracy = _write_predictions(run, model, competition, val_idx)
+    val_accuracy = _write_predictions(run, model, competition, val_idx,
+                                      keep_best=config.folds is None)
     if recorder.best is None and val_accuracy is not None:
         runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
                                              "best_val_accuracy": val_accuracy})
@@ -155,7 +162,8 @@ def _resume_config(run: Path, epochs: int | None) -> TrainConfig:
     done = int(runs.read_json(run / "state.json").get("epoch", 0))
     if epochs and epochs != config.epochs:
         config = replace(config, epochs=epochs)
-    if runs.run_status(run) == "running":
+    claimed = runs.read_json(run / "status.json").get("pid") == os.getpid()  # by a CV, say
+    if runs.run_status(run) == "running" and not claimed:
         raise WorkbenchError(f"{run.name} is still running in another process.")
     if done >= config.epochs:
         raise WorkbenchError(f"{run.name} has done all {config.epochs} of its epochs; pass "
@@ -272,20 +280,21 @@ def _callback_state(callback) -> dict:
             if getattr(callback, name, None) is not None}
 
 
-def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray
-                       ) -> float | None:
+def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray,
+                       keep_best: bool = True) -> float | None:
     """Predict validation and test rows with the best checkpoint; write the run's submission.
 
     The validation rows are also predicted with the last epoch's weights (``model`` as ``fit``
-    left it): ``last_probabilities``, the figure that no choice of epoch has seen. Returns the
-    best checkpoint's validation accuracy (None without validation rows)."""
+    left it): ``last_probabilities``, the figure that no choice of epoch has seen. A CV fold
+    (``keep_best`` False) predicts everything with its last epoch: its held-out rows are the
+    ones it is scored on. Returns the validation accuracy (None without validation rows)."""
     images = competition.train_images[val_idx]
     last = predict_probabilities(model, images) if len(val_idx) else None
-    if (run / "best.keras").exists():
+    if keep_best and (run / "best.keras").exists():
         model.load_weights(run / "best.keras")
     accuracy = None
     if len(val_idx):
-        probabilities = predict_probabilities(model, images)
+        probabilities = predict_probabilities(model, images) if keep_best else last
         labels = competition.train_labels[val_idx]
         write_npz(run / "val_predictions.npz", probabilities=probabilities, labels=labels,
                   ids=val_idx + 1, last_probabilities=last)

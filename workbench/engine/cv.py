@@ -1,0 +1,352 @@
+"""K-fold cross-validation: K fold runs over every labelled row, their out-of-fold predictions,
+the averaged test submission, and the label-noise suspects the OOF predictions point at.
+
+Each fold is an ordinary run that holds out one stratified fold (``TrainConfig.folds``/``fold``)
+and predicts with its last epoch, so every one of the rows is scored by a model that never saw
+it and whose epoch was not chosen on it. ``runs/cv/NAME.json`` (the manifest) records the recipe
+and the fold runs; ``runs/cv/NAME/`` holds ``oof.npz``, ``test.npz`` and ``suspects.csv`` once
+every fold has finished. Folds may train in separate processes or machines that share the runs
+folder (``fold=i``): the manifest is changed only under a file lock, a fold is claimed (its
+status set to running) before the lock is let go, and the gathering is a pure function of the
+finished fold runs, so any order of processes writes the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import math
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from workbench.engine import runs
+from workbench.engine.atomic import write_atomic
+from workbench.engine.config import TrainConfig
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import MemberStarted, Subscriber
+from workbench.engine.prediction import Prediction, predict_run, save_prediction, write_npz
+from workbench.engine.review import Review, review_predictions
+from workbench.engine.submission import SUBMISSIONS_DIR
+
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A labelled row whose OOF prediction confidently disagrees with its label."""
+
+    id: int
+    label: int
+    predicted: int
+    confidence: float  # the OOF probability of ``predicted``
+    label_probability: float
+
+
+@dataclass(frozen=True)
+class CVSummary:
+    """What a finished CV measured: OOF accuracy (95% Wilson interval) and the errors."""
+
+    name: str
+    folds: int
+    rows: int
+    accuracy: float
+    interval: tuple[float, float]
+    class_errors: list[int]
+    confusion: list[list[int]]
+    fold_accuracies: list[float]
+    seconds: float
+    suspects: int
+    submission: str | None
+
+
+@dataclass(frozen=True)
+class CVResult:
+    name: str
+    status: str  # "finished", "interrupted", or "waiting" (folds still training elsewhere)
+    runs: list[Path | None]  # by fold, then the refits
+    summary: CVSummary | None = None
+    submission: Path | None = None
+
+
+def default_name(config: TrainConfig, folds: int) -> str:
+    config = config.resolved()
+    return f"{config.preset or config.model}-cv{folds}-seed{config.seed}"
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a plain file name (no folder, nothing hidden); else WorkbenchError."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
+        raise WorkbenchError(f"'{name}' cannot name a CV: use letters, digits, '-' and '_'.")
+    return name
+
+
+def fold_config(config: TrainConfig, folds: int, fold: int) -> TrainConfig:
+    """Fold ``fold``'s run: the recipe holding out that fold, with seed + fold."""
+    return replace(config, folds=folds, fold=fold, seed=config.seed + fold,
+                   split_seed=config.validation_seed)
+
+
+def refit_config(config: TrainConfig, folds: int, index: int) -> TrainConfig:
+    """Refit ``index``: the recipe on every labelled row, seeded after the folds."""
+    return replace(config, folds=None, fold=None, val_split=0.0,
+                   seed=config.seed + folds + index, split_seed=config.validation_seed)
+
+
+def manifest_path(name: str, runs_dir: Path = runs.RUNS_DIR) -> Path:
+    return runs_dir / "cv" / f"{check_name(name)}.json"
+
+
+def cv_folder(name: str, runs_dir: Path = runs.RUNS_DIR) -> Path:
+    return runs_dir / "cv" / check_name(name)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``.lock; it dies with its holder, so no lock is stale."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def train_cv(
+    config: TrainConfig,
+    folds: int = 5,
+    *,
+    fold: int | None = None,
+    refit: int = 0,
+    name: str | None = None,
+    tta: bool = False,
+    runs_dir: Path = runs.RUNS_DIR,
+    submissions_dir: Path = SUBMISSIONS_DIR,
+    subscribers: Iterable[Subscriber] = (),
+    stop: threading.Event | None = None,
+) -> CVResult:
+    """Train (or continue) the folds of ``config``'s CV, or fold ``fold`` alone, plus ``refit``
+    models on every row; once every one has finished, gather the OOF predictions and write the
+    submission. Folds running in another process are left to it."""
+    from workbench.engine import training
+
+    if folds < 2:
+        raise WorkbenchError(f"a CV needs at least 2 folds (got {folds}); use e.g. 5.")
+    if fold is not None and not 0 <= fold < folds + refit:
+        raise WorkbenchError(f"fold {fold} is not one of 0..{folds + refit - 1}.")
+    if refit < 0:
+        raise WorkbenchError(f"refit must be 0 or more (got {refit}).")
+    config = replace(config.resolved(), folds=None, fold=None)
+    name = check_name(name or default_name(config, folds))
+    configs = ([fold_config(config, folds, i) for i in range(folds)]
+               + [refit_config(config, folds, i) for i in range(refit)])
+    for member in configs:
+        member.resolved()  # refuse a bad recipe before any folder is made
+    recipe = {**config.to_dict(), "folds": folds, "refit": refit}
+    path = manifest_path(name, runs_dir)
+    with _locked(path):
+        manifest = runs.read_json(path) if path.is_file() else {}
+        if manifest and manifest.get("recipe") != recipe:
+            raise WorkbenchError(f"CV '{name}' already exists with another recipe; give a new "
+                                 "--name, or the same flags to continue it.")
+        if not manifest:
+            runs.write_json(path, {"recipe": recipe, "runs": {}})
+    subscribers = list(subscribers)
+    for index in ([fold] if fold is not None else range(len(configs))):
+        for subscriber in subscribers:
+            subscriber(MemberStarted(index + 1, len(configs), None,
+                                     "fold" if index < folds else "refit"))
+        result = _train_member(path, index, configs[index], runs_dir, subscribers, stop, training)
+        if result == "interrupted":
+            return CVResult(name, "interrupted", _member_runs(path, runs_dir, len(configs)))
+    return gather(name, runs_dir=runs_dir, submissions_dir=submissions_dir, tta=tta)
+
+
+def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
+                  subscribers: list[Subscriber], stop, training) -> str:
+    """Claim member ``index`` under the lock, then train or resume it; its status after."""
+    with _locked(path):
+        manifest = runs.read_json(path)
+        run_id = manifest["runs"].get(str(index))
+        run = runs_dir / run_id if run_id else None
+        status = runs.run_status(run) if run is not None and run.is_dir() else None
+        if status in ("finished", "running"):
+            return status  # done, or training in another process
+        resume = run is not None and (run / "last.keras").is_file()
+        if not resume:  # new, or lost before its first checkpoint: train it (anew)
+            run = runs.create_run(config.resolved().model, runs_dir)
+            manifest["runs"][str(index)] = run.name
+            runs.write_json(path, manifest)
+        runs.set_status(run, "running")  # claimed: other processes now leave it alone
+    if resume:
+        result = training.resume(run, subscribers=subscribers, stop=stop)
+    else:
+        result = training.train(config, run=run, subscribers=subscribers, stop=stop)
+    return result.status
+
+
+def _member_runs(path: Path, runs_dir: Path, count: int) -> list[Path | None]:
+    ids = runs.read_json(path).get("runs", {})
+    return [runs_dir / ids[str(i)] if str(i) in ids else None for i in range(count)]
+
+
+def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
+           submissions_dir: Path = SUBMISSIONS_DIR, tta: bool = False) -> CVResult:
+    """Once every member has finished: the OOF predictions, the summary, the suspects and the
+    submission (the members' test probabilities averaged). Else a "waiting" result."""
+    path = manifest_path(name, runs_dir)
+    if not path.is_file():
+        raise WorkbenchError(f"no CV '{name}' in {runs_dir / 'cv'}; start it with "
+                             "'workbench-engine cv'.")
+    recipe = runs.read_json(path).get("recipe", {})
+    folds, refit = int(recipe.get("folds", 0)), int(recipe.get("refit", 0))
+    members = _member_runs(path, runs_dir, folds + refit)
+    if any(run is None or runs.run_status(run) != "finished" for run in members):
+        return CVResult(name, "waiting", members)
+    folder = cv_folder(name, runs_dir)
+    with _locked(path):
+        predictions = [predict_run(run, tta) for run in members]
+        oof, labels, fold_of = _out_of_fold(predictions[:folds])
+        ids = np.arange(1, len(labels) + 1)
+        write_npz(folder / "oof.npz", probabilities=oof, labels=labels, ids=ids, folds=fold_of)
+        test = Prediction(np.mean([p.test_probabilities for p in predictions], axis=0),
+                          predictions[0].image_ids, oof, labels, ids)
+        write_npz(folder / "test.npz", probabilities=test.test_probabilities,
+                  image_ids=test.image_ids)
+        suspects = propose_suspects(oof, labels)
+        write_suspects(folder / "suspects.csv", suspects)
+        submission = (save_prediction(test, name, force=True, directory=submissions_dir)
+                      if len(test.image_ids) else None)
+        seconds = sum(float(runs.read_json(run / "status.json").get("seconds", 0.0))
+                      for run in members)
+        summary = summarize(name, oof, labels, fold_of, seconds, len(suspects), submission)
+        manifest = runs.read_json(path)
+        runs.write_json(path, {**manifest, "summary": _as_json(summary)})
+    return CVResult(name, "finished", members, summary, submission)
+
+
+def _out_of_fold(predictions: list[Prediction]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every labelled row's probabilities from the fold that held it out."""
+    rows = sum(len(p.val_ids) for p in predictions)
+    oof = np.zeros((rows, 10), np.float32)
+    labels = np.zeros(rows, np.uint8)
+    fold_of = np.full(rows, -1, np.int64)
+    for fold, prediction in enumerate(predictions):
+        index = np.asarray(prediction.val_ids, dtype=np.int64) - 1
+        if len(index) and (index.max() >= rows or (fold_of[index] >= 0).any()):
+            raise WorkbenchError("the CV's folds overlap; its runs were not made by one CV. "
+                                 "Start it again under a new --name.")
+        oof[index], labels[index], fold_of[index] = (prediction.val_probabilities,
+                                                     prediction.val_labels, fold)
+    if (fold_of < 0).any():
+        raise WorkbenchError("the CV's folds do not cover every row; start it again under a "
+                             "new --name.")
+    return oof, labels, fold_of
+
+
+def wilson_interval(correct: int, total: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion (honest near 100%, unlike p ± 1.96·se)."""
+    if not total:
+        return 0.0, 1.0
+    p = correct / total
+    centre = (p + Z95 ** 2 / (2 * total)) / (1 + Z95 ** 2 / total)
+    half = Z95 * math.sqrt(p * (1 - p) / total + Z95 ** 2 / (4 * total ** 2)) / (
+        1 + Z95 ** 2 / total)
+    return centre - half, centre + half
+
+
+def summarize(name: str, oof: np.ndarray, labels: np.ndarray, fold_of: np.ndarray,
+              seconds: float, suspects: int, submission: Path | None) -> CVSummary:
+    predicted = oof.argmax(axis=1)
+    right = predicted == labels
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels.astype(int), predicted), 1)
+    folds = int(fold_of.max()) + 1
+    return CVSummary(
+        name, folds, len(labels), float(right.mean()), wilson_interval(int(right.sum()),
+                                                                       len(labels)),
+        [int(confusion[d].sum() - confusion[d, d]) for d in range(10)], confusion.tolist(),
+        [float(right[fold_of == f].mean()) for f in range(folds)], seconds, suspects,
+        None if submission is None else str(submission))
+
+
+def _as_json(summary: CVSummary) -> dict:
+    data = dict(summary.__dict__)
+    data["interval"] = list(summary.interval)
+    return data
+
+
+def read_summary(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVSummary | None:
+    """A gathered CV's summary from its manifest (None until every fold has finished)."""
+    data = runs.read_json(manifest_path(name, runs_dir)).get("summary")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return CVSummary(**{**data, "interval": tuple(data["interval"])})
+    except (TypeError, KeyError):
+        return None
+
+
+def list_cvs(runs_dir: Path = runs.RUNS_DIR) -> list[str]:
+    """The names of the CVs in ``runs_dir``, oldest first."""
+    folder = runs_dir / "cv"
+    if not folder.is_dir():
+        return []
+    manifests = [p for p in folder.glob("*.json") if not p.name.startswith(".")]
+    return [p.stem for p in sorted(manifests, key=lambda p: p.stat().st_mtime)]
+
+
+def propose_suspects(oof: np.ndarray, labels: np.ndarray) -> list[Suspect]:
+    """Rows whose OOF prediction disagrees with the label with high confidence, most confident
+    first: confident learning's rule, a row is a suspect when its predicted class's probability
+    reaches that class's own threshold (the mean probability the class gets on rows labelled
+    with it), so a class the model is unsure of needs no fixed cut-off."""
+    labels = labels.astype(int)
+    predicted = oof.argmax(axis=1)
+    thresholds = np.array([oof[labels == d, d].mean() if (labels == d).any() else 1.0
+                           for d in range(10)])
+    confidence = oof[np.arange(len(labels)), predicted]
+    rows = np.flatnonzero((predicted != labels) & (confidence >= thresholds[predicted]))
+    rows = rows[np.argsort(-confidence[rows], kind="stable")]
+    return [Suspect(int(r) + 1, int(labels[r]), int(predicted[r]), float(confidence[r]),
+                    float(oof[r, labels[r]])) for r in rows]
+
+
+def write_suspects(path: Path, suspects: list[Suspect]) -> None:
+    lines = ["id,label,predicted,confidence,label_probability"] + [
+        f"{s.id},{s.label},{s.predicted},{s.confidence:.6f},{s.label_probability:.6f}"
+        for s in suspects]
+    write_atomic(path, ("\n".join(lines) + "\n").encode())
+
+
+def read_proposed(name: str, runs_dir: Path = runs.RUNS_DIR) -> list[Suspect]:
+    """The suspects a gathered CV proposed, most confident first ([] before it is gathered)."""
+    try:
+        text = (cv_folder(name, runs_dir) / "suspects.csv").read_text()
+    except (OSError, UnicodeDecodeError):
+        return []
+    suspects = []
+    for line in text.splitlines()[1:]:
+        cells = line.split(",")
+        try:
+            suspects.append(Suspect(int(cells[0]), int(cells[1]), int(cells[2]),
+                                    float(cells[3]), float(cells[4])))
+        except (ValueError, IndexError):
+            continue
+    return suspects
+
+
+def review_cv(name: str, runs_dir: Path = runs.RUNS_DIR) -> Review:
+    """The OOF predictions of every labelled row, as a Review (accuracy, confusion, mistakes)."""
+    path = cv_folder(name, runs_dir) / "oof.npz"
+    try:
+        with np.load(path) as saved:
+            probabilities, labels, ids = saved["probabilities"], saved["labels"], saved["ids"]
+    except (OSError, ValueError, KeyError):
+        raise WorkbenchError(f"CV '{name}' has no out-of-fold predictions yet; finish its folds "
+                             "first (the same cv command continues it).") from None
+    return review_predictions(probabilities, labels.astype(int), ids.astype(int))

@@ -61,7 +61,7 @@ def presets(args) -> None:
 
     competition = load_competition(require_zip())
     done = []
-    for name in args.presets or [p for p in PRESETS if p != "kaggle-best"]:
+    for name in args.presets or [p for p in PRESETS if p not in ("kaggle-best", "kaggle-lite", "deotte")]:
         config = TrainConfig(preset=name, model=args.model, epochs=args.epochs)
         done.append(train(config, runs_dir=args.runs_dir, competition=competition).run)
     report(done)
@@ -91,7 +91,7 @@ def misses(paths: list[Path], png: Path | None, last: bool) -> None:
 
 
 def cv_report(runs_dir: Path, against: str | None) -> None:
-    from workbench.engine.cv import list_cvs, manifest_path, read_summary
+    from workbench.engine.cv import cv_status, list_cvs
 
     names = list_cvs(runs_dir)
     tests = {}
@@ -107,20 +107,19 @@ def cv_report(runs_dir: Path, against: str | None) -> None:
           f"| test rows differing from {base} |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        manifest = runs.read_json(manifest_path(name, runs_dir))
-        recipe = manifest.get("recipe", {})
-        members = [runs_dir / run_id for run_id in manifest.get("runs", {}).values()]
-        statuses = [runs.read_json(run / "status.json") for run in members]
-        done = sum(status.get("status") == "finished" for status in statuses)
+        state = cv_status(name, runs_dir)
+        recipe = runs.read_json(runs_dir / "cv" / f"{name}.json").get("recipe", {})
+        statuses = [runs.read_json(run / "status.json") for run in state.members if run]
         wall = (max(s.get("updated", 0) for s in statuses)
                 - min(s.get("started", 0) for s in statuses)) / 60 if statuses else 0
-        shown = (f"{recipe.get('model')} {recipe.get('optimizer')} {recipe.get('learning_rate'):g}"
+        shown = (" + ".join(state.combine) if state.combine else
+                 f"{recipe.get('model')} {recipe.get('optimizer')} {recipe.get('learning_rate'):g}"
                  f" {recipe.get('schedule')} b{recipe.get('batch_size')} e{recipe.get('epochs')}"
                  + (" pseudo" if recipe.get("pseudo_labels") else ""))
-        summary = read_summary(name, runs_dir)
+        summary = state.summary
         if summary is None:
-            print(f"| {name} | {shown} | - | - | - | {done} of {recipe.get('folds')} done | "
-                  f"{sum(s.get('seconds', 0) for s in statuses) / 60:.1f} | {wall:.1f} | - | - |")
+            print(f"| {name} | {shown} | - | - | - | {sum(state.finished)} of "
+                  f"{len(state.finished)} done | {state.seconds / 60:.1f} | {wall:.1f} | - | - |")
             continue
         low, high = summary.interval
         differ = (int((tests[name] != tests[base]).sum())

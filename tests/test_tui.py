@@ -1,9 +1,11 @@
 """The Textual app driven by keys, as a user would (pilot tests)."""
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
-from textual.widgets import Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from workbench.engine.recipes import PRESETS
 from workbench.tui.app import WorkbenchApp
@@ -307,3 +309,147 @@ async def test_command_palette_lists_screens_and_actions(kaggle):
         command.callback()
         await pilot.pause()
         assert app.current_mode == "runs"
+
+
+def synthetic_cv(root: Path, labels: np.ndarray, name: str = "kb20", folds: int = 2,
+                 test_rows: int = 12) -> None:
+    """A CV gathered by the engine from ``folds`` fold runs written directly (no training):
+    every row predicted right with 80%, but rows 4 and 17 confidently wrong (the suspects) and
+    row 26 wrong without conviction."""
+    from workbench.engine.cv import gather, manifest_path
+    from workbench.engine.runs import write_json
+
+    runs_dir = root / "runs"
+    wrong = {3: 0.95, 16: 0.9, 25: 0.5}  # row index: the probability of label + 1
+    ids = {}
+    for fold in range(folds):
+        rows = np.arange(fold, len(labels), folds)
+        probabilities = np.empty((len(rows), 10), np.float32)
+        for i, row in enumerate(rows):
+            guess, p = ((labels[row] + 1) % 10, wrong[row]) if row in wrong else (labels[row], 0.8)
+            probabilities[i] = (1 - p) / 9
+            probabilities[i, guess] = p
+        run = runs_dir / f"20260102-10000{fold}-simple-cnn"
+        run.mkdir(parents=True)
+        write_json(run / "config.json", {"model": "simple-cnn", "epochs": 1, "folds": folds,
+                                         "fold": fold})
+        write_json(run / "status.json", {"status": "finished", "seconds": 60.0})
+        np.savez(run / "val_predictions.npz", probabilities=probabilities, labels=labels[rows],
+                 ids=rows + 1)
+        np.savez(run / "test_predictions.npz", probabilities=np.full((test_rows, 10), 0.1),
+                 image_ids=np.arange(1, test_rows + 1))
+        ids[str(fold)] = run.name
+    write_json(manifest_path(name, runs_dir), {"recipe": {"model": "simple-cnn", "folds": folds,
+                                                          "refit": 0}, "runs": ids})
+    gather(name, runs_dir=runs_dir, submissions_dir=root / "submissions")
+
+
+def verdicts(app) -> dict[int, str]:
+    table = app.screen.query_one("#suspects", DataTable)
+    return {int(row.value): str(table.get_cell(row, "verdict")) for row in table.rows}
+
+
+async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, monkeypatch):
+    from workbench.engine.cv import read_proposed
+    from workbench.engine.review import read_suspects
+
+    monkeypatch.chdir(tmp_path)
+    synthetic_cv(tmp_path, kaggle.train_labels)
+    assert [s.id for s in read_proposed("kb20")] == [4, 17]
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("v")
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#review-run", Select).value == "cv/kb20"
+        assert "CV kb20 (OOF 90.00%, 30 rows)" in text(app, "#review-run SelectCurrent #label")
+        review = app.screen.review
+        assert int(review.confusion.sum()) == 30 and [m.id for m in review.mistakes] == [4, 17, 26]
+        assert "out-of-fold accuracy 90.00% (95% CI" in text(app, "#review-summary")
+        assert "label 3, predicted 4" in text(app, "#mistake-detail")
+        await pilot.press("s")
+        await pilot.pause()
+        assert verdicts(app) == {4: "undecided", 17: "undecided"}
+        assert "2 suspects proposed: 0 confirmed, 0 dismissed" in text(app, "#review-summary")
+        await pilot.press("y")   # confirm #4; the cursor moves on to #17
+        await pilot.pause()
+        await pilot.press("n")   # dismiss #17
+        await pilot.pause()
+        assert verdicts(app) == {4: "confirmed", 17: "dismissed"}
+        assert read_suspects(tmp_path / "suspects.csv") == {4}
+        assert (tmp_path / "runs/cv/kb20/dismissed.csv").read_text() == "id\n17\n"
+        await pilot.press("r", "v")   # away and back: the same CV, still its suspects
+        await pilot.pause(0.3)
+        assert verdicts(app) == {4: "confirmed", 17: "dismissed"}
+        await pilot.press("y")   # confirming the dismissed #17 takes the dismissal back
+        await pilot.pause()
+        assert verdicts(app) == {4: "confirmed", 17: "confirmed"}
+        assert (tmp_path / "runs/cv/kb20/dismissed.csv").read_text() == "id\n"
+        await pilot.press("up", "n")   # dismissing the confirmed #4 unconfirms it
+        await pilot.pause()
+        assert read_suspects(tmp_path / "suspects.csv") == {17}
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one("#mistakes", DigitGrid).captions[1].endswith(" !")
+    app = WorkbenchApp(str(kaggle.zip()))   # and in a new session
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("v")
+        await pilot.pause(0.3)
+        await pilot.press("s")
+        await pilot.pause()
+        assert verdicts(app) == {4: "dismissed", 17: "confirmed"}
+
+
+async def test_runs_screen_lists_cvs(kaggle, tmp_path, monkeypatch):
+    from workbench.engine.cv import manifest_path
+    from workbench.engine.runs import write_json
+
+    monkeypatch.chdir(tmp_path)
+    synthetic_cv(tmp_path, kaggle.train_labels)
+    write_json(manifest_path("waiting"), {"recipe": {"model": "mlp", "folds": 3, "refit": 1},
+                                          "runs": {"0": "20260102-100000-simple-cnn"}})
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        table = app.screen.query_one("#cvs-table", DataTable)
+        rows = {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
+        assert rows == {"kb20": ["kb20", "2/2", "90.00% (74.38-96.54)", "2.0 min"],
+                        "waiting": ["waiting", "1/3 + 0/1 refit", "-", "1.0 min"]}
+        assert app.screen.query_one("#runs-table", DataTable).row_count == 2
+
+
+async def test_train_screen_trains_a_cv(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.cv import read_summary
+
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("t")
+        app.screen.query_one("#model", Select).value = "linear"
+        app.screen.query_one("#epochs", Input).value = "1"
+        app.screen.query_one("#folds", Input).value = "2"
+        app.screen.query_one("#cv-name", Input).value = "tiny"
+        await pilot.press("g")
+        await loaded(pilot)
+        await pilot.pause(0.2)
+        assert "CV tiny finished: out-of-fold accuracy" in text(app, "#status")
+        assert "-- fold 2 of 2 --" in text(app, "#epochs-log")
+        assert app.screen.query_one("#accuracy", Curves).series["validation"][0] == [1]
+        assert not app.screen.query_one("#start").disabled
+    summary = read_summary("tiny")
+    assert summary is not None and summary.rows == 300 and summary.folds == 2
+
+
+async def test_train_screen_refuses_one_fold(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#folds", Input).value = "1"
+        await pilot.press("g")
+        await pilot.pause()
+        assert any("at least 2 folds" in n.message for n in app._notifications)
+    assert not (tmp_path / "runs").exists()

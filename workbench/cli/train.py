@@ -19,7 +19,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarte
                                      TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
-from workbench.engine.runs import RUNS_DIR, find_run, read_json
+from workbench.engine.runs import RUNS_DIR, find_run
 
 EXIT_INTERRUPTED = 130
 
@@ -64,6 +64,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                     "fold's training rows (a CV name or a test.npz)")
     cv.add_argument("--pseudo-threshold", type=float, default=0.99, metavar="P",
                     help="default 0.99")
+    cv.add_argument("--combine", nargs="+", metavar="CV", help="average finished CVs made on "
+                    "the same folds (e.g. two architectures) into a new CV named --name: its "
+                    "OOF accuracy and submission; trains nothing")
     _recipe_flags(cv, validation=False)
     _prediction_flags(cv, force=False)
     cv.set_defaults(run=run_cv)
@@ -298,10 +301,17 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
 
 
 def run_cv(args: argparse.Namespace) -> int:
-    from workbench.engine.cv import check_name
+    from workbench.engine.cv import check_name, combine, cv_status
 
     if args.name is not None:
         check_name(args.name)
+    if args.combine:
+        if not args.name:
+            raise WorkbenchError("--combine needs --name NAME for the combined CV.")
+        print_cv_summary(combine(args.combine, args.name, runs_dir=args.runs_dir).summary)
+        return 0
+    if args.preset is None and args.model is None:
+        args.preset = "kaggle-best"  # a CV is for the strongest recipe unless told otherwise
     config = _config(args)
     err.print("Loading Keras ...")
     from workbench.engine.cv import train_cv
@@ -314,10 +324,9 @@ def run_cv(args: argparse.Namespace) -> int:
         err.print(f"CV {result.name} interrupted; the same command continues it.")
         return EXIT_INTERRUPTED
     if result.status == "waiting":
-        done = sum(run is not None and (run / "status.json").is_file() and
-                   read_json(run / "status.json").get("status") == "finished"
-                   for run in result.runs)
-        out.print(f"CV {result.name}: {done} of {len(result.runs)} members finished; the others "
+        state = cv_status(result.name, args.runs_dir)
+        out.print(f"CV {result.name}: {sum(state.finished)} of {len(state.finished)} members "
+                  "finished; the others "
                   "are training elsewhere (or not started): the last to finish gathers the CV, "
                   f"or run 'workbench-engine cv --name {result.name}' with the same flags.")
         return 0

@@ -162,7 +162,7 @@ def train_cv(
                                      "fold" if index < folds else "refit"))
         result = _train_member(path, index, configs[index], runs_dir, subscribers, stop, training)
         if result == "interrupted":
-            return CVResult(name, "interrupted", _member_runs(path, runs_dir, len(configs)))
+            return CVResult(name, "interrupted", cv_status(name, runs_dir).members)
     return gather(name, runs_dir=runs_dir, submissions_dir=submissions_dir, tta=tta)
 
 
@@ -189,44 +189,119 @@ def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
     return result.status
 
 
-def _member_runs(path: Path, runs_dir: Path, count: int) -> list[Path | None]:
-    ids = runs.read_json(path).get("runs", {})
-    return [runs_dir / ids[str(i)] if str(i) in ids else None for i in range(count)]
-
-
 def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
            submissions_dir: Path = SUBMISSIONS_DIR, tta: bool = False) -> CVResult:
     """Once every member has finished: the OOF predictions, the summary, the suspects and the
     submission (the members' test probabilities averaged). Else a "waiting" result."""
+    state = cv_status(name, runs_dir)
+    if not all(state.finished):
+        return CVResult(name, "waiting", state.members)
+    path = manifest_path(name, runs_dir)
+    with _locked(path):
+        predictions = [predict_run(run, tta) for run in state.members]
+        oof, labels, fold_of = _out_of_fold(predictions[:state.folds])
+        test = np.mean([p.test_probabilities for p in predictions], axis=0)
+        summary, submission = _write_outputs(name, runs_dir, submissions_dir, oof, labels,
+                                             fold_of, test, predictions[0].image_ids,
+                                             state.seconds)
+    return CVResult(name, "finished", state.members, summary, submission)
+
+
+def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
+            submissions_dir: Path = SUBMISSIONS_DIR) -> CVResult:
+    """A CV of gathered CVs made on the same folds (the same --folds and --seed): their OOF and
+    test probabilities averaged. Every row is still scored only by models that never saw it, so
+    the OOF accuracy of a mixed ensemble (architectures, schedules) is as honest as one CV's."""
+    if len(names) < 2:
+        raise WorkbenchError("combine needs at least two CVs.")
+    check_name(name)
+    if name in names:
+        raise WorkbenchError(f"the combined CV needs a name of its own, not '{name}'.")
+    parts = []
+    for part in names:
+        folder = cv_folder(part, runs_dir)
+        try:
+            with np.load(folder / "oof.npz") as oof, np.load(folder / "test.npz") as test:
+                parts.append((oof["probabilities"], oof["labels"], oof["folds"],
+                              test["probabilities"], test["image_ids"]))
+        except (OSError, ValueError, KeyError):
+            raise WorkbenchError(f"CV '{part}' has not been gathered (or is damaged); finish its "
+                                 "folds first (the same cv command continues it).") from None
+    first = parts[0]
+    for part, (oof, labels, folds, test, ids) in zip(names[1:], parts[1:]):
+        if not (np.array_equal(folds, first[2]) and np.array_equal(labels, first[1])):
+            raise WorkbenchError(f"CVs '{names[0]}' and '{part}' hold out different folds; "
+                                 "combine CVs made on the same data with the same --folds and "
+                                 "--seed.")
+        if not np.array_equal(ids, first[4]):
+            raise WorkbenchError(f"CVs '{names[0]}' and '{part}' predicted different test sets.")
+    summaries = [read_summary(part, runs_dir) for part in names]
+    seconds = sum(summary.seconds for summary in summaries if summary is not None)
+    path = manifest_path(name, runs_dir)
+    with _locked(path):
+        runs.write_json(path, {"recipe": {"combine": list(names),
+                                          "folds": int(first[2].max()) + 1, "refit": 0},
+                               "runs": {}})
+        summary, submission = _write_outputs(
+            name, runs_dir, submissions_dir, np.mean([p[0] for p in parts], axis=0), first[1],
+            first[2], np.mean([p[3] for p in parts], axis=0), first[4], seconds)
+    return CVResult(name, "finished", [], summary, submission)
+
+
+def _write_outputs(name: str, runs_dir: Path, submissions_dir: Path, oof: np.ndarray,
+                   labels: np.ndarray, fold_of: np.ndarray, test: np.ndarray,
+                   image_ids: np.ndarray, seconds: float) -> tuple[CVSummary, Path | None]:
+    """oof.npz, test.npz, suspects.csv, the submission and the manifest's summary."""
+    folder = cv_folder(name, runs_dir)
+    ids = np.arange(1, len(labels) + 1)
+    write_npz(folder / "oof.npz", probabilities=oof, labels=labels, ids=ids, folds=fold_of)
+    write_npz(folder / "test.npz", probabilities=test, image_ids=image_ids)
+    suspects = propose_suspects(oof, labels)
+    write_suspects(folder / "suspects.csv", suspects)
+    submission = (save_prediction(Prediction(test, image_ids, oof, labels, ids), name,
+                                  force=True, directory=submissions_dir)
+                  if len(image_ids) else None)
+    summary = summarize(name, oof, labels, fold_of, seconds, len(suspects), submission)
+    path = manifest_path(name, runs_dir)
+    runs.write_json(path, {**runs.read_json(path), "summary": _as_json(summary)})
+    return summary, submission
+
+
+@dataclass(frozen=True)
+class CVStatus:
+    """Where a CV stands: its members (folds, then refits) and which have finished."""
+
+    name: str
+    folds: int
+    refit: int
+    members: list[Path | None]
+    finished: list[bool]
+    seconds: float  # training time of its members (a combined CV: of its parts)
+    combine: list[str]
+    summary: CVSummary | None
+
+
+def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
     path = manifest_path(name, runs_dir)
     if not path.is_file():
         raise WorkbenchError(f"no CV '{name}' in {runs_dir / 'cv'}; start it with "
                              "'workbench-engine cv'.")
-    recipe = runs.read_json(path).get("recipe", {})
-    folds, refit = int(recipe.get("folds", 0)), int(recipe.get("refit", 0))
-    members = _member_runs(path, runs_dir, folds + refit)
-    if any(run is None or runs.run_status(run) != "finished" for run in members):
-        return CVResult(name, "waiting", members)
-    folder = cv_folder(name, runs_dir)
-    with _locked(path):
-        predictions = [predict_run(run, tta) for run in members]
-        oof, labels, fold_of = _out_of_fold(predictions[:folds])
-        ids = np.arange(1, len(labels) + 1)
-        write_npz(folder / "oof.npz", probabilities=oof, labels=labels, ids=ids, folds=fold_of)
-        test = Prediction(np.mean([p.test_probabilities for p in predictions], axis=0),
-                          predictions[0].image_ids, oof, labels, ids)
-        write_npz(folder / "test.npz", probabilities=test.test_probabilities,
-                  image_ids=test.image_ids)
-        suspects = propose_suspects(oof, labels)
-        write_suspects(folder / "suspects.csv", suspects)
-        submission = (save_prediction(test, name, force=True, directory=submissions_dir)
-                      if len(test.image_ids) else None)
-        seconds = sum(float(runs.read_json(run / "status.json").get("seconds", 0.0))
-                      for run in members)
-        summary = summarize(name, oof, labels, fold_of, seconds, len(suspects), submission)
-        manifest = runs.read_json(path)
-        runs.write_json(path, {**manifest, "summary": _as_json(summary)})
-    return CVResult(name, "finished", members, summary, submission)
+    manifest = runs.read_json(path)
+    recipe = manifest.get("recipe") if isinstance(manifest.get("recipe"), dict) else {}
+    ids = manifest.get("runs") if isinstance(manifest.get("runs"), dict) else {}
+    folds, refit = int(recipe.get("folds") or 0), int(recipe.get("refit") or 0)
+    combined = [str(part) for part in recipe.get("combine") or []]
+    summary = read_summary(name, runs_dir)
+    if combined:
+        return CVStatus(name, folds, 0, [], [summary is not None],
+                        summary.seconds if summary else 0.0, combined, summary)
+    members = [runs_dir / str(ids[str(i)]) if str(i) in ids else None
+               for i in range(folds + refit)]
+    finished = [run is not None and run.is_dir() and runs.run_status(run) == "finished"
+                for run in members]
+    seconds = sum(float(runs.read_json(run / "status.json").get("seconds", 0.0))
+                  for run in members if run is not None)
+    return CVStatus(name, folds, refit, members, finished, seconds, [], summary)
 
 
 def _out_of_fold(predictions: list[Prediction]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

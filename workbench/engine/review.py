@@ -66,7 +66,7 @@ def read_suspects(path: Path = SUSPECTS_FILE) -> set[int]:
     """Train ids flagged as suspect labels (one per line after the header 'id')."""
     try:
         lines = path.read_text().split()
-    except FileNotFoundError:
+    except (FileNotFoundError, UnicodeDecodeError):
         return set()
     return {int(line) for line in lines[1:] if line.isdigit()}
 

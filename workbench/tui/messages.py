@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from workbench.engine.cv import CVResult
 from workbench.engine.events import Event
 
 
@@ -19,3 +20,10 @@ class TrainingEvent(Message):
 @dataclass
 class TrainingFailed(Message):
     error: str
+
+
+@dataclass
+class CrossValidated(Message):
+    """A CV's training is over: finished (with its OOF summary), interrupted, or waiting."""
+
+    result: CVResult

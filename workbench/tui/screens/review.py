@@ -1,5 +1,7 @@
-"""Review: a run's validation accuracy, a heat-coloured confusion matrix, the mistakes by
-confidence with their top-3 guesses; flag a training row as a suspect label."""
+"""Review: a run's validation accuracy, or a CV's out-of-fold accuracy over every labelled row; a
+heat-coloured confusion matrix, the mistakes by confidence with their top-3 guesses; flag a
+training row as a suspect label; go through the suspects a CV proposes, confirming (into
+suspects.csv, which training can exclude) or dismissing each."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Select, Static
 
+from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.render import digit_blocks
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
 from workbench.engine.runs import RUNS_DIR
+from workbench.engine.suspects import read_dismissed, toggle_dismissed
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
+
+CV_PREFIX = "cv/"  # a choice naming a CV, not a run: neither a run id nor a CV name holds '/'
 
 
 def heat(count: int, top: int, diagonal: bool) -> Text:
@@ -28,43 +34,106 @@ def heat(count: int, top: int, diagonal: bool) -> Text:
     return Text(str(count), style=f"bold {colour}", justify="right")
 
 
+def cv_choices() -> list[tuple[str, str]]:
+    """The CVs whose folds have all finished (only those have OOF predictions), newest first."""
+    choices = []
+    for name in reversed(list_cvs(RUNS_DIR)):
+        summary = read_summary(name, RUNS_DIR)
+        if summary is not None:
+            choices.append((f"CV {name} (OOF {100 * summary.accuracy:.2f}%, "
+                            f"{summary.rows:,} rows)", CV_PREFIX + name))
+    return choices
+
+
+def verdict(suspect_id: int, confirmed: set[int], dismissed: set[int]) -> str:
+    return ("confirmed" if suspect_id in confirmed else "dismissed" if suspect_id in dismissed
+            else "undecided")
+
+
 class ReviewScreen(Screen):
     BINDINGS = [
         Binding("f", "flag", "Flag suspect", id="review.flag"),
+        Binding("s", "suspects", "CV suspects", id="review.suspects"),
+        Binding("y", "confirm_suspect", "Confirm", id="review.confirm"),
+        Binding("n", "dismiss_suspect", "Dismiss", id="review.dismiss"),
         Binding("escape", "all_mistakes", "All mistakes", id="review.all"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.choice: str | None = None
         self.review: Review | None = None
+        self.summary: CVSummary | None = None  # the chosen CV's; None for a run
         self.shown: list[Mistake] = []
+        self.proposed: list[Suspect] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Select([], prompt="choose a run", id="review-run")
+        yield Select([], prompt="choose a run or a CV", id="review-run")
         with Horizontal():
             with Vertical(id="matrix-side"):
                 yield Static("", id="review-summary", markup=False)
                 yield DataTable(id="confusion", cursor_type="cell")
-            yield DigitGrid(id="mistakes")
+            with ContentSwitcher(initial="mistakes", id="review-view"):
+                yield DigitGrid(id="mistakes")
+                yield DataTable(id="suspects", cursor_type="row", zebra_stripes=True)
             yield Static("", id="mistake-detail")
         yield Footer()
 
+    def on_mount(self) -> None:
+        table = self.query_one("#suspects", DataTable)
+        for label, key in (("id", "id"), ("label→pred", "guess"), ("conf.", "confidence"),
+                           ("verdict", "verdict")):
+            table.add_column(label, key=key)
+
+    @property
+    def cv(self) -> str | None:
+        """The chosen CV's name; None when a run is chosen."""
+        return None if self.summary is None else self.summary.name
+
+    @property
+    def in_suspects(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "suspects"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers the suspect keys only where they apply."""
+        if action == "suspects":
+            return self.cv is not None
+        if action in ("confirm_suspect", "dismiss_suspect"):
+            return self.in_suspects
+        if action == "flag":
+            return not self.in_suspects
+        return True
+
     def on_screen_resume(self) -> None:
-        if not refill(self.query_one("#review-run", Select), runs_with("val_predictions.npz")):
+        choices = [*cv_choices(), *runs_with("val_predictions.npz")]
+        if not refill(self.query_one("#review-run", Select), choices):
             self.query_one("#review-summary", Static).update(
                 "No run with validation predictions yet: train one (t).")
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        """Load the chosen run or CV; re-choosing the same one (each return to the screen)
+        keeps the view, redrawn from the files."""
         if not isinstance(event.value, str):
             return
+        choice = str(event.value)
+        summary = None
         try:
-            self.review = review_run(RUNS_DIR / str(event.value))
+            if choice.startswith(CV_PREFIX):
+                name = choice.removeprefix(CV_PREFIX)
+                review, summary = review_cv(name, RUNS_DIR), read_summary(name, RUNS_DIR)
+            else:
+                review = review_run(RUNS_DIR / choice)
         except (WorkbenchError, OSError) as error:
             self.notify(user_message(error), severity="error")
             return
+        same = choice == self.choice
+        self.choice, self.review, self.summary = choice, review, summary
         self._draw_matrix()
-        self.action_all_mistakes()
+        if same and self.in_suspects and summary is not None:
+            self._draw_suspects()
+        else:
+            self.action_all_mistakes()
 
     def _draw_matrix(self) -> None:
         review = self.review
@@ -79,6 +148,18 @@ class ReviewScreen(Screen):
                           *(heat(int(review.confusion[true, p]), top, true == p)
                             for p in range(10)), key=str(true))
 
+    def _headline(self) -> str:
+        """The accuracy and what it is measured on: a run's validation rows, or a CV's OOF."""
+        review, summary = self.review, self.summary
+        rows = f"{int(review.confusion.sum()):,} rows"
+        if summary is None:
+            return f"validation accuracy {100 * review.accuracy:.2f}% on {rows}; " \
+                   f"{len(review.mistakes)} mistakes"
+        low, high = summary.interval
+        return (f"out-of-fold accuracy {100 * review.accuracy:.2f}% (95% CI {100 * low:.2f}-"
+                f"{100 * high:.2f}%)\n{rows}, {summary.folds} folds; {len(review.mistakes)} "
+                "mistakes")
+
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         row, column = event.coordinate.row, event.coordinate.column
         if self.review is not None and column >= 1:
@@ -89,9 +170,13 @@ class ReviewScreen(Screen):
             self._show(self.review.mistakes, "all mistakes")
 
     def _show(self, mistakes: list[Mistake], what: str) -> None:
+        grid = self.query_one("#mistakes", DigitGrid)
+        if self.in_suspects:
+            self.query_one(ContentSwitcher).current = "mistakes"
+            grid.focus()
+            self.refresh_bindings()
         self.shown = mistakes
         competition = self.app.competition
-        grid = self.query_one("#mistakes", DigitGrid)
         if competition is None:
             self.notify("The data is still loading.", severity="warning")
             return
@@ -101,9 +186,7 @@ class ReviewScreen(Screen):
         grid.show(competition.train_images, np.array([m.id - 1 for m in mistakes], dtype=int),
                   captions)
         self.query_one("#review-summary", Static).update(
-            f"validation accuracy {100 * self.review.accuracy:.2f}% on "
-            f"{int(self.review.confusion.sum()):,} rows; {len(self.review.mistakes)} mistakes\n"
-            f"showing {len(mistakes)}: {what} (select a cell; esc: all)")
+            f"{self._headline()}\nshowing {len(mistakes)}: {what} (select a cell; esc: all)")
 
     def on_digit_grid_selected(self, message: DigitGrid.Selected) -> None:
         detail = self.query_one("#mistake-detail", Static)
@@ -120,7 +203,7 @@ class ReviewScreen(Screen):
 
     def action_flag(self) -> None:
         grid = self.query_one("#mistakes", DigitGrid)
-        if not self.shown:
+        if not self.shown or self.in_suspects:  # (the command palette ignores check_action)
             return
         mistake = self.shown[grid.cursor]
         try:
@@ -131,3 +214,97 @@ class ReviewScreen(Screen):
         self.notify(f"train #{mistake.id} {'flagged as a suspect label' if flagged else 'unflagged'}"
                     "; train with --exclude-suspects to leave suspects out.")
         self.on_digit_grid_selected(DigitGrid.Selected(grid.cursor))
+
+    def action_suspects(self) -> None:
+        """From the mistakes to the CV's proposed suspects, or back."""
+        if self.in_suspects:
+            self.action_all_mistakes()
+        elif self.cv is not None:
+            self._draw_suspects()
+
+    def _draw_suspects(self) -> None:
+        """The proposed suspects with their verdicts, read afresh from the files."""
+        self.proposed = read_proposed(self.cv, RUNS_DIR)
+        confirmed, dismissed = read_suspects(), read_dismissed(self.cv, RUNS_DIR)
+        table = self.query_one("#suspects", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for suspect in self.proposed:
+            table.add_row(suspect.id, f"{suspect.label} → {suspect.predicted}",
+                          f"{100 * suspect.confidence:.1f}%",
+                          verdict(suspect.id, confirmed, dismissed), key=str(suspect.id))
+        self.query_one(ContentSwitcher).current = "suspects"
+        self.refresh_bindings()
+        table.focus()
+        if self.proposed:
+            table.move_cursor(row=min(row, len(self.proposed) - 1))
+        self._suspects_summary(confirmed, dismissed)
+        self._show_suspect()
+
+    def _suspects_summary(self, confirmed: set[int], dismissed: set[int]) -> None:
+        ids = {s.id for s in self.proposed}
+        self.query_one("#review-summary", Static).update(
+            f"{self._headline()}\n{len(ids)} suspects proposed: {len(ids & confirmed)} "
+            f"confirmed, {len(ids & dismissed)} dismissed (y/n; esc: mistakes)")
+
+    @property
+    def suspect(self) -> Suspect | None:
+        """The suspect under the cursor of the suspects table."""
+        row = self.query_one("#suspects", DataTable).cursor_row
+        return self.proposed[row] if self.in_suspects and 0 <= row < len(self.proposed) else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "suspects":
+            self._show_suspect()
+
+    def _show_suspect(self) -> None:
+        detail = self.query_one("#mistake-detail", Static)
+        suspect = self.suspect
+        if suspect is None:
+            detail.update("No suspects: the OOF predictions disagree confidently with no label."
+                          if not self.proposed else "")
+            return
+        state = verdict(suspect.id, read_suspects(), read_dismissed(self.cv, RUNS_DIR))
+        image = ("" if self.app.competition is None
+                 else digit_blocks(self.app.competition.train_images[suspect.id - 1]))
+        detail.update(Text.assemble(image, "\n", (
+            f"train #{suspect.id} ({state})\n"
+            f"label {suspect.label}: {100 * suspect.label_probability:.1f}%\n"
+            f"predicted {suspect.predicted}: {100 * suspect.confidence:.1f}%\n"
+            "y: confirm (into suspects.csv)\nn: dismiss")))
+
+    def action_confirm_suspect(self) -> None:
+        self._decide(confirm=True)
+
+    def action_dismiss_suspect(self) -> None:
+        self._decide(confirm=False)
+
+    def _decide(self, confirm: bool) -> None:
+        """Confirm (suspects.csv) or dismiss (the CV's dismissed.csv) the suspect under the
+        cursor, or take that verdict back if it was given; a suspect has one verdict at most.
+        The cursor moves on to the next suspect."""
+        suspect, cv = self.suspect, self.cv
+        if suspect is None or cv is None:
+            return
+        try:
+            if confirm:
+                if suspect.id in read_dismissed(cv, RUNS_DIR):
+                    toggle_dismissed(cv, suspect.id, RUNS_DIR)
+                toggle_suspect(suspect.id)
+            else:
+                if suspect.id in read_suspects():
+                    toggle_suspect(suspect.id)
+                toggle_dismissed(cv, suspect.id, RUNS_DIR)
+        except OSError as error:
+            self.notify(user_message(error), severity="error")
+            return
+        confirmed, dismissed = read_suspects(), read_dismissed(cv, RUNS_DIR)
+        state = verdict(suspect.id, confirmed, dismissed)
+        table = self.query_one("#suspects", DataTable)
+        table.update_cell(str(suspect.id), "verdict", state, update_width=True)
+        self._suspects_summary(confirmed, dismissed)
+        self.notify(f"train #{suspect.id}: {state}"
+                    + ("; train with --exclude-suspects to leave it out." if state == "confirmed"
+                       else "."))
+        table.action_cursor_down()
+        self._show_suspect()

@@ -1,5 +1,5 @@
-"""Runs: the engine's runs as a table; a run's curves; two or more overlaid (and ensembled into a
-submission); delete (confirmed)."""
+"""Runs: the engine's runs as a table, and the CVs (folds done, OOF accuracy) in a second one; a
+run's curves; two or more overlaid (and ensembled into a submission); delete (confirmed)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,26 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
+from workbench.engine.cv import cv_status, list_cvs
 from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
 from workbench.tui.widgets.curves import Curves
+
+
+def cv_row(name: str) -> tuple[str, str, str, str]:
+    """A CV's line: its name, the folds (and refits) finished, the OOF accuracy with its 95%
+    interval once gathered, and the minutes its members trained."""
+    state = cv_status(name, RUNS_DIR)
+    if state.combine:
+        progress = "combined: " + " + ".join(state.combine)
+    else:
+        progress = f"{sum(state.finished[:state.folds])}/{state.folds}" + (
+            f" + {sum(state.finished[state.folds:])}/{state.refit} refit" if state.refit else "")
+    accuracy = "-"
+    if state.summary is not None:
+        low, high = state.summary.interval
+        accuracy = f"{100 * state.summary.accuracy:.2f}% ({100 * low:.2f}-{100 * high:.2f})"
+    return name, progress, accuracy, f"{state.seconds / 60:.1f} min"
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -55,6 +72,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="cvs-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="runs-note", markup=False)
         with Horizontal(id="run-plots"):
             yield Curves("validation accuracy", "val acc", id="run-accuracy")
@@ -62,15 +80,17 @@ class RunsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("run", "model", "epochs", "best val acc", "status",
-                                              "duration")
+        self.query_one("#runs-table", DataTable).add_columns(
+            "run", "model", "epochs", "best val acc", "status", "duration")
+        self.query_one("#cvs-table", DataTable).add_columns(
+            "CV", "folds done", "OOF accuracy (95% CI)", "training")
         self.action_reload()
 
     def on_screen_resume(self) -> None:
         self.action_reload()
 
     def action_reload(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#runs-table", DataTable)
         table.clear()
         for run in reversed(list_runs(RUNS_DIR)):
             accuracy = "-" if run.best_val_accuracy is None else f"{100 * run.best_val_accuracy:.2f}%"
@@ -79,11 +99,16 @@ class RunsScreen(Screen):
         if not table.row_count:
             self.query_one("#runs-note", Static).update(
                 "No runs yet: train one on the Train screen (t).")
+        cvs = self.query_one("#cvs-table", DataTable)
+        cvs.clear()
+        for name in reversed(list_cvs(RUNS_DIR)):
+            cvs.add_row(*cv_row(name), key=name)
+        cvs.display = bool(cvs.row_count)
         self._plot()
 
     @property
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#runs-table", DataTable)
         if not table.row_count:
             return None
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)

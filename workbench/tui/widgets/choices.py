@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.widgets import Select
 
 from workbench.engine.runs import RUNS_DIR, list_runs
@@ -12,12 +14,15 @@ def runs_with(file_name: str) -> list[str]:
     return [r.id for r in reversed(list_runs(RUNS_DIR)) if (r.path / file_name).is_file()]
 
 
-def refill(select: Select, values: list[str]) -> bool:
-    """Replace the options, keeping the current choice when it is still there (else the first).
+def refill(select: Select, choices: Sequence[str | tuple[str, str]]) -> bool:
+    """Replace the options (values shown as they are, or (label, value) pairs), keeping the
+    current choice when it is still there (else the first).
 
     Returns whether there is anything to choose."""
     current = None if select.is_blank() else select.value
-    select.set_options([(value, value) for value in values])
+    options = [(c, c) if isinstance(c, str) else c for c in choices]
+    values = [value for _, value in options]
+    select.set_options(options)
     if values:
         select.value = current if current in values else values[0]
     return bool(values)

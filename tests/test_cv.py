@@ -256,3 +256,37 @@ def test_confirmed_suspects_leave_every_fold_s_training_rows(tiny_data, tmp_path
     train_idx, _ = fold_split(competition.train_labels, 3, 0, 7)
     started = next(e for e in events if isinstance(e, TrainStarted))
     assert started.train_rows == len(train_idx) - len({0, 1, 2} & set(train_idx.tolist()))
+
+
+def test_cli_cv_refuses_bad_names_and_flags_before_any_work(tmp_path, capsys, monkeypatch):
+    from workbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for argv, phrase in ((["cv", "--name", "../x"], "cannot name a CV"),
+                         (["cv", "--folds", "1", "--model", "linear"], "at least 2 folds"),
+                         (["cv", "--combine", "a", "--name", "b"], "at least two CVs"),
+                         (["cv", "--combine", "a", "b"], "needs --name"),
+                         (["cv", "--pseudo-labels", "nope", "--model", "linear"], "no finished CV")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert phrase in err and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_reports_a_cv_in_runs_list_and_show(tiny_data, tmp_path, capsys, monkeypatch):
+    from workbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["cv", "--data", str(tiny_data), "--model", "linear", "--epochs", "1",
+                 "--folds", "2", "--name", "tiny"]) == 0
+    printed = capsys.readouterr().out
+    summary = cv.read_summary("tiny", tmp_path / "runs")
+    assert f"out-of-fold accuracy {100 * summary.accuracy:.3f}%" in printed
+    assert "Submission: submissions/tiny.csv" in printed
+    assert main(["runs", "show", "tiny"]) == 0
+    shown = capsys.readouterr().out
+    assert f"{100 * summary.accuracy:.3f}%" in shown
+    assert shown.count("(finished)") == 2
+    assert main(["runs", "list"]) == 0
+    assert "tiny" in capsys.readouterr().out

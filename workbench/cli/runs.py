@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from workbench.cli.output import out
+from workbench.engine.cv import cv_status, list_cvs
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.runs import RUNS_DIR, find_run, list_runs, read_history, read_json, summarize
 
@@ -17,8 +18,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub = group.add_subparsers(title="runs commands", metavar="COMMAND", required=True)
     listing = sub.add_parser("list", help="every run: model, epochs, best val acc, status")
     listing.set_defaults(run=run_list)
-    show = sub.add_parser("show", help="one run's configuration, history and files")
-    show.add_argument("run_ref", metavar="RUN", help="run id, id prefix, folder, or 'last'")
+    show = sub.add_parser("show", help="one run's configuration, history and files, or a CV's "
+                          "out-of-fold accuracy and folds")
+    show.add_argument("run_ref", metavar="RUN", help="run id, id prefix, folder, 'last', or a "
+                      "CV's name")
     show.set_defaults(run=run_show)
     compare = sub.add_parser("compare", help="runs side by side: settings and accuracy per epoch")
     compare.add_argument("run_refs", metavar="RUN", nargs="+")
@@ -37,18 +40,71 @@ def _duration(seconds: float) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     runs = list_runs(args.runs_dir)
-    if not runs:
+    cvs = list_cvs(args.runs_dir)
+    if not runs and not cvs:
         out.print(f"No runs in {args.runs_dir}; start one with 'workbench-engine train'.")
         return 0
     table = Table("run", "model", "epochs", "best val acc", "status", "duration")
     for run in runs:
         table.add_row(run.id, run.model, f"{run.epochs_done}/{run.epochs}",
                       _percent(run.best_val_accuracy), run.status, _duration(run.duration_s))
-    out.print(table)
+    if runs:
+        out.print(table)
+    if cvs:
+        table = Table("CV", "folds done", "OOF accuracy (95% CI)", "training")
+        for name in cvs:
+            state = cv_status(name, args.runs_dir)
+            table.add_row(name, _cv_progress(state), _cv_accuracy(state.summary),
+                          _duration(state.seconds))
+        out.print(table)
     return 0
 
 
+def _cv_progress(state) -> str:
+    if state.combine:
+        return "combined: " + " + ".join(state.combine)
+    return f"{sum(state.finished[:state.folds])}/{state.folds}" + (
+        f" + {sum(state.finished[state.folds:])}/{state.refit} refit" if state.refit else "")
+
+
+def _cv_accuracy(summary) -> str:
+    if summary is None:
+        return "-"
+    low, high = summary.interval
+    return f"{100 * summary.accuracy:.3f}% ({100 * low:.3f}-{100 * high:.3f})"
+
+
+def show_cv(name: str, runs_dir: Path) -> None:
+    state = cv_status(name, runs_dir)
+    if state.summary is not None:
+        print_cv_summary(state.summary)
+    else:
+        out.print(f"CV {name}: {_cv_progress(state)} members finished; the same cv command "
+                  "continues it.")
+    for index, (run, finished) in enumerate(zip(state.members, state.finished)):
+        kind = f"fold {index}" if index < state.folds else f"refit {index - state.folds}"
+        out.print(f"  {kind}: {run.name if run else '-'} "
+                  f"({'finished' if finished else 'not finished'})")
+
+
+def print_cv_summary(summary) -> None:
+    low, high = summary.interval
+    out.print(f"CV {summary.name}: out-of-fold accuracy {100 * summary.accuracy:.3f}% "
+              f"(95% CI {100 * low:.3f}-{100 * high:.3f}%) on {summary.rows:,} rows, "
+              f"{summary.folds} folds' last epochs; {summary.seconds / 60:.1f} min of training.")
+    out.print("  folds: " + ", ".join(f"{100 * a:.2f}%" for a in summary.fold_accuracies))
+    out.print("  errors by true label: " + ", ".join(
+        f"{digit}: {count}" for digit, count in enumerate(summary.class_errors)))
+    out.print(f"  {summary.suspects} suspect labels proposed (the Review screen lists them)")
+    if summary.submission:
+        out.print(f"Submission: {summary.submission}")
+
+
 def run_show(args: argparse.Namespace) -> int:
+    if args.run_ref in list_cvs(args.runs_dir) and not (Path(args.run_ref) / "config.json"
+                                                         ).is_file():
+        show_cv(args.run_ref, args.runs_dir)
+        return 0
     run = find_run(args.run_ref, args.runs_dir)
     summary = summarize(run)
     out.print(f"{summary.id}  {summary.status}, {summary.epochs_done}/{summary.epochs} epochs, "

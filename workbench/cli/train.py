@@ -301,7 +301,8 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
 
 
 def run_cv(args: argparse.Namespace) -> int:
-    from workbench.engine.cv import check_name, combine, cv_status
+    from workbench.cli.runs import print_cv_summary
+    from workbench.engine.cv import check_name, check_plan, combine, cv_status
 
     if args.name is not None:
         check_name(args.name)
@@ -312,6 +313,7 @@ def run_cv(args: argparse.Namespace) -> int:
         return 0
     if args.preset is None and args.model is None:
         args.preset = "kaggle-best"  # a CV is for the strongest recipe unless told otherwise
+    check_plan(args.folds, args.fold, args.refit)
     config = _config(args)
     err.print("Loading Keras ...")
     from workbench.engine.cv import train_cv
@@ -332,17 +334,3 @@ def run_cv(args: argparse.Namespace) -> int:
         return 0
     print_cv_summary(result.summary)
     return 0
-
-
-def print_cv_summary(summary) -> None:
-    low, high = summary.interval
-    out.print(f"CV {summary.name}: out-of-fold accuracy {100 * summary.accuracy:.3f}% "
-              f"(95% CI {100 * low:.3f}-{100 * high:.3f}%) on {summary.rows:,} rows, "
-              f"{summary.folds} folds' last epochs; {summary.seconds / 60:.1f} min of training.")
-    out.print("  folds: " + ", ".join(f"{100 * a:.2f}%" for a in summary.fold_accuracies))
-    out.print("  errors by true label: " + ", ".join(
-        f"{digit}: {count}" for digit, count in enumerate(summary.class_errors)))
-    out.print(f"  {summary.suspects} suspect labels proposed (Review screen, or "
-              f"runs/cv/{summary.name}/suspects.csv)")
-    if summary.submission:
-        out.print(f"Wrote {summary.submission}.")

@@ -84,6 +84,16 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_plan(folds: int, fold: int | None = None, refit: int = 0) -> None:
+    """Refuse a fold count, fold number or refit count that cannot be trained."""
+    if folds < 2:
+        raise WorkbenchError(f"a CV needs at least 2 folds (got {folds}); use e.g. 5.")
+    if refit < 0:
+        raise WorkbenchError(f"refit must be 0 or more (got {refit}).")
+    if fold is not None and not 0 <= fold < folds + refit:
+        raise WorkbenchError(f"fold {fold} is not one of 0..{folds + refit - 1}.")
+
+
 def fold_config(config: TrainConfig, folds: int, fold: int) -> TrainConfig:
     """Fold ``fold``'s run: the recipe holding out that fold, with seed + fold."""
     return replace(config, folds=folds, fold=fold, seed=config.seed + fold,
@@ -134,12 +144,7 @@ def train_cv(
     submission. Folds running in another process are left to it."""
     from workbench.engine import training
 
-    if folds < 2:
-        raise WorkbenchError(f"a CV needs at least 2 folds (got {folds}); use e.g. 5.")
-    if fold is not None and not 0 <= fold < folds + refit:
-        raise WorkbenchError(f"fold {fold} is not one of 0..{folds + refit - 1}.")
-    if refit < 0:
-        raise WorkbenchError(f"refit must be 0 or more (got {refit}).")
+    check_plan(folds, fold, refit)
     config = replace(config.resolved(), folds=None, fold=None)
     name = check_name(name or default_name(config, folds))
     configs = ([fold_config(config, folds, i) for i in range(folds)]

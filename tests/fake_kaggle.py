@@ -4,6 +4,12 @@ Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload, 
 ListSubmissions, DownloadDataFiles}, POST /api/v1/security.OAuthService/IntrospectToken (an
 access token is valid when it equals ``token``), PUT /upload/<token>, GET /files/<name>. Requests may come
 with absolute URLs (through HTTP_PROXY), as a proxied client sends them.
+
+Faults: ``fail`` answers a call with an error instead of doing it, or (``after=True``) does it
+and then answers with the error, as a gateway that lost Kaggle's answer does; ``delay_s`` holds a
+call before doing it, ``answer_delay_s`` after doing it (a create that lands, then times out);
+``hold`` keeps a call waiting until the test sets its event (a request in flight, no timing).
+Submissions are dated now (UTC), as Kaggle dates them.
 """
 
 from __future__ import annotations
@@ -35,8 +41,10 @@ class FakeKaggle:
         self.uploads: dict[str, bytes] = {}
         self.submissions: list[dict] = []
         self.requests: list[tuple[str, str, dict]] = []  # method, route, JSON body
-        self.faults: dict[str, list[tuple[int, object]]] = {}  # method name -> queued answers
+        self.faults: dict[str, list[tuple[int, object, bool]]] = {}  # method -> queued answers
         self.delay_s: dict[str, float] = {}
+        self.answer_delay_s: dict[str, float] = {}
+        self.hold: dict[str, threading.Event] = {}  # method -> answered once the event is set
         self.truncate_files = 0  # how many file downloads to cut short
         self._started: dict[str, str] = {}
         self.server = _Server(("127.0.0.1", 0), self._handler())
@@ -51,9 +59,11 @@ class FakeKaggle:
         self.server.shutdown()
         self.server.server_close()
 
-    def fail(self, method: str, status: int, body: object = None, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``status`` and ``body``."""
-        self.faults.setdefault(method, []).extend([(status, body)] * times)
+    def fail(self, method: str, status: int, body: object = None, times: int = 1,
+             after: bool = False) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` and ``body``; with
+        ``after``, do what the call asks first."""
+        self.faults.setdefault(method, []).extend([(status, body, after)] * times)
 
     def calls(self, method: str) -> int:
         return sum(1 for _, route, _ in self.requests if route == method)
@@ -67,6 +77,11 @@ class FakeKaggle:
 
             def _send(self, status: int, body: object = b"", headers: dict | None = None,
                       truncate: bool = False):
+                override, self.override = getattr(self, "override", None), None
+                if override is not None:
+                    self._answer(*override)
+                    return
+                time.sleep(fake.answer_delay_s.get(getattr(self, "method", ""), 0))
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 if not isinstance(body, bytes) or truncate:
@@ -85,12 +100,14 @@ class FakeKaggle:
 
             def do_PUT(self):
                 path = urlsplit(self.path).path
+                self.method = "PUT"
                 fake.uploads[path.rsplit("/", 1)[-1]] = self._body()
                 fake.requests.append(("PUT", path, {}))
                 self._send(200, {})
 
             def do_GET(self):
                 path = urlsplit(self.path).path
+                self.method = "GET"
                 fake.requests.append(("GET", path, {}))
                 truncate = fake.truncate_files > 0
                 fake.truncate_files -= truncate
@@ -101,21 +118,28 @@ class FakeKaggle:
                 path = urlsplit(self.path).path
                 body = json.loads(self._body() or b"{}")
                 method = path.rsplit("/", 1)[-1]
+                self.method = method
                 fake.requests.append(("POST", method, body))
                 time.sleep(fake.delay_s.get(method, 0))
-                if fake.faults.get(method):
-                    status, answer = fake.faults[method].pop(0)
-                    if answer is TRUNCATED:
-                        self._send(status, {"submissions": [], "padding": "x" * 200},
-                                   truncate=True)
-                    else:
-                        self._send(status, answer if answer is not None else {})
-                    return
+                if method in fake.hold:
+                    fake.hold[method].wait(timeout=60)
                 handler = getattr(self, f"_{method}", None)
+                if fake.faults.get(method):
+                    status, answer, after = fake.faults[method].pop(0)
+                    if not (after and handler):
+                        self._answer(status, answer)
+                        return
+                    self.override = (status, answer)
                 if handler is None:
                     self._send(404, {"code": 404, "message": f"no route {method}"})
                 else:
                     handler(body)
+
+            def _answer(self, status: int, answer: object) -> None:
+                if answer is TRUNCATED:
+                    self._send(status, {"submissions": [], "padding": "x" * 200}, truncate=True)
+                else:
+                    self._send(status, answer if answer is not None else {})
 
             def _IntrospectToken(self, body):
                 active = body.get("token") == fake.token
@@ -130,7 +154,7 @@ class FakeKaggle:
                 token = body.get("blobFileTokens")
                 ref = len(fake.submissions) + 1
                 fake.submissions.insert(0, {
-                    "ref": ref, "date": "2026-11-25T10:00:00Z",
+                    "ref": ref, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "description": body.get("submissionDescription", ""),
                     "fileName": fake._started.get(token, ""), "status": "PENDING",
                     "polls": 0})

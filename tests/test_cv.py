@@ -145,16 +145,44 @@ def test_a_fold_claimed_by_another_process_is_left_to_it(tiny_data, tmp_path):
     config = recipe(tiny_data, epochs=1)
     result = run_cv(tiny_data, tmp_path, config=config, fold=0)
     assert result.status == "waiting"  # folds 1 and 2 not trained yet
-    # Fold 1 claimed by a live process (pid 1 stands for it): this process leaves it alone.
-    claimed = runs.create_run("linear", tmp_path / "runs")
+    # Fold 1's run is held by another claim (its own open lock file, as another process's
+    # would be): this CV leaves it alone, and trains fold 2.
     path = cv.manifest_path(result.name, tmp_path / "runs")
-    runs.write_json(path, {**runs.read_json(path), "runs": {
-        **runs.read_json(path)["runs"], "1": claimed.name}})
-    runs.write_json(claimed / "status.json", {"status": "running", "pid": 1})
-    again = run_cv(tiny_data, tmp_path, config=config)
-    assert again.status == "waiting"
-    assert again.runs[1] == claimed and not (claimed / "last.keras").exists()
-    assert runs.run_status(again.runs[2]) == "finished"
+    with runs.create_run(cv.fold_config(config, 3, 1).resolved().to_dict(),
+                         tmp_path / "runs") as claim:
+        runs.write_json(path, {**runs.read_json(path), "runs": {
+            **runs.read_json(path)["runs"], "1": claim.run.name}})
+        assert runs.run_status(claim.run) == "running"
+        again = run_cv(tiny_data, tmp_path, config=config)
+        assert again.status == "waiting"
+        assert again.runs[1] == claim.run and not (claim.run / "last.keras").exists()
+        assert runs.run_status(again.runs[2]) == "finished"
+    # Its holder gone, the fold is free: the same CV trains it and gathers.
+    assert runs.run_status(claim.run) == "interrupted"
+    last = run_cv(tiny_data, tmp_path, config=config)
+    assert last.status == "finished" and last.runs[1] == claim.run
+
+
+def test_a_fold_recorded_running_by_a_dead_process_is_resumed(tiny_data, tmp_path):
+    """status.json says running with a live pid (a restarted container reuses pids), but no
+    process holds the run's lock: the fold is interrupted, and the CV resumes it."""
+    stop = threading.Event()
+    config = recipe(tiny_data, epochs=2)
+
+    def stop_after_one_epoch(event):
+        if isinstance(event, EpochEnded):
+            stop.set()
+
+    first = run_cv(tiny_data, tmp_path, config=config, fold=0, stop=stop,
+                   subscribers=[stop_after_one_epoch])
+    assert first.status == "interrupted"
+    fold0 = first.runs[0]
+    runs.write_json(fold0 / "status.json", {**runs.read_json(fold0 / "status.json"),
+                                            "status": "running", "pid": os.getpid()})
+    assert runs.run_status(fold0) == "interrupted"
+    again = run_cv(tiny_data, tmp_path, config=config, fold=0)
+    assert again.status == "waiting" and again.runs[0] == fold0
+    assert runs.run_status(fold0) == "finished" and len(runs.read_history(fold0)) == 2
 
 
 def test_another_recipe_under_the_same_name_is_refused(tiny_data, tmp_path):
@@ -224,6 +252,10 @@ def test_combined_cvs_average_on_the_same_folds(tiny_data, tmp_path):
         cv.combine(["a", "c"], "ac", runs_dir=tmp_path / "runs")
     with pytest.raises(WorkbenchError, match="has not been gathered"):
         cv.combine(["a", "nope"], "an", runs_dir=tmp_path / "runs")
+    kept = cv.manifest_path("c", tmp_path / "runs").read_bytes()
+    with pytest.raises(WorkbenchError, match="'c' already exists"):  # not overwritten
+        cv.combine(["a", "b"], "c", runs_dir=tmp_path / "runs")
+    assert cv.manifest_path("c", tmp_path / "runs").read_bytes() == kept
 
 
 def test_pseudo_labels_add_the_confident_test_rows(tiny_data, tmp_path):

@@ -149,3 +149,15 @@ def test_the_last_epochs_accuracy_of_runs_on_different_splits_uses_the_rows_all_
     average = np.mean([s["last_probabilities"][np.isin(s["ids"], common)] for s in saved], axis=0)
     labels = saved[0]["labels"][np.isin(saved[0]["ids"], common)]
     assert last_epoch_accuracy(members) == pytest.approx((average.argmax(1) == labels).mean())
+
+
+def test_a_member_another_process_trains_is_refused_in_one_sentence(tiny_data, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(runs, "CLAIM_PATIENCE_S", 0.1, raising=False)
+    config = recipe(tiny_data, epochs=1).resolved()
+    with runs.create_run(ensemble.member_config(config, 0).to_dict(), tmp_path / "runs") as held:
+        runs.write_json(tmp_path / "runs" / "ensembles" / "mine.json",
+                        {"recipe": config.to_dict(), "members": [held.run.name]})
+        with pytest.raises(WorkbenchError, match="being trained by another process"):
+            ensemble.train_ensemble(config, 2, name="mine", runs_dir=tmp_path / "runs")
+        assert not (held.run / "last.keras").exists()

@@ -104,11 +104,18 @@ def test_server_errors_are_one_sentence_with_the_reason(fake, submission, status
 
 
 def test_transient_errors_are_retried_then_succeed(fake, submission):
+    """A 429 refused the create, so it is tried again, but only after the history showed that
+    nothing was recorded: one submission in the end."""
     fake.fail("ListSubmissions", 503, {"code": 503, "message": "busy"}, times=2)
     fake.fail("CreateSubmission", 429, {"code": 429, "message": "slow down"}, times=1)
     result = wb_kaggle.submit(submission, "retry", test_ids=IDS, poll_s=0.01)
     assert result.status == "COMPLETE"
-    assert fake.calls("CreateSubmission") == 2
+    assert len(fake.submissions) == 1
+    methods = [method for _, method, _ in fake.requests
+               if method in ("CreateSubmission", "ListSubmissions")]
+    first_create = methods.index("CreateSubmission")
+    assert methods[first_create + 1] == "ListSubmissions"  # looked before trying again
+    assert methods.count("CreateSubmission") == 2
 
 
 @pytest.mark.parametrize("status, reason, fix", [

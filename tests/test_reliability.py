@@ -48,6 +48,11 @@ CSV_CORPUS = {
     "label as text": GOOD.replace(b"\n1,", b"\none,", 1),
     "infinite pixel": GOOD.replace(b"\n1,", b"\n1,inf,", 1),
     "a row cut short mid-file": GOOD.replace(SECOND.encode(), SECOND.encode()[:100], 1),
+    "CR-only line ends, a bad cell": GOOD.replace(b"\n1,", b"\n1,x", 1).replace(b"\n", b"\r"),
+    "a 5000-digit pixel": GOOD.replace(b"\n1,", b"\n1," + b"9" * 5000, 1),
+    "semicolon-separated": GOOD.replace(b",", b";"),
+    "label column last": "\n".join(",".join(line.split(",")[1:] + line.split(",")[:1])
+                                   for line in GOOD.decode().splitlines()).encode(),
 }
 ZIP_CORPUS = {
     "zip without train.csv": zipped(**{"test.csv": GOOD}),
@@ -63,6 +68,11 @@ SUBMISSION_CORPUS = {
     "extra ImageId": "ImageId,Label\n1,3\n2,4\n3,1\n4,1\n",
     "label 10": "ImageId,Label\n1,3\n2,10\n3,1\n",
     "wrong header": "Id,Label\n1,3\n2,4\n3,1\n",
+    "superscript label": "ImageId,Label\n1,3\n2,\u00b2\n3,1\n",
+    "Arabic-Indic label": "ImageId,Label\n1,3\n2,\u0664\n3,1\n",
+    "fullwidth ImageId": "ImageId,Label\n1,3\n\uff12,4\n3,1\n",
+    "a 200 KB cell": "ImageId,Label\n1,3\n2," + "4" * 200_000 + "\n3,1\n",
+    "a 5000-digit ImageId": "ImageId,Label\n1,3\n" + "2" * 5000 + ",4\n3,1\n",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli.output import out
+from workbench.cli.output import out, whole_number
 from workbench.engine.baseline import random_baseline
 from workbench.engine.data import load_competition
 from workbench.engine.submission import write_submission
@@ -15,10 +15,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub = group.add_subparsers(title="baselines", metavar="BASELINE", required=True)
     rand = sub.add_parser("random", parents=[common], help="random labels: the noise floor "
                           "(about 10%% accuracy)")
-    rand.add_argument("--seed", type=int, default=0)
+    rand.add_argument("--seed", type=_seed, default=0, help="a whole number, 0 or more")
     rand.add_argument("--name", default="random", help="submission name (submissions/NAME.csv)")
     rand.add_argument("--force", action="store_true", help="overwrite an existing submission")
     rand.set_defaults(run=run_random)
+
+
+_seed = whole_number(0, "{value} is negative; a seed is 0 or more")
 
 
 def run_random(args: argparse.Namespace) -> int:

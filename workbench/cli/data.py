@@ -8,11 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
-
-from workbench.cli.output import bar_chart, err, labelled, out, progress_bar
+from workbench.cli.output import (CliConsole, bar_chart, err, labelled, out, progress_bar,
+                                  whole_number)
 from workbench.engine.data import load_competition
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, printable
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -35,8 +34,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     export = sub.add_parser("export-png", parents=[common], help="write every digit as a PNG: "
                             "train/<label>/<id>.png and test/<id>.png (resumable)")
     export.add_argument("out", type=Path, metavar="OUT", help="output folder")
-    export.add_argument("--workers", type=int, help="processes (default: one per core)")
+    export.add_argument("--workers", type=_positive_int, help="processes (default: one per core)")
     export.set_defaults(run=run_export)
+
+
+_positive_int = whole_number(1, "{value} is not a number of processes; give 1 or more")
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -71,6 +73,11 @@ def run_show(args: argparse.Namespace) -> int:
 
     competition = load_competition(args.data)
     images = competition.train_images if args.split == "train" else competition.test_images
+    if not len(images):
+        other = "test" if args.split == "train" else "train"
+        raise WorkbenchError(f"{competition.source} has no {args.split} images (only {other} "
+                             f"ones); use --split {other}, or point --data at data with a "
+                             f"{args.split}.csv.")
     if not 1 <= args.id <= len(images):
         raise WorkbenchError(f"{args.split} has ids 1..{len(images):,}; {args.id} is not one of "
                              "them.")
@@ -82,7 +89,8 @@ def run_show(args: argparse.Namespace) -> int:
     style = args.style or ("blocks" if sys.stdout.isatty() else "ascii")
     out.print(title)
     if style == "blocks":
-        console = out if out.is_terminal else Console(force_terminal=True, color_system="truecolor")
+        console = out if out.is_terminal else CliConsole(force_terminal=True,
+                                                          color_system="truecolor")
         console.print(digit_blocks(image))
     else:
         print(digit_ascii(image))
@@ -92,6 +100,9 @@ def run_show(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from workbench.engine.export import export_png
 
+    if args.out.exists() and not args.out.is_dir():
+        raise WorkbenchError(f"{args.out} is a file; give a folder (new or existing) for the "
+                             "PNGs.")
     competition = load_competition(args.data)
     start = time.perf_counter()
     with progress_bar() as bar:
@@ -99,6 +110,6 @@ def run_export(args: argparse.Namespace) -> int:
         result = export_png(competition, args.out, workers=args.workers,
                             on_progress=lambda done, total: bar.update(task, completed=done,
                                                                        total=total))
-    err.print(f"Wrote {result.written:,} PNGs to {args.out} in {time.perf_counter() - start:.1f} s"
-              f" ({result.skipped:,} already there, skipped).")
+    err.print(f"Wrote {result.written:,} PNGs to {printable(str(args.out))} in "
+              f"{time.perf_counter() - start:.1f} s ({result.skipped:,} already there, skipped).")
     return 0

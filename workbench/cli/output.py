@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import argparse
+import errno
+import threading
+from collections.abc import Callable
+
 from rich.console import Console
-from rich.text import Text
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+from workbench.engine.errors import printable
+
+
+class CliConsole(Console):
+    """A console that, when its reader goes away (``| head``), raises BrokenPipeError for main()
+    to end quietly; rich's own handler exits with status 1 from whichever thread noticed."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        if threading.current_thread() is threading.main_thread():
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+out = CliConsole(highlight=False, soft_wrap=True, markup=False)
+err = CliConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def whole_number(minimum: int, too_small: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``; ``too_small`` (formatted with
+    ``value``) says why a smaller one is refused. Checked at the edge, before any work."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{printable(text)}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(too_small.format(value=value))
+        return value
+
+    return parse
 
 
 def progress_bar() -> Progress:

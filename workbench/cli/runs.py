@@ -1,8 +1,9 @@
-"""`workbench-engine runs list | show | compare`: the training runs on disk."""
+"""`workbench-engine runs list | show | compare | delete`: the training runs on disk."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.table import Table
@@ -10,7 +11,8 @@ from rich.table import Table
 from workbench.cli.output import out
 from workbench.engine.cv import cv_status, list_cvs
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.runs import RUNS_DIR, find_run, list_runs, read_history, read_json, summarize
+from workbench.engine.runs import (RUNS_DIR, delete_run, find_run, list_runs, read_history,
+                                   read_json, shown, summarize)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -26,7 +28,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     compare = sub.add_parser("compare", help="runs side by side: settings and accuracy per epoch")
     compare.add_argument("run_refs", metavar="RUN", nargs="+")
     compare.set_defaults(run=run_compare)
-    for parser in (listing, show, compare):
+    delete = sub.add_parser("delete", help="delete a run folder (a damaged one too) and "
+                            "everything in it; refused while it trains")
+    delete.add_argument("run_ref", metavar="RUN", help="run id, unique id prefix, or folder in "
+                        "--runs-dir")
+    delete.set_defaults(run=run_delete)
+    for parser in (listing, show, compare, delete):
         parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
 
 
@@ -34,11 +41,18 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def run_list(args: argparse.Namespace) -> int:
+    if os.path.lexists(args.runs_dir) and not args.runs_dir.is_dir():
+        raise WorkbenchError(f"--runs-dir {shown(str(args.runs_dir))} is a file, not a folder of "
+                             "runs; give the runs folder.")
     runs = list_runs(args.runs_dir)
     cvs = list_cvs(args.runs_dir)
     if not runs and not cvs:
@@ -46,17 +60,26 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     table = Table("run", "model", "epochs", "best val acc", "status", "duration")
     for run in runs:
-        table.add_row(run.id, run.model, f"{run.epochs_done}/{run.epochs}",
-                      _percent(run.best_val_accuracy), run.status, _duration(run.duration_s))
+        damaged = run.problem is not None
+        table.add_row(shown(run.id), shown(run.model),
+                      "-" if damaged else f"{run.epochs_done}/{run.epochs}",
+                      _percent(run.best_val_accuracy), run.status,
+                      "-" if damaged else _duration(run.duration_s))
     if runs:
         out.print(table)
+    for run in runs:
+        if run.problem:
+            out.print(f"{shown(run.id)} is damaged: {run.problem}.")
     if cvs:
         table = Table("CV", "folds done", "OOF accuracy (95% CI)", "training")
-        for name in cvs:
-            state = cv_status(name, args.runs_dir)
-            table.add_row(name, _cv_progress(state), _cv_accuracy(state.summary),
-                          _duration(state.seconds))
+        states = [cv_status(name, args.runs_dir) for name in cvs]
+        for state in states:
+            table.add_row(state.name, "damaged" if state.problem else _cv_progress(state),
+                          _cv_accuracy(state.summary), _duration(state.seconds))
         out.print(table)
+        for state in states:
+            if state.problem:
+                out.print(f"CV {state.name}: {state.problem}")
     return 0
 
 
@@ -76,6 +99,8 @@ def _cv_accuracy(summary) -> str:
 
 def show_cv(name: str, runs_dir: Path) -> None:
     state = cv_status(name, runs_dir)
+    if state.problem:
+        raise WorkbenchError(state.problem)
     if state.summary is not None:
         print_cv_summary(state.summary)
     else:
@@ -112,19 +137,20 @@ def run_show(args: argparse.Namespace) -> int:
               f"{_duration(summary.duration_s)}")
     status = read_json(run / "status.json")
     if status.get("message"):
-        out.print(f"  {status['message']}")
+        out.print(f"  {shown(str(status['message']), 500)}")
     config = read_json(run / "config.json")
-    out.print("  " + ", ".join(f"{key}={value}" for key, value in config.items()))
+    out.print("  " + ", ".join(f"{shown(key)}={shown(str(value), 200)}"
+                               for key, value in config.items()))
     history = read_history(run)
     if history:
         table = Table("epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds")
         for row in history:
-            table.add_row(str(row["epoch"]), f"{row['loss']:.4f}", _percent(row["accuracy"]),
-                          "-" if row["val_loss"] is None else f"{row['val_loss']:.4f}",
-                          _percent(row["val_accuracy"]), f"{row['learning_rate']:.2e}",
-                          f"{row['seconds']:.1f}")
+            table.add_row(str(row["epoch"]), _number(row["loss"], ".4f"),
+                          _percent(row["accuracy"]), _number(row["val_loss"], ".4f"),
+                          _percent(row["val_accuracy"]), _number(row["learning_rate"], ".2e"),
+                          _number(row["seconds"], ".1f"))
         out.print(table)
-    out.print("  files: " + ", ".join(sorted(p.name for p in run.iterdir()
+    out.print("  files: " + ", ".join(sorted(shown(p.name) for p in run.iterdir()
                                             if not p.name.startswith("."))))
     return 0
 
@@ -138,9 +164,9 @@ def run_compare(args: argparse.Namespace) -> int:
     table = Table("", *(run.name for run in runs))
     keys = [key for key in configs[0] if key not in ("keras", "workbench")]
     for key in keys:
-        values = [str(config.get(key)) for config in configs]
+        values = [shown(str(config.get(key)), 200) for config in configs]
         style = "bold" if len(set(values)) > 1 else None
-        table.add_row(key, *values, style=style)
+        table.add_row(shown(key), *values, style=style)
     summaries = [summarize(run) for run in runs]
     table.add_row("best val acc", *(_percent(s.best_val_accuracy) for s in summaries),
                   style="bold green")
@@ -149,4 +175,14 @@ def run_compare(args: argparse.Namespace) -> int:
         table.add_row(f"epoch {epoch + 1} val acc", *(
             _percent(h[epoch]["val_accuracy"]) if epoch < len(h) else "" for h in histories))
     out.print(table)
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    run = find_run(args.run_ref, args.runs_dir, damaged=True)
+    if os.path.realpath(run.parent) != os.path.realpath(args.runs_dir):
+        raise WorkbenchError(f"{shown(str(run))} is not in {args.runs_dir}; only runs there are "
+                             "deleted (give --runs-dir for another runs folder).")
+    delete_run(run)
+    out.print(f"Deleted {shown(str(run))}.")
     return 0

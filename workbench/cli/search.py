@@ -41,9 +41,11 @@ def _row(trial: Trial) -> list[str]:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
-    from workbench.engine.search import run_search
+    from workbench.engine.search import check_search, run_search
 
-    space = SearchSpace(args.optimizers, args.lrs, args.schedules).checked()
+    space = check_search(SearchSpace(args.optimizers, args.lrs, args.schedules),
+                         model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                         val_split=args.val_split, seed=args.seed)
     folder = args.dir or Path("runs") / f"search-{args.model}"
     err.print(f"Search {folder}: {space.size} trials of {args.epochs} epochs ({args.model}); "
               "trials already in trials.csv are skipped. Loading Keras ...")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from workbench.cli.output import bar_chart, err, out
 from workbench.engine.data import load_competition
+from workbench.engine.errors import printable
 from workbench.engine.submission import check_submission_file
 
 
@@ -22,11 +23,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def run_check(args: argparse.Namespace) -> int:
     competition = load_competition(args.data)
     check = check_submission_file(args.file, competition.test_ids)
+    name = printable(str(args.file))
     if not check.ok:
         for problem in check.problems:
-            err.print(f"{args.file}: {problem}")
+            err.print(f"{name}: {problem}")
         return 2
-    out.print(f"{args.file} is a valid submission: {check.rows:,} rows, ImageId 1..{check.rows:,}"
+    out.print(f"{name} is a valid submission: {check.rows:,} rows, ImageId 1..{check.rows:,}"
               f" once each, labels 0-9 ({competition.source}).")
     for line in bar_chart(check.label_counts, width=30):
         out.print(line)

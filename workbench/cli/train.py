@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -19,7 +20,8 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarte
                                      TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
-from workbench.engine.runs import RUNS_DIR, find_run
+from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
+                                   plan_resume, shown)
 
 EXIT_INTERRUPTED = 130
 
@@ -74,33 +76,45 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True) -> None:
     """The flags of a training recipe; any left out come from --preset, else the defaults."""
-    parser.add_argument("--preset", metavar="NAME", help=f"a named recipe: {', '.join(PRESETS)} "
-                        "(flags given with it win)")
-    parser.add_argument("--model", choices=MODELS, help="default simple-cnn")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
-    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    parser.add_argument("--schedule", choices=SCHEDULES, help="default constant")
-    parser.add_argument("--epochs", type=int, help="epochs (default 5; with train --resume: the "
-                        "total to reach)")
-    parser.add_argument("--batch-size", type=int, help="default 128")
-    parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
-                        "label's weight onto all classes (default 0)")
+    flags = [
+        parser.add_argument("--preset", metavar="NAME", help="a named recipe: "
+                            f"{', '.join(PRESETS)} (flags given with it win)"),
+        parser.add_argument("--model", choices=MODELS, help="default simple-cnn"),
+        parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam"),
+        parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)"),
+        parser.add_argument("--schedule", choices=SCHEDULES, help="default constant"),
+        parser.add_argument("--epochs", type=int, help="epochs (default 5; with train --resume: "
+                            "the total to reach)"),
+        parser.add_argument("--batch-size", type=int, help="default 128"),
+        parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
+                            "label's weight onto all classes (default 0)"),
+    ]
     if validation:
-        parser.add_argument("--val-split", type=float, default=0.1, help="stratified validation "
-                            "fraction (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
-                        help="turn off augmentation (on by default for CNNs)")
-    parser.add_argument("--augment", dest="augment", action="store_true",
-                        help="turn on augmentation (off by default for linear and mlp)")
-    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after "
-                        "PATIENCE epochs without a better validation loss")
-    parser.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is "
-                        "present")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
-                        "float16 on GPUs, mixed bfloat16 on CPUs that have it, else float32")
-    parser.add_argument("--exclude-suspects", action="store_true", help="leave out the train "
-                        "rows flagged as suspect labels (suspects.csv, from the Review screen)")
+        flags.append(parser.add_argument("--val-split", type=float, default=0.1,
+                                         help="stratified validation fraction (default 0.1)"))
+    flags += [
+        parser.add_argument("--seed", type=int, default=0),
+        parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                            help="turn off augmentation (on by default for CNNs)"),
+        parser.add_argument("--augment", dest="augment", action="store_true",
+                            help="turn on augmentation (off by default for linear and mlp)"),
+        parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after "
+                            "PATIENCE epochs without a better validation loss"),
+        parser.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU "
+                            "is present"),
+        parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed "
+                            "float16 on GPUs, mixed bfloat16 on CPUs that have it, else "
+                            "float32"),
+        parser.add_argument("--exclude-suspects", action="store_true", help="leave out the train "
+                            "rows flagged as suspect labels (suspects.csv, from the Review "
+                            "screen)"),
+    ]
+    recipe: dict[str, tuple] = {}  # dest: (its default, as parse_args sets it; its flags)
+    for flag in flags:
+        default, names = recipe.get(flag.dest, (flag.default, ()))
+        recipe[flag.dest] = default, (*names, flag.option_strings[0])
+    parser.set_defaults(recipe_flags=[(dest, default, "/".join(names))
+                                      for dest, (default, names) in recipe.items()])
 
 
 def _config(args: argparse.Namespace):
@@ -125,11 +139,12 @@ def _pseudo_labels(args: argparse.Namespace) -> str | None:
         return None
     from workbench.engine.cv import cv_folder
 
-    named = cv_folder(ref, args.runs_dir) / "test.npz" if "/" not in ref else None
+    named = cv_folder(ref, args.runs_dir) / "test.npz" if NAME.fullmatch(ref) else None
     path = named if named is not None and named.is_file() else Path(ref)
     if not path.is_file():
-        raise WorkbenchError(f"--pseudo-labels {ref}: no finished CV of that name and no such "
-                             "file; give a CV whose folds have all finished, or its test.npz.")
+        raise WorkbenchError(f"--pseudo-labels {shown(ref)}: no finished CV of that name and "
+                             "no such file; give a CV whose folds have all finished, or its "
+                             "test.npz.")
     return str(path)
 
 
@@ -192,8 +207,14 @@ def _clock(seconds: float) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    run = find_run(args.resume, args.runs_dir) if args.resume else None
-    if run is None:  # check the choices before the slow Keras import
+    run = None
+    if args.resume is not None:  # checked before the slow Keras import, as are the choices
+        _resume_flags(args)
+        run = find_run(args.resume, args.runs_dir)
+        if is_running(run):
+            raise RunBusy(run)
+        plan_resume(run, args.epochs)
+    else:
         config = _config(args)
     err.print("Loading Keras ...")
     from workbench.engine.training import resume, train
@@ -214,6 +235,25 @@ def run_train(args: argparse.Namespace) -> int:
     if (result.run / "submission.csv").is_file():
         out.print(f"Submission: {result.run / 'submission.csv'}")
     return 0
+
+
+def _recipe_flags_given(args: argparse.Namespace, *allowed: str) -> list[str]:
+    """The recipe flags (and --data) given other than ``allowed`` (dests)."""
+    given = [flag for dest, default, flag in args.recipe_flags
+             if dest not in allowed and getattr(args, dest) != default]
+    return (["--data"] if args.data is not None else []) + given
+
+
+def _resume_flags(args: argparse.Namespace) -> None:
+    """--resume trains a run on its own recipe and data: refuse any other recipe flag, and an
+    --epochs total that no run can reach."""
+    given = _recipe_flags_given(args, "epochs")
+    if given:
+        raise WorkbenchError(f"--resume continues a run with its own recipe and data, so "
+                             f"{given[0]} cannot be given with it (--epochs can).")
+    if args.epochs is not None and args.epochs < 1:
+        raise WorkbenchError(f"--epochs must be at least 1 (got {args.epochs}): it is the number "
+                             "of epochs the run reaches in all.")
 
 
 @contextlib.contextmanager
@@ -239,13 +279,16 @@ def run_predict(args: argparse.Namespace) -> int:
     from workbench.engine.prediction import predict_run, save_prediction
 
     run = find_run(args.run_ref, args.runs_dir)
+    default = f"{run.name}{'-tta' if args.tta else ''}"
+    name = check_name(default if args.name is None else args.name, "a submission")
     prediction = predict_run(run, tta=args.tta)
-    name = args.name or f"{run.name}{'-tta' if args.tta else ''}"
     _report(prediction, save_prediction(prediction, name, force=args.force))
     return 0
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
+    if args.name is not None:  # before any member trains or any run is read
+        check_name(args.name, "an ensemble")
     if args.members is not None:
         if args.run_refs:
             raise WorkbenchError("give runs to average, or --members N to train them, not both.")
@@ -253,9 +296,17 @@ def run_ensemble(args: argparse.Namespace) -> int:
     if not args.run_refs:
         raise WorkbenchError("give the runs to average (see 'workbench-engine runs list'), or "
                              "--members N --preset NAME to train an ensemble.")
+    given = _recipe_flags_given(args)
+    if given:
+        raise WorkbenchError(f"{given[0]} is a flag of the members' recipe, for --members N; "
+                             "runs to average are used as they were trained.")
     from workbench.engine.prediction import ensemble_runs, last_epoch_accuracy, save_prediction
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
+    seen = [os.path.realpath(run) for run in members]
+    for ref, path in zip(args.run_refs, seen):
+        if seen.count(path) > 1:
+            raise WorkbenchError(f"run {shown(ref)} is given more than once; give each run once.")
     prediction = ensemble_runs(members, tta=args.tta)
     name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
     _report(prediction, save_prediction(prediction, name, force=args.force),
@@ -264,6 +315,8 @@ def run_ensemble(args: argparse.Namespace) -> int:
 
 
 def _train_ensemble(args: argparse.Namespace) -> int:
+    if args.members < 2:
+        raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
     config = _config(args)
     err.print("Loading Keras ...")
     from workbench.engine.ensemble import train_ensemble

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
+
+from workbench.engine.errors import WorkbenchError, printable
 
 
 @dataclass(frozen=True)
@@ -20,22 +25,78 @@ class Device:
         return f"{self.name} ({self.backend})"
 
 
+# The Keras backends that can train here, and the package each needs.
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
 def keras(cpu: bool = False) -> ModuleType:
-    """Import Keras (slow: seconds); ``cpu`` hides GPUs, which only works before the first import."""
+    """Import Keras (slow: seconds); ``cpu`` hides GPUs, which only works before the first import.
+
+    The backend is checked first (``check_backend``), and any other failure of the import (a
+    damaged keras.json, say) is one WorkbenchError naming it, never a traceback."""
     if "keras" in sys.modules:
         return sys.modules["keras"]
+    check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         os.environ["JAX_PLATFORMS"] = "cpu"
-    with quiet_stderr():
-        import keras as _keras
+    try:
+        with quiet_stderr():
+            import keras as _keras
 
-        if _keras.config.backend() == "tensorflow":
-            import tensorflow as tf
+            if _keras.config.backend() == "tensorflow":
+                import tensorflow as tf
 
-            tf.get_logger().setLevel("ERROR")
+                tf.get_logger().setLevel("ERROR")
+    except Exception as error:  # Keras' import raises many kinds for a bad environment
+        sys.modules.pop("keras", None)
+        detail = printable(" ".join(str(error).split())[:160])
+        raise WorkbenchError(f"Keras could not start ({type(error).__name__}: {detail}); check "
+                             f"KERAS_BACKEND and {printable(str(_keras_json()))}.") from None
     return _keras
+
+
+def requested_backend() -> str:
+    """The backend Keras will load: $KERAS_BACKEND, else keras.json's, else tensorflow."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name
+    try:
+        saved = json.loads(_keras_json().read_bytes())
+    except (OSError, ValueError):
+        saved = None
+    backend = saved.get("backend") if isinstance(saved, dict) else None
+    return backend if isinstance(backend, str) and backend else "tensorflow"
+
+
+def check_backend() -> str:
+    """The requested backend if it is one that trains and is installed; else WorkbenchError
+    saying which exist. Cheap (no import): call it before any folder is made."""
+    name = requested_backend()
+    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else printable(str(_keras_json()))
+    installed = [b for b, package in BACKENDS.items() if _installed(package)]
+    choices = f"{', '.join(BACKENDS)} (installed here: {', '.join(installed) or 'none'})"
+    if name not in BACKENDS:
+        raise WorkbenchError(f"{where} asks for the Keras backend '{printable(name[:40])}', "
+                             f"which is not one that trains; use one of {choices}.")
+    if name not in installed:
+        raise WorkbenchError(f"{where} asks for the Keras backend '{name}', but {BACKENDS[name]} "
+                             f"is not installed; install it, or use one of {choices}.")
+    return name
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _keras_json() -> Path:
+    """Keras' config file: $KERAS_HOME/keras.json, else ~/.keras/keras.json."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "keras.json"
 
 
 @contextmanager

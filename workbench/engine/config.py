@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -12,6 +13,81 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import model_spec
 from workbench.engine.recipes import DEFAULTS, OPTIMIZERS, PRESETS, SCHEDULES, check_choice
 from workbench.engine.split import fold_split, stratified_split
+
+
+# The bounds of every number a recipe or a search takes; each one is checked here, once, before
+# any folder is made or Keras loads. Seeds stop at 2**31 - 1 so that a CV's per-fold seeds
+# (seed + fold) stay below 2**32, the most NumPy's and Keras' seeding accept.
+MAX_SEED = 2**31 - 1
+MAX_EPOCHS = 10_000
+# 65,536 rows of 28x28 float32 are 200 MB a batch; a larger batch only grows memory (a batch
+# of 10**9 crashed TensorFlow outright here), and no split of Kaggle's 42,000 rows needs it.
+MAX_BATCH_SIZE = 65_536
+MAX_LEARNING_RATE = 10.0  # above 10 every optimizer here diverges at once
+MAX_FOLDS = 100
+
+
+def _number(name: str, value: object, whole: bool) -> float:
+    """``value`` as a number, or WorkbenchError: no bools, strings, NaN or infinities."""
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "a whole number" if whole else "a number"
+        raise WorkbenchError(f"{name} must be {kind} (got {str(value)[:40]!r}).")
+    if not math.isfinite(value):
+        raise WorkbenchError(f"{name} must be a finite number (got {value}).")
+    return value
+
+
+def check_range(name: str, value: object, low: float, high: float, *, whole: bool = False,
+                hint: str = "") -> float:
+    """``value`` if it is a finite number in [low, high], else WorkbenchError in one sentence."""
+    _number(name, value, whole)
+    if not low <= value <= high:
+        shown = (f"{low:,}..{high:,}" if whole else f"[{low:g}, {high:g}]")
+        raise WorkbenchError(f"{name} {value} is outside {shown}{'; ' + hint if hint else ''}.")
+    return value
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    return int(check_range(name, seed, 0, MAX_SEED, whole=True, hint="use e.g. 0"))
+
+
+def check_epochs(epochs: object) -> int:
+    return int(check_range("epochs", epochs, 1, MAX_EPOCHS, whole=True, hint="use e.g. 5"))
+
+
+def check_batch_size(batch_size: object) -> int:
+    return int(check_range("batch size", batch_size, 1, MAX_BATCH_SIZE, whole=True,
+                           hint="use e.g. 128"))
+
+
+def check_learning_rate(rate: object) -> float:
+    _number("learning rate", rate, whole=False)
+    if not 0 < rate <= MAX_LEARNING_RATE:
+        raise WorkbenchError(f"learning rate {rate} is outside (0, {MAX_LEARNING_RATE:g}]; "
+                             "use e.g. 0.001.")
+    return float(rate)
+
+
+def check_val_split(fraction: object) -> float:
+    _number("validation split", fraction, whole=False)
+    if not 0 <= fraction < 1:
+        raise WorkbenchError(f"validation split {fraction} is outside [0, 1); use e.g. 0.1 "
+                             "for 10%.")
+    return float(fraction)
+
+
+def check_folds(folds: object) -> int:
+    _number("folds", folds, whole=True)
+    if not 2 <= folds <= MAX_FOLDS:
+        raise WorkbenchError(f"folds must be 2 or more and at most {MAX_FOLDS} (got {folds}); "
+                             "use e.g. 5.")
+    return int(folds)
+
+
+def check_patience(patience: object) -> int:
+    return int(check_range("early-stopping patience", patience, 1, MAX_EPOCHS, whole=True,
+                           hint="use e.g. 3 (epochs without a better validation loss)"))
 
 
 @dataclass(frozen=True)
@@ -61,27 +137,31 @@ class TrainConfig:
                 and preset.optimizer.lower() == optimizer.lower()):
             config = replace(config, learning_rate=preset.learning_rate)
         spec = model_spec(config.model)
-        if config.epochs < 0 or config.batch_size < 1:
-            raise WorkbenchError("epochs must be >= 0 and batch size >= 1.")
+        config = replace(config, epochs=check_epochs(config.epochs),
+                         batch_size=check_batch_size(config.batch_size),
+                         seed=check_seed(config.seed), val_split=check_val_split(config.val_split))
+        if config.split_seed is not None:
+            check_seed(config.split_seed, "split seed")
+        _number("label smoothing", config.label_smoothing, whole=False)
         if not 0 <= config.label_smoothing < 1:
             raise WorkbenchError(f"label smoothing {config.label_smoothing} is outside [0, 1); "
                                  "use e.g. 0.1.")
-        if not 0 <= config.val_split < 1:
-            raise WorkbenchError(f"validation split {config.val_split} is outside [0, 1); "
-                                 "use e.g. 0.1 for 10%.")
-        if config.learning_rate is not None and config.learning_rate <= 0:
-            raise WorkbenchError("the learning rate must be positive.")
+        if config.learning_rate is not None:
+            check_learning_rate(config.learning_rate)
+        if config.early_stopping is not None:
+            check_patience(config.early_stopping)
         if config.precision not in PRECISIONS:
             raise WorkbenchError(f"unknown precision '{config.precision}'; choose one of: "
                                  f"{', '.join(PRECISIONS)}.")
         if config.folds is not None or config.fold is not None:
-            if config.folds is None or config.folds < 2:
-                raise WorkbenchError(f"folds must be 2 or more (got {config.folds}); use e.g. 5.")
-            if config.fold is None or not 0 <= config.fold < config.folds:
+            if config.folds is None:
+                raise WorkbenchError(f"fold {config.fold} needs a number of folds; use e.g. 5.")
+            check_folds(config.folds)
+            if (config.fold is None or isinstance(config.fold, bool)
+                    or not isinstance(config.fold, int) or not 0 <= config.fold < config.folds):
                 raise WorkbenchError(f"fold {config.fold} is not one of 0..{config.folds - 1}.")
-        if not 0.5 <= config.pseudo_threshold <= 1:
-            raise WorkbenchError(f"pseudo-label threshold {config.pseudo_threshold} is outside "
-                                 "[0.5, 1]; use e.g. 0.99.")
+        check_range("pseudo-label threshold", config.pseudo_threshold, 0.5, 1,
+                    hint="use e.g. 0.99")
         data = config.data
         if data is not None:
             data = str(Path(data).expanduser().resolve())
@@ -103,9 +183,30 @@ class TrainConfig:
 
     def held_out(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row indices (train, validation): the fold of a CV run, else the stratified split."""
+        self.check_rows(labels)
         if self.folds is not None and self.fold is not None:
             return fold_split(labels, self.folds, self.fold, self.validation_seed)
         return stratified_split(labels, self.val_split, self.validation_seed)
+
+    def check_rows(self, labels: np.ndarray) -> None:
+        """Refuse a split these labels cannot make: every row held out (a split of 0.9999 on
+        a tiny set), or more folds than the rarest digit has rows (folds without that digit).
+        Cheap: call it once the data is loaded, before a run folder is made."""
+        if self.folds is not None and self.fold is not None:
+            digits, counts = np.unique(labels, return_counts=True)
+            rarest = int(counts.argmin()) if len(counts) else None
+            if rarest is None or self.folds > counts[rarest]:
+                have = (f"digit {digits[rarest]} has only {counts[rarest]} "
+                        f"row{'s' if counts[rarest] != 1 else ''}"
+                        if rarest is not None else "there are no labelled rows")
+                raise WorkbenchError(f"{self.folds} folds need at least {self.folds} rows of "
+                                     f"every digit, but {have}; use fewer folds.")
+            return
+        train_idx, _ = stratified_split(labels, self.val_split, self.validation_seed)
+        if not len(train_idx):
+            raise WorkbenchError(f"validation split {self.val_split} holds out all "
+                                 f"{len(labels):,} labelled rows, leaving none to train on; "
+                                 "use a smaller --val-split (e.g. 0.1).")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -42,6 +42,11 @@ def parse_csv(data: bytes, name: str, labelled: bool | None = None) -> Table:
     """
     if data.startswith(_BOM):
         data = data[len(_BOM):]
+    not_text = sniff(data)
+    if not_text:
+        raise WorkbenchError(f"{name} is {not_text[0]}, not CSV text; {not_text[1]}.")
+    if b"\n" not in data and b"\r" in data:  # old Mac line ends: CR only
+        data = data.replace(b"\r", b"\n")
     if not _NON_SPACE.search(data):
         raise WorkbenchError(f"{name} is empty; download it again or point --data at another file.")
     end = data.find(b"\n")
@@ -50,17 +55,61 @@ def parse_csv(data: bytes, name: str, labelled: bool | None = None) -> Table:
     if not _NON_SPACE.search(data, end):
         raise WorkbenchError(f"{name} has a header but no rows; it holds no digits to load.")
     n_cols = len(TRAIN_HEADER if labelled else TEST_HEADER)
-    try:
-        rows = np.loadtxt(io.BytesIO(data), delimiter=",", dtype=np.uint8, ndmin=2, comments=None,
-                          skiprows=1)
-    except ValueError:
-        rows = None
+    rows = _load_rows(data)
     if rows is None or rows.shape[1] != n_cols or (labelled and rows[:, 0].max() > 9):
         _raise_first_problem(data[end + 1:], name, labelled)
-        raise WorkbenchError(f"{name} could not be read as a Digit Recognizer CSV; re-download it.")
+        # Every line is valid: what stopped the fast path was blank or whitespace-only lines.
+        rows = _load_rows(b"\n".join(line for line in data.split(b"\n") if line.strip()))
+        if rows is None or rows.shape[1] != n_cols:
+            raise WorkbenchError(f"{name} could not be read as a Digit Recognizer CSV; "
+                                 "re-download it.")
     if labelled:
         return Table(np.ascontiguousarray(rows[:, 1:]).reshape(-1, SIDE, SIDE), rows[:, 0].copy())
     return Table(rows.reshape(-1, SIDE, SIDE), None)
+
+
+def _load_rows(data: bytes) -> np.ndarray | None:
+    """The data lines (after the header) as a uint8 matrix, or None if any line is not valid."""
+    try:
+        return np.loadtxt(io.BytesIO(data), delimiter=",", dtype=np.uint8, ndmin=2,
+                          comments=None, skiprows=1)
+    except ValueError:
+        return None
+
+
+# Leading bytes of files that get given as a CSV by mistake: what they are, and the fix.
+_MAGIC = (
+    ((b"PK\x03\x04", b"PK\x05\x06"), "a zip archive (or a damaged one)",
+     "unzip it, or download it again if it is damaged"),
+    ((b"\x1f\x8b",), "gzip-compressed", "unpack it first (gunzip)"),
+    ((b"BZh",), "bzip2-compressed", "unpack it first (bunzip2)"),
+    ((b"\xfd7zXZ",), "xz-compressed", "unpack it first (unxz)"),
+    ((b"7z\xbc\xaf",), "a 7-Zip archive", "unpack it first"),
+    ((b"Rar!",), "a RAR archive", "unpack it first"),
+    ((b"\x93NUMPY",), "a NumPy array file", "give the CSV it was made from"),
+    ((b"\xff\xfe", b"\xfe\xff"), "UTF-16 text", "save it as UTF-8 CSV"),
+)
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """(what it is, the fix) when ``data`` is plainly not CSV text (an archive, UTF-16, a web
+    page), so the message says so instead of quoting garbage from line 1."""
+    for magics, what, fix in _MAGIC:
+        if data.startswith(magics):
+            return what, fix
+    head = data[:512]
+    if head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "an HTML page (a login or error page saved in its place)", "download it again"
+    if b"\x00" in head:
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if min(odd, even) < len(head) // 16 < max(odd, even):  # ASCII text as UTF-16, no BOM
+            return "UTF-16 text", "save it as UTF-8 CSV"
+        return "binary data (it holds NUL bytes)", "check that this is the right file"
+    return None
+
+
+def _short(text: str, length: int = 40) -> str:
+    return text if len(text) <= length else text[:length] + "..."
 
 
 def _check_header(head: bytes, name: str, labelled: bool | None) -> bool:
@@ -70,27 +119,40 @@ def _check_header(head: bytes, name: str, labelled: bool | None) -> bool:
     except UnicodeDecodeError:
         raise WorkbenchError(f"{name} line 1 is not UTF-8 text; save the file as UTF-8 CSV.") from None
     cells = [cell.strip().strip('"').strip() for cell in text.split(",")]
+    separators = {";": "semicolons", "\t": "tabs", "|": "'|'"}
+    for separator in separators if len(cells) == 1 else ():
+        if separator in text:
+            raise WorkbenchError(f"{name} line 1 separates its cells with {separators[separator]}; "
+                                 "the Digit Recognizer format uses commas: save it as "
+                                 "comma-separated CSV.")
     if all(re.fullmatch(r"-?\d+(\.\d*)?", cell) for cell in cells):
         raise WorkbenchError(
             f"{name} has no header: line 1 holds numbers; add the header row "
             f"'{_describe(TRAIN_HEADER if labelled is not False else TEST_HEADER)}'."
         )
-    has_label = cells[0].lower() == "label"
-    if labelled is False and has_label:
+    lowered = [cell.lower() for cell in cells]
+    label_column = lowered.index("label") + 1 if "label" in lowered else None
+    if labelled is False and label_column:
         raise WorkbenchError(
-            f"{name} has a label column (column 1); test images are unlabelled: "
+            f"{name} has a label column (column {label_column}); test images are unlabelled: "
             "remove that column, or use the file as train.csv."
         )
+    if label_column and label_column > 1:
+        raise WorkbenchError(
+            f"{name} line 1: 'label' is column {label_column}, but it must be the first column "
+            f"('{_describe(TRAIN_HEADER)}'); move the label column to the front."
+        )
+    has_label = label_column == 1
     if labelled is True and not has_label:
         raise WorkbenchError(
-            f"{name} has no label column: line 1 starts with '{cells[0]}' where 'label' belongs; "
-            "training data needs labels (an unlabelled file is a test.csv)."
+            f"{name} has no label column: line 1 starts with '{_short(cells[0])}' where 'label' "
+            "belongs; training data needs labels (an unlabelled file is a test.csv)."
         )
     expected = TRAIN_HEADER if has_label else TEST_HEADER
     for column, (got, want) in enumerate(zip(cells, expected), start=1):
         if got.lower() != want:
             raise WorkbenchError(
-                f"{name} line 1, column {column}: the header says '{got[:40]}' where '{want}' "
+                f"{name} line 1, column {column}: the header says '{_short(got)}' where '{want}' "
                 f"belongs; the header must be '{_describe(expected)}'."
             )
     if len(cells) != len(expected):
@@ -147,10 +209,10 @@ def _cell_problem(cell: bytes, is_label: bool) -> str | None:
     if text.lower() in _MISSING:
         return f"the cell is '{text}' (a missing value); {what}: fill it in or delete the line"
     if not re.fullmatch(r"[+-]?[0-9]+", text):
-        kind = "not a whole number" if _is_float(text) else "not a number"
-        return f"'{text[:20]}' is {kind}; {what}"
-    if not 0 <= int(text) <= top:
-        return f"{int(text)} is out of range; {what}"
+        kind = "not a whole number" if text.isascii() and _is_float(text) else "not a number"
+        return f"'{_short(text, 20)}' is {kind}; {what}"
+    if len(text.lstrip("+-0")) > 3 or not 0 <= int(text) <= top:
+        return f"{_short(text, 20)} is out of range; {what}"
     return None
 
 

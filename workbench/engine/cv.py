@@ -14,8 +14,8 @@ finished fold runs, so any order of processes writes the same files.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import math
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -25,11 +25,12 @@ import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.atomic import write_atomic
-from workbench.engine.config import TrainConfig
+from workbench.engine.config import TrainConfig, check_folds
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
-from workbench.engine.prediction import Prediction, predict_run, save_prediction, write_npz
-from workbench.engine.review import Review, review_predictions
+from workbench.engine.prediction import (Prediction, load_npz, predict_run, save_prediction,
+                                         write_npz)
+from workbench.engine.review import Review, checked_review
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 Z95 = 1.959964
@@ -78,16 +79,15 @@ def default_name(config: TrainConfig, folds: int) -> str:
 
 
 def check_name(name: str) -> str:
-    """``name`` if it is a plain file name (no folder, nothing hidden); else WorkbenchError."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
-        raise WorkbenchError(f"'{name}' cannot name a CV: use letters, digits, '-' and '_'.")
-    return name
+    """``name`` if it can name a CV's files (``runs.check_name``); else WorkbenchError."""
+    return runs.check_name(name, "a CV")
 
 
 def check_plan(folds: int, fold: int | None = None, refit: int = 0) -> None:
     """Refuse a fold count, fold number or refit count that cannot be trained."""
-    if folds < 2:
+    if isinstance(folds, int) and folds < 2:
         raise WorkbenchError(f"a CV needs at least 2 folds (got {folds}); use e.g. 5.")
+    check_folds(folds)
     if refit < 0:
         raise WorkbenchError(f"refit must be 0 or more (got {refit}).")
     if fold is not None and not 0 <= fold < folds + refit:
@@ -116,14 +116,38 @@ def cv_folder(name: str, runs_dir: Path = runs.RUNS_DIR) -> Path:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``.lock; it dies with its holder, so no lock is stale."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold the manifest's lock (``path``.lock), and clear what writes cut short by a crash
+    left beside it."""
+    with runs.locked(path.with_suffix(".lock")):
+        runs.remove_temp_files(path.parent, f"{path.name}.")
+        yield
+
+
+def read_manifest(path: Path) -> dict:
+    """The CV manifest at ``path`` ({} if there is none); WorkbenchError if it is damaged,
+    which nothing then rewrites."""
+    try:
+        manifest = runs.load_json(path) or {}
+        if manifest and not _well_formed(manifest):
+            raise ValueError(f"{path.name} does not hold a recipe and the runs of the folds")
+    except ValueError as error:
+        raise WorkbenchError(f"the CV's manifest {runs.shown(str(path))} is damaged ({error}); "
+                             "delete it to start the CV anew, or give another --name.") from None
+    return manifest
+
+
+def _well_formed(manifest: dict) -> bool:
+    """A recipe with a plausible number of folds and refits (or the CVs it combines), and fold
+    runs named by plain folder names (none that escapes the runs folder)."""
+    recipe, ids = manifest.get("recipe"), manifest.get("runs")
+    if not (isinstance(recipe, dict) and isinstance(ids, dict)):
+        return False
+    combined = recipe.get("combine")
+    return ((isinstance(combined, list) and all(isinstance(part, str) for part in combined)
+             if combined is not None else
+             runs.is_count(recipe.get("folds")) and 2 <= recipe["folds"] <= 1000
+             and runs.is_count(recipe.get("refit", 0)) and recipe.get("refit", 0) <= 1000)
+            and all(isinstance(run, str) and runs.NAME.fullmatch(run) for run in ids.values()))
 
 
 def train_cv(
@@ -142,19 +166,20 @@ def train_cv(
     """Train (or continue) the folds of ``config``'s CV, or fold ``fold`` alone, plus ``refit``
     models on every row; once every one has finished, gather the OOF predictions and write the
     submission. Folds running in another process are left to it."""
-    from workbench.engine import training
-
     check_plan(folds, fold, refit)
+    if name is not None:
+        check_name(name)
     config = replace(config.resolved(), folds=None, fold=None)
-    name = check_name(name or default_name(config, folds))
+    name = name or default_name(config, folds)
     configs = ([fold_config(config, folds, i) for i in range(folds)]
                + [refit_config(config, folds, i) for i in range(refit)])
     for member in configs:
         member.resolved()  # refuse a bad recipe before any folder is made
+    from workbench.engine import training  # Keras: once every value is checked
     recipe = {**config.to_dict(), "folds": folds, "refit": refit}
     path = manifest_path(name, runs_dir)
     with _locked(path):
-        manifest = runs.read_json(path) if path.is_file() else {}
+        manifest = read_manifest(path)
         if manifest and manifest.get("recipe") != recipe:
             raise WorkbenchError(f"CV '{name}' already exists with another recipe; give a new "
                                  "--name, or the same flags to continue it.")
@@ -173,24 +198,38 @@ def train_cv(
 
 def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
                   subscribers: list[Subscriber], stop, training) -> str:
-    """Claim member ``index`` under the lock, then train or resume it; its status after."""
+    """Claim member ``index`` under the manifest's lock (its run's lock, taken with no gap),
+    then train or resume it; its status after ("running": another process trains it)."""
     with _locked(path):
-        manifest = runs.read_json(path)
-        run_id = manifest["runs"].get(str(index))
+        ids = read_manifest(path)["runs"]
+        run_id = ids.get(str(index))
         run = runs_dir / run_id if run_id else None
-        status = runs.run_status(run) if run is not None and run.is_dir() else None
-        if status in ("finished", "running"):
-            return status  # done, or training in another process
-        resume = run is not None and (run / "last.keras").is_file()
-        if not resume:  # new, or lost before its first checkpoint: train it (anew)
-            run = runs.create_run(config.resolved().model, runs_dir)
-            manifest["runs"][str(index)] = run.name
-            runs.write_json(path, manifest)
-        runs.set_status(run, "running")  # claimed: other processes now leave it alone
-    if resume:
-        result = training.resume(run, subscribers=subscribers, stop=stop)
-    else:
-        result = training.train(config, run=run, subscribers=subscribers, stop=stop)
+        if run is not None and os.path.lexists(run):
+            runs.check_run(run)  # damaged: refused (deleting it lets the CV train it anew)
+            if runs.recorded_status(run) == "finished":
+                return "finished"
+            try:
+                claim = runs.claim_run(run)
+            except runs.RunBusy:
+                return "running"  # left to the process that trains it
+            if runs.recorded_status(run) == "finished":
+                claim.release()
+                return "finished"
+            new = False
+        else:  # new, or named but never made (a crash) or deleted: train it anew
+
+            def record(name: str) -> None:
+                manifest = read_manifest(path)
+                runs.write_json(path, {**manifest, "runs": {**manifest["runs"],
+                                                            str(index): name}})
+
+            claim = runs.create_run(config.resolved().to_dict(), runs_dir, record)
+            run, new = claim.run, True
+    with claim:
+        if new:
+            result = training.train(config, subscribers=subscribers, stop=stop, claim=claim)
+        else:
+            result = training.resume(run, subscribers=subscribers, stop=stop, claim=claim)
     return result.status
 
 
@@ -199,6 +238,8 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
     """Once every member has finished: the OOF predictions, the summary, the suspects and the
     submission (the members' test probabilities averaged). Else a "waiting" result."""
     state = cv_status(name, runs_dir)
+    if state.problem:
+        raise WorkbenchError(state.problem)
     if not all(state.finished):
         return CVResult(name, "waiting", state.members)
     path = manifest_path(name, runs_dir)
@@ -226,12 +267,18 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     for part in names:
         folder = cv_folder(part, runs_dir)
         try:
-            with np.load(folder / "oof.npz") as oof, np.load(folder / "test.npz") as test:
-                parts.append((oof["probabilities"], oof["labels"], oof["folds"],
-                              test["probabilities"], test["image_ids"]))
-        except (OSError, ValueError, KeyError):
+            oof = load_npz(folder / "oof.npz", "probabilities", "labels", "folds")
+            test = load_npz(folder / "test.npz", "probabilities", "image_ids")
+            rows = len(oof["labels"])
+            if not (oof["probabilities"].shape == (rows, 10) == (len(oof["folds"]), 10)
+                    and test["probabilities"].shape == (len(test["image_ids"]), 10)
+                    and rows and oof["folds"].min() >= 0):
+                raise ValueError("its arrays do not fit together")
+        except ValueError:
             raise WorkbenchError(f"CV '{part}' has not been gathered (or is damaged); finish its "
                                  "folds first (the same cv command continues it).") from None
+        parts.append((oof["probabilities"], oof["labels"], oof["folds"],
+                      test["probabilities"], test["image_ids"]))
     first = parts[0]
     for part, (oof, labels, folds, test, ids) in zip(names[1:], parts[1:]):
         if not (np.array_equal(folds, first[2]) and np.array_equal(labels, first[1])):
@@ -244,6 +291,9 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     seconds = sum(summary.seconds for summary in summaries if summary is not None)
     path = manifest_path(name, runs_dir)
     with _locked(path):
+        existing = read_manifest(path)
+        if existing and existing["recipe"].get("combine") != list(names):
+            raise WorkbenchError(f"CV '{name}' already exists; give the combined CV a new --name.")
         runs.write_json(path, {"recipe": {"combine": list(names),
                                           "folds": int(first[2].max()) + 1, "refit": 0},
                                "runs": {}})
@@ -256,8 +306,11 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
 def _write_outputs(name: str, runs_dir: Path, submissions_dir: Path, oof: np.ndarray,
                    labels: np.ndarray, fold_of: np.ndarray, test: np.ndarray,
                    image_ids: np.ndarray, seconds: float) -> tuple[CVSummary, Path | None]:
-    """oof.npz, test.npz, suspects.csv, the submission and the manifest's summary."""
+    """oof.npz, test.npz, suspects.csv, the submission and the manifest's summary (under the
+    manifest's lock, which also makes what a crash cut short here safe to clear)."""
     folder = cv_folder(name, runs_dir)
+    runs.remove_temp_files(folder)
+    runs.remove_temp_files(submissions_dir, f"{name}.")
     ids = np.arange(1, len(labels) + 1)
     write_npz(folder / "oof.npz", probabilities=oof, labels=labels, ids=ids, folds=fold_of)
     write_npz(folder / "test.npz", probabilities=test, image_ids=image_ids)
@@ -268,7 +321,7 @@ def _write_outputs(name: str, runs_dir: Path, submissions_dir: Path, oof: np.nda
                   if len(image_ids) else None)
     summary = summarize(name, oof, labels, fold_of, seconds, len(suspects), submission)
     path = manifest_path(name, runs_dir)
-    runs.write_json(path, {**runs.read_json(path), "summary": _as_json(summary)})
+    runs.write_json(path, {**read_manifest(path), "summary": _as_json(summary)})
     return summary, submission
 
 
@@ -284,18 +337,22 @@ class CVStatus:
     seconds: float  # training time of its members (a combined CV: of its parts)
     combine: list[str]
     summary: CVSummary | None
+    problem: str | None = None  # a damaged manifest: what is wrong and the fix
 
 
 def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
+    """Where CV ``name`` stands; a damaged manifest reads as no members, with ``problem``."""
     path = manifest_path(name, runs_dir)
     if not path.is_file():
         raise WorkbenchError(f"no CV '{name}' in {runs_dir / 'cv'}; start it with "
                              "'workbench-engine cv'.")
-    manifest = runs.read_json(path)
-    recipe = manifest.get("recipe") if isinstance(manifest.get("recipe"), dict) else {}
-    ids = manifest.get("runs") if isinstance(manifest.get("runs"), dict) else {}
-    folds, refit = int(recipe.get("folds") or 0), int(recipe.get("refit") or 0)
-    combined = [str(part) for part in recipe.get("combine") or []]
+    try:
+        manifest = read_manifest(path)
+    except WorkbenchError as error:
+        return CVStatus(name, 0, 0, [], [], 0.0, [], None, str(error))
+    recipe, ids = manifest["recipe"], manifest["runs"]
+    folds, refit = recipe.get("folds", 0), recipe.get("refit", 0)
+    combined = list(recipe.get("combine") or [])
     summary = read_summary(name, runs_dir)
     if combined:
         return CVStatus(name, folds, 0, [], [summary is not None],
@@ -304,8 +361,7 @@ def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
                for i in range(folds + refit)]
     finished = [run is not None and run.is_dir() and runs.run_status(run) == "finished"
                 for run in members]
-    seconds = sum(float(runs.read_json(run / "status.json").get("seconds", 0.0))
-                  for run in members if run is not None)
+    seconds = sum(runs.recorded_seconds(run) for run in members if run is not None)
     return CVStatus(name, folds, refit, members, finished, seconds, [], summary)
 
 
@@ -366,9 +422,18 @@ def read_summary(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVSummary | None:
     if not isinstance(data, dict):
         return None
     try:
-        return CVSummary(**{**data, "interval": tuple(data["interval"])})
+        summary = CVSummary(**{**data, "interval": tuple(data["interval"])})
     except (TypeError, KeyError):
         return None
+    numbers = [summary.accuracy, summary.seconds, *summary.interval, *summary.fold_accuracies]
+    counts = [summary.folds, summary.rows, summary.suspects, *summary.class_errors]
+    well_formed = (len(summary.interval) == 2 and isinstance(summary.fold_accuracies, list)
+                   and isinstance(summary.class_errors, list)
+                   and isinstance(summary.confusion, list)
+                   and all(runs.is_number(value) for value in numbers)
+                   and all(runs.is_count(value) for value in counts)
+                   and isinstance(summary.submission, (str, type(None))))
+    return summary if well_formed else None
 
 
 def list_cvs(runs_dir: Path = runs.RUNS_DIR) -> list[str]:
@@ -376,8 +441,16 @@ def list_cvs(runs_dir: Path = runs.RUNS_DIR) -> list[str]:
     folder = runs_dir / "cv"
     if not folder.is_dir():
         return []
-    manifests = [p for p in folder.glob("*.json") if not p.name.startswith(".")]
-    return [p.stem for p in sorted(manifests, key=lambda p: p.stat().st_mtime)]
+    manifests = [p for p in folder.glob("*.json") if runs.NAME.fullmatch(p.stem)
+                 and len(p.stem) <= runs.MAX_NAME and p.is_file()]
+    return [p.stem for p in sorted(manifests, key=_modified)]
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def propose_suspects(oof: np.ndarray, labels: np.ndarray) -> list[Suspect]:
@@ -424,9 +497,9 @@ def review_cv(name: str, runs_dir: Path = runs.RUNS_DIR) -> Review:
     """The OOF predictions of every labelled row, as a Review (accuracy, confusion, mistakes)."""
     path = cv_folder(name, runs_dir) / "oof.npz"
     try:
-        with np.load(path) as saved:
-            probabilities, labels, ids = saved["probabilities"], saved["labels"], saved["ids"]
-    except (OSError, ValueError, KeyError):
-        raise WorkbenchError(f"CV '{name}' has no out-of-fold predictions yet; finish its folds "
-                             "first (the same cv command continues it).") from None
-    return review_predictions(probabilities, labels.astype(int), ids.astype(int))
+        saved = load_npz(path, "probabilities", "labels", "ids")
+        return checked_review(saved["probabilities"], saved["labels"], saved["ids"], path.name)
+    except ValueError:
+        raise WorkbenchError(f"CV '{name}' has no out-of-fold predictions yet (or they are "
+                             "damaged); finish its folds first (the same cv command continues "
+                             "it, and gathers them anew).") from None

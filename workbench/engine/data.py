@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -12,10 +14,16 @@ import numpy as np
 
 from workbench.engine.cache import cached_table
 from workbench.engine.csvformat import SIDE, Table, parse_csv
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import DENIED, WorkbenchError, describe_os_error, printable
 
 SAMPLE_NAME = "embedded sample"
 MAX_CSV_BYTES = 2 << 30
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+# Compression methods Python's zipfile reads; others get named in the message.
+_READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_METHOD_NAMES = {1: "Shrink", 6: "Implode", 9: "Deflate64", 10: "PKWARE Implode", 18: "IBM TERSE",
+                 19: "IBM LZ77", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack",
+                 98: "PPMd", 99: "AES encryption"}
 _WHAT = ("point --data at Kaggle's digit-recognizer.zip, a folder holding train.csv and test.csv, "
          "or one CSV")
 
@@ -47,19 +55,87 @@ def sample_path() -> Path:
 def data_path(path: str | os.PathLike | None = None) -> Path:
     """Where data comes from: ``path``, else ``$WORKBENCH_DATA``, else the embedded sample."""
     chosen = path or os.environ.get("WORKBENCH_DATA")
-    return Path(chosen).expanduser() if chosen else sample_path()
+    return expand_home(Path(chosen)) if chosen else sample_path()
+
+
+def expand_home(path: Path) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; a user with no home is one sentence."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise WorkbenchError(f"{path}: '{path.parts[0]}' names no user with a home folder on "
+                             "this machine; give the full path.") from None
 
 
 def describe_source(path: Path) -> str:
-    return SAMPLE_NAME if path == sample_path() else str(path)
+    """The data's name for messages and reports (control characters and stray bytes escaped)."""
+    return SAMPLE_NAME if path == sample_path() else printable(str(path))
+
+
+def check_path(path: Path, fix: str, noun: str = "a file") -> os.stat_result:
+    """``stat`` of a file or folder the user named; anything else raises one sentence.
+
+    A missing file, a dangling link, a link loop, a file used as a folder, a name too long and a
+    device, pipe or socket (which can block forever or never end) are all refused here, before
+    anything is opened."""
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise _path_error(path, error, fix) from None
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise WorkbenchError(f"{path} is {_kind(info.st_mode)}, not {noun}; {fix}.")
+    return info
+
+
+def read_file(path: Path, limit: int, fix: str, noun: str) -> bytes:
+    """The bytes of the regular file ``path``, refusing folders, devices, pipes and files over
+    ``limit`` bytes (``/dev/zero`` or a file that grows while read) with one sentence each."""
+    info = check_path(path, fix, noun)
+    if stat.S_ISDIR(info.st_mode):
+        raise WorkbenchError(f"{path} is a folder where {noun} belongs; {fix}.")
+    try:
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):  # swapped since check_path
+                raise WorkbenchError(f"{path} is not a regular file; {fix}.")
+            data = file.read(min(info.st_size, limit) + 1)  # one read, unless it grows meanwhile
+            while len(data) <= limit and (more := file.read(1 << 20)):
+                data += more
+    except OSError as error:
+        raise _path_error(path, error, fix) from None
+    if len(data) > limit:
+        raise WorkbenchError(f"{path} is over {limit >> 20} MiB, too big for {noun}; {fix}.")
+    return data
+
+
+def _path_error(path: Path, error: OSError, fix: str) -> WorkbenchError:
+    """The sentence for a file the user named that cannot be opened: ``fix`` when it is missing,
+    else the fix for that error (a shorter name, the link to mend, the permissions)."""
+    if error.errno in DENIED:
+        return WorkbenchError(f"cannot read {path}: {error.strerror}; check the file and its "
+                              "permissions.")
+    if error.errno == errno.ENOENT:
+        if path.is_symlink():
+            return WorkbenchError(f"{path} is a link to {os.readlink(path)}, which does not "
+                                  f"exist; {fix}.")
+        return WorkbenchError(f"{path} does not exist; {fix}.")
+    return WorkbenchError(describe_os_error(OSError(error.errno, error.strerror, str(path))))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
 
 
 def load_competition(path: str | os.PathLike | None = None) -> Competition:
     """Load and validate a competition; raises WorkbenchError naming the problem and the fix."""
     source = data_path(path)
-    if not source.exists():
-        raise WorkbenchError(f"{source} does not exist; {_WHAT}.")
-    if source.is_dir():
+    info = check_path(source, _WHAT, "a zip, folder or CSV")
+    if stat.S_ISDIR(info.st_mode):
         train, test = _load_folder(source)
     elif zipfile.is_zipfile(source):
         train, test = _load_zip(source)
@@ -80,12 +156,19 @@ def load_competition(path: str | os.PathLike | None = None) -> Competition:
 
 def _load_folder(folder: Path) -> tuple[Table, Table]:
     zips = sorted(folder.glob("*.zip"))
-    if not (folder / "train.csv").exists() and len(zips) == 1:
-        return _load_zip(zips[0])
+    if not os.path.lexists(folder / "train.csv") and len(zips) == 1:
+        return _load_zip(_check_zip(zips[0]))
     for name in ("train.csv", "test.csv"):
-        if not (folder / name).exists():
+        if not os.path.lexists(folder / name):
             raise WorkbenchError(f"{folder} has no {name}; {_WHAT}.")
     return _load_file(folder / "train.csv", True), _load_file(folder / "test.csv", False)
+
+
+def _check_zip(path: Path) -> Path:
+    """``path`` if it is a regular file (a zip found in a folder can be a FIFO too)."""
+    if not stat.S_ISREG(check_path(path, _WHAT, "a zip").st_mode):
+        raise WorkbenchError(f"{path} is a folder where a zip belongs; {_WHAT}.")
+    return path
 
 
 def _labelled_by_name(name: str) -> bool | None:
@@ -95,32 +178,34 @@ def _labelled_by_name(name: str) -> bool | None:
 def _load_file(path: Path, labelled: bool | None) -> Table:
     if labelled is None:
         labelled = _labelled_by_name(path.name)
-    try:
-        stat = path.stat()
-        if stat.st_size > MAX_CSV_BYTES:
-            raise WorkbenchError(f"{path} is {stat.st_size >> 20} MiB, too big for a digit CSV; "
-                                 f"{_WHAT}.")
-        return cached_table(
-            f"file:{path.resolve()}:{labelled}",
-            f"{stat.st_size}:{stat.st_mtime_ns}",
-            lambda: parse_csv(path.read_bytes(), str(path), labelled),
-        )
-    except IsADirectoryError:
-        raise WorkbenchError(f"{path} is a folder where a CSV file belongs; {_WHAT}.") from None
-    except OSError as error:
-        raise WorkbenchError(f"cannot read {path}: {error.strerror or error}; check the file "
-                             "and its permissions.") from None
+    info = check_path(path, _WHAT, "a CSV file")
+    if stat.S_ISDIR(info.st_mode):
+        raise WorkbenchError(f"{path} is a folder where a CSV file belongs; {_WHAT}.")
+    if info.st_size > MAX_CSV_BYTES:
+        raise WorkbenchError(f"{path} is {info.st_size >> 20} MiB, too big for a digit CSV; "
+                             f"{_WHAT}.")
+    return cached_table(
+        f"file:{path.resolve()}:{labelled}",
+        f"{info.st_size}:{info.st_mtime_ns}",
+        lambda: parse_csv(read_file(path, MAX_CSV_BYTES, _WHAT, "a digit CSV"), str(path),
+                          labelled),
+        labelled=labelled,
+    )
 
 
 def _load_zip(path: Path) -> tuple[Table, Table]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _zip_member(archive, path, "train.csv"), _zip_member(archive, path, "test.csv")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
-        raise WorkbenchError(f"{path} is a damaged zip ({error}); download it again.") from None
+        archive = zipfile.ZipFile(path)
     except OSError as error:
-        raise WorkbenchError(f"cannot read {path}: {error.strerror or error}; check the file "
-                             "and its permissions.") from None
+        raise _path_error(path, error, "check the file and the disk") from None
+    except Exception as error:  # BadZipFile, NotImplementedError (zip version), EOFError, ...
+        raise WorkbenchError(f"{path} is a damaged zip ({error or type(error).__name__}); "
+                             "download it again.") from None
+    try:
+        with archive:
+            return _zip_member(archive, path, "train.csv"), _zip_member(archive, path, "test.csv")
+    except OSError as error:
+        raise _path_error(path, error, "check the file and the disk") from None
 
 
 def _zip_member(archive: zipfile.ZipFile, path: Path, name: str) -> Table:
@@ -132,20 +217,48 @@ def _zip_member(archive: zipfile.ZipFile, path: Path, name: str) -> Table:
                              "(kaggle competitions download -c digit-recognizer).")
     info = members[0]
     display = f"{info.filename} (in {path.name})"
-    if info.file_size > MAX_CSV_BYTES:
-        raise WorkbenchError(f"{display} would unpack to {info.file_size >> 20} MiB, too big for "
-                             "a digit CSV; download the competition zip again.")
+    _check_member(info, display)
     return cached_table(
         f"zip:{path.resolve()}:{info.filename}:{name}",
         f"{info.CRC}:{info.file_size}",
-        lambda: parse_csv(_read_member(archive, info), display, _labelled_by_name(name)),
+        lambda: parse_csv(_read_member(archive, info, display), display, _labelled_by_name(name)),
+        labelled=_labelled_by_name(name),
     )
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def _check_member(info: zipfile.ZipInfo, display: str) -> None:
+    """Refuse, before reading, a member that is encrypted, compressed in a way Python cannot
+    read, or that would unpack to more than a digit CSV can be (a zip bomb)."""
+    unzip = "unzip it with a tool that can and point --data at the folder, or download it again"
+    if info.flag_bits & 0x1:
+        raise WorkbenchError(f"{display} is encrypted (password-protected); Kaggle's zip is not: "
+                             f"{unzip}.")
+    if info.compress_type not in _READABLE_METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, "an unknown method")
+        raise WorkbenchError(f"{display} is compressed with {method} (zip method "
+                             f"{info.compress_type}), which Python cannot read; {unzip}.")
+    if info.file_size > MAX_CSV_BYTES:
+        raise WorkbenchError(f"{display} would unpack to {info.file_size >> 20} MiB, too big for "
+                             "a digit CSV; download the competition zip again.")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, display: str) -> bytes:
     """Read a member, refusing more bytes than its header declares (a zip-bomb guard)."""
-    with archive.open(info) as member:
-        data = member.read(info.file_size + 1)
+    try:
+        with archive.open(info) as member:
+            data = member.read(info.file_size + 1)
+    except OSError as error:
+        if error.errno is not None:  # the disk, not the zip: reported by _load_zip
+            raise
+        raise _damaged(display, error) from None  # bz2 reports bad data as a bare OSError
+    except Exception as error:  # BadZipFile (CRC), zlib.error, lzma.LZMAError, EOFError, ...
+        raise _damaged(display, error) from None
     if len(data) > info.file_size:
-        raise zipfile.BadZipFile(f"{info.filename} is larger than its header says")
+        raise WorkbenchError(f"{display} is larger than its zip header says (a damaged or "
+                             "malicious zip); download the competition zip again.")
     return data
+
+
+def _damaged(display: str, error: Exception) -> WorkbenchError:
+    return WorkbenchError(f"{display} is damaged ({error or type(error).__name__}); download the "
+                          "zip again.")

@@ -5,12 +5,14 @@ Every member holds out the same validation rows (the split of the ensemble's see
 ensemble's validation accuracy is measured on rows no member trained on; members differ in their
 seed: initial weights, augmentation draws and batch order. With ``val_split`` 0 every member
 trains on every labelled row: the refit for the final submission of a recipe measured before,
-with no accuracy of its own. ``runs/ensembles/NAME.json`` records the recipe and the member runs;
-the same command run again continues where it stopped.
+with no accuracy of its own. ``runs/ensembles/NAME.json`` records the recipe and the member runs
+(changed only under its lock; a member is named there before its folder appears); the same
+command run again continues where it stopped, a crash included.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -19,7 +21,7 @@ from pathlib import Path
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import Event, MemberStarted, Subscriber, TrainStarted
+from workbench.engine.events import MemberStarted, Subscriber
 from workbench.engine.prediction import (Prediction, ensemble_runs, last_epoch_accuracy,
                                          save_prediction)
 from workbench.engine.submission import SUBMISSIONS_DIR
@@ -47,6 +49,27 @@ def member_config(config: TrainConfig, index: int) -> TrainConfig:
     return replace(config, seed=config.seed + index, split_seed=config.validation_seed)
 
 
+def manifest_path(name: str, runs_dir: Path = runs.RUNS_DIR) -> Path:
+    return runs_dir / "ensembles" / f"{runs.check_name(name, 'an ensemble')}.json"
+
+
+def read_manifest(path: Path) -> dict:
+    """The manifest at ``path`` ({} if there is none); WorkbenchError if it is damaged, which
+    nothing then rewrites."""
+    try:
+        manifest = runs.load_json(path) or {}
+        if manifest and not (isinstance(manifest.get("recipe"), dict)
+                             and isinstance(manifest.get("members"), list)
+                             and all(isinstance(m, str) and runs.NAME.fullmatch(m)
+                                     for m in manifest["members"])):
+            raise ValueError(f"{path.name} does not hold a recipe and a list of member runs")
+    except ValueError as error:
+        raise WorkbenchError(f"the ensemble's manifest {runs.shown(str(path))} is damaged "
+                             f"({error}); delete it to start the ensemble anew, or give another "
+                             "--name.") from None
+    return manifest
+
+
 def train_ensemble(
     config: TrainConfig,
     members: int,
@@ -59,47 +82,72 @@ def train_ensemble(
     stop: threading.Event | None = None,
 ) -> EnsembleResult:
     """Train (or continue) the ``members`` of ``config``'s ensemble, then average them."""
-    from workbench.engine import training
-
     if members < 2:
         raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
+    if name is not None:
+        runs.check_name(name, "an ensemble")
     config = config.resolved()
+    for index in range(members):
+        member_config(config, index).resolved()  # e.g. a seed + index out of range: refused now
     name = name or default_name(config, members)
-    manifest_path = runs_dir / "ensembles" / f"{name}.json"
+    path = manifest_path(name, runs_dir)
+    from workbench.engine import training  # Keras: once every value is checked
     recipe = config.to_dict()
-    manifest = runs.read_json(manifest_path) if manifest_path.is_file() else {}
-    if manifest and manifest.get("recipe") != recipe:
-        raise WorkbenchError(f"ensemble '{name}' already exists with another recipe; give a new "
-                             "--name, or the same flags to continue it.")
-    ids: list[str] = list(manifest.get("members", []))
+    with runs.locked(path.with_suffix(".lock")):
+        manifest = read_manifest(path)
+        if manifest and manifest["recipe"] != recipe:
+            raise WorkbenchError(f"ensemble '{name}' already exists with another recipe; give a "
+                                 "new --name, or the same flags to continue it.")
+        runs.remove_temp_files(path.parent, f"{path.name}.")
+        if not manifest:
+            runs.write_json(path, {"recipe": recipe, "members": []})
     subscribers = list(subscribers)
     paths: list[Path] = []
     accuracies: list[float | None] = []
-
-    def record(event: Event) -> None:
-        """Write a new member's run id into the manifest as soon as its folder exists."""
-        if isinstance(event, TrainStarted):
-            ids[index:index + 1] = [event.run_id]
-            runs.write_json(manifest_path, {"recipe": recipe, "members": ids})
-
     for index in range(members):
-        run = runs_dir / ids[index] if index < len(ids) else None
+        run, claim, new = _member(path, index, member_config(config, index), runs_dir)
         for subscriber in subscribers:
-            subscriber(MemberStarted(index + 1, members, run.name if run else None))
-        status = runs.run_status(run) if run is not None and run.is_dir() else None
-        if status == "finished":
-            result = None
-        elif run is not None and (run / "last.keras").is_file():
-            result = training.resume(run, subscribers=subscribers, stop=stop)
-        else:  # new, or lost before its first checkpoint: train it (anew)
-            result = training.train(member_config(config, index), runs_dir=runs_dir,
-                                    subscribers=[record, *subscribers], stop=stop)
-            run = result.run
-        if result is not None and result.status != "finished":
-            return EnsembleResult(name, "interrupted", paths + [run], accuracies + [None])
+            subscriber(MemberStarted(index + 1, members, None if new else run.name))
+        if claim is not None:
+            with claim:
+                if new:
+                    result = training.train(member_config(config, index),
+                                            subscribers=subscribers, stop=stop, claim=claim)
+                else:
+                    result = training.resume(run, subscribers=subscribers, stop=stop,
+                                             claim=claim)
+            if result.status != "finished":
+                return EnsembleResult(name, "interrupted", paths + [run], accuracies + [None])
         paths.append(run)
         accuracies.append(runs.read_json(run / "state.json").get("best_val_accuracy"))
     prediction = ensemble_runs(paths, tta=tta)
-    submission = save_prediction(prediction, name, force=True, directory=submissions_dir)
+    with runs.locked(path.with_suffix(".lock")):
+        runs.remove_temp_files(submissions_dir, f"{name}.")
+        submission = save_prediction(prediction, name, force=True, directory=submissions_dir)
     return EnsembleResult(name, "finished", paths, accuracies, prediction, submission,
                           last_epoch_accuracy(paths))
+
+
+def _member(path: Path, index: int, config: TrainConfig, runs_dir: Path
+            ) -> tuple[Path, runs.RunLock | None, bool]:
+    """Member ``index``'s run, its claim unless it has finished, and whether it is new: the run
+    the manifest names, or a new one (when it names none, or one whose folder never appeared
+    or was deleted), named in the manifest before its folder appears. A damaged member is
+    refused (deleting it lets the same command train it anew)."""
+    with runs.locked(path.with_suffix(".lock")):
+        ids = read_manifest(path)["members"]
+        run = runs_dir / ids[index] if index < len(ids) else None
+        if run is not None and os.path.lexists(run):
+            runs.check_run(run)
+            claim = runs.claim_run(run)
+            if runs.recorded_status(run) == "finished":
+                claim.release()
+                return run, None, False
+            return run, claim, False
+
+        def record(name: str) -> None:
+            runs.write_json(path, {**read_manifest(path),
+                                   "members": [*ids[:index], name, *ids[index + 1:]]})
+
+        claim = runs.create_run(config.resolved().to_dict(), runs_dir, record)
+        return claim.run, claim, True

@@ -2,13 +2,19 @@
 
 ``train/<label>/<id>.png`` and ``test/<id>.png`` with zero-padded ids, so alphabetical order is
 ImageId order. Parallel over cores, atomic per file, resumable: files already there are skipped.
+The worker processes die with the main one, even by ``kill -9``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import io
+import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -21,6 +27,8 @@ from workbench.engine.atomic import write_atomic
 from workbench.engine.data import Competition
 
 CHUNK = 500
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LINUX = sys.platform.startswith("linux")
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,14 @@ def export_png(
     done = 0
     if on_progress:
         on_progress(done, len(todo))
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
-                             initializer=_ignore_sigint) as pool:
+    if not chunks:
+        return ExportResult(written=0, skipped=skipped)
+    # fork on Linux whatever the default (3.14's forkserver would sit between us and the
+    # workers), so that each worker's parent is this process and dies-with-parent works.
+    context = multiprocessing.get_context("fork" if _LINUX else "spawn")
+    with ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(chunks)),
+                             mp_context=context, initializer=_worker_init,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_write_chunk, chunk) for chunk in chunks]
         try:
             for future in as_completed(futures):
@@ -80,8 +94,22 @@ def _existing_files(out: Path) -> set[str]:
     return found
 
 
-def _ignore_sigint() -> None:
+def _worker_init(parent: int) -> None:
+    """Ignore Ctrl-C (the parent stops the pool) and die with the parent, even by ``kill -9``:
+    an orphaned worker would otherwise wait for work forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _LINUX:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _write_chunk(items: list[tuple[str, bytes]]) -> int:

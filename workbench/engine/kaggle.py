@@ -2,26 +2,41 @@
 
 ``import kaggle`` authenticates at import time, so the client is imported here only, lazily,
 after checking that credentials exist. Credentials are never read into messages or logs: this
-module only tells *where* the client looks. Transient faults (429, 5xx, timeouts, dropped
-connections) are retried a bounded number of times; every failure ends as one WorkbenchError
+module only tells *where* the client looks, and checks that the files it will read are whole
+(never printing what they hold). Transient faults (429, 5xx, timeouts, dropped connections) of
+idempotent calls are retried a bounded number of times; every failure ends as one WorkbenchError
 sentence with the server's reason and the fix.
+
+A submission is not idempotent: a create call that timed out or got a 5xx may still have been
+recorded. So ``submit`` never repeats it blindly: after a failure it looks the submission up in
+the history (same file name and message, made after the attempt began) and tries again only if
+it is not there. An attempt whose outcome is unknown is journalled (``pending.json`` in the
+cache folder, no credentials), so the same command run again looks first too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
+import math
 import os
+import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.atomic import write_atomic
+from workbench.engine.cache import cache_dir
+from workbench.engine.errors import WorkbenchError, printable
 from workbench.engine.submission import check_submission_file
 
 COMPETITION = "digit-recognizer"
@@ -29,6 +44,7 @@ TEST_ROWS = {"digit-recognizer": 28000}
 RETRIES = 3
 BACKOFF_S = 1.0
 TIMEOUT_S = 60.0
+CLOCK_SLACK_S = 120.0  # Kaggle's clock may run behind ours: a submission this much "older" is ours
 TOKEN_HELP = ("create an API token at https://www.kaggle.com/settings (API section) and set "
               "KAGGLE_API_TOKEN, or save it as ~/.kaggle/access_token (kaggle.json with "
               "KAGGLE_USERNAME/KAGGLE_KEY works too)")
@@ -48,21 +64,96 @@ class KaggleSubmission:
 
 
 def credentials_source() -> str:
-    """Where the client will find credentials (never their values); raises if nowhere."""
-    config_dir = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
-    if os.environ.get("KAGGLE_API_TOKEN"):
+    """Where the client will find credentials (never their values); raises if nowhere, or if a
+    file the client will read is broken (cut short, not JSON, a list, a key missing)."""
+    config_dir = _config_dir()
+    kaggle_json = config_dir / "kaggle.json"
+    saved = _check_kaggle_json(kaggle_json) if os.path.lexists(kaggle_json) else None
+    token = os.environ.get("KAGGLE_API_TOKEN")
+    if token:
+        if os.path.exists(token):
+            _check_token_file(Path(token), "the file KAGGLE_API_TOKEN names")
         return "KAGGLE_API_TOKEN"
+    for name in ("access_token", "access_token.txt"):
+        path = Path.home() / ".kaggle" / name
+        if os.path.lexists(path) and _check_token_file(path, printable(str(path))):
+            return str(path)
     if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
         return "KAGGLE_USERNAME/KAGGLE_KEY"
-    for name in ("access_token", "kaggle.json"):
-        if (config_dir / name).is_file():
-            return str(config_dir / name)
+    if saved is not None:
+        for key in ("username", "key"):
+            value = os.environ.get(f"KAGGLE_{key.upper()}") or saved.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise WorkbenchError(f"{printable(str(kaggle_json))} has no \"{key}\" (the "
+                                     "client needs \"username\" and \"key\"); download a new "
+                                     "kaggle.json from https://www.kaggle.com/settings (API "
+                                     "section) to replace it, or set KAGGLE_API_TOKEN.")
+        return str(kaggle_json)
     raise WorkbenchError(f"no Kaggle credentials found (looked at KAGGLE_API_TOKEN, "
                          f"KAGGLE_USERNAME/KAGGLE_KEY and {config_dir}); {TOKEN_HELP}.")
 
 
+def _config_dir() -> Path:
+    """The folder the client reads kaggle.json from: $KAGGLE_CONFIG_DIR, else ~/.kaggle, else
+    (on Linux, when ~/.kaggle does not exist) $XDG_CONFIG_HOME/kaggle."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        folder = Path(os.environ["KAGGLE_CONFIG_DIR"]).expanduser()
+        if os.path.exists(folder) and not folder.is_dir():
+            raise WorkbenchError(f"KAGGLE_CONFIG_DIR is {printable(str(folder))}, which is a "
+                                 "file, not a folder; point it at the folder that holds "
+                                 "kaggle.json.")
+        return folder
+    home = Path.home() / ".kaggle"
+    if sys.platform.startswith("linux") and not home.exists():
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
+    return home
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    """The text of a credentials file, or WorkbenchError naming it (never its content)."""
+    if not path.is_file():
+        raise WorkbenchError(f"{what} is not a file; replace it with the token file from "
+                             "https://www.kaggle.com/settings (API section).")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"{what} is not text (damaged); download a new token from "
+                             "https://www.kaggle.com/settings (API section) to replace "
+                             "it.") from None
+    except OSError as error:
+        raise WorkbenchError(f"{what} cannot be read ({error.strerror or 'unreadable'}); fix its "
+                             "permissions (chmod 600) or replace it.") from None
+
+
+def _check_token_file(path: Path, what: str) -> bool:
+    """Whether an access-token file holds a token (the client skips an empty one)."""
+    return bool(_read_secret_file(path, what).strip())
+
+
+def _check_kaggle_json(path: Path) -> dict:
+    """kaggle.json as the client will read it; the client fails obscurely on anything that is
+    not a JSON object (a list crashes it, a cut-short file reads as 'no credentials')."""
+    text = _read_secret_file(path, printable(str(path)))
+    try:
+        saved = json.loads(text)
+    except ValueError:
+        saved = _BROKEN
+    if not isinstance(saved, dict):
+        problem = ("is not valid JSON (cut short or damaged)" if saved is _BROKEN else
+                   f"holds {type(saved).__name__ if saved is not None else 'null'}, not "
+                   "{\"username\": ..., \"key\": ...}")
+        raise WorkbenchError(f"{printable(str(path))} {problem}; download a new kaggle.json "
+                             "from https://www.kaggle.com/settings (API section) to replace it, "
+                             "or delete it and set KAGGLE_API_TOKEN.")
+    return saved
+
+
+_BROKEN = object()
+
+
 def _api():
     credentials_source()
+    _install_timeout()
     with contextlib.redirect_stdout(io.StringIO()):
         from kaggle.api.kaggle_api_extended import KaggleApi
 
@@ -74,52 +165,78 @@ def _api():
     return api
 
 
-def _call(what: str, competition: str, function: Callable):
-    """Run a client call quietly, retrying transient faults; map failures to one sentence."""
+class _Transient(Exception):
+    """A fault worth another try (429, 5xx, timeout, dropped connection)."""
+
+    def sentence(self, tries: int) -> str:
+        """The one sentence to give when no try is left."""
+        return str(self).replace("{tries}", "1 try" if tries == 1 else f"{tries} tries")
+
+
+class _Refused(WorkbenchError):
+    """Kaggle answered no (a 4xx other than 429): nothing was done."""
+
+
+def _attempt(what: str, competition: str, function: Callable):
+    """One client call, quiet. Failures are one sentence: _Refused (a 4xx), _Transient (worth
+    another try), or WorkbenchError (an answer the client could not read)."""
     import requests
 
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return function()
+    except requests.HTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        message = _http_message(what, competition, status, error)
+        if status == 429 or (status or 0) >= 500:
+            raise _Transient(message) from None
+        raise _Refused(message) from None
+    except (requests.ConnectionError, requests.Timeout,
+            requests.exceptions.ChunkedEncodingError) as error:
+        kind = ("Kaggle timed out" if isinstance(error, requests.Timeout) else
+                "the connection broke mid-answer"
+                if isinstance(error, requests.exceptions.ChunkedEncodingError)
+                else "could not connect to Kaggle")
+        raise _Transient(f"{what} failed: {kind} after {{tries}}; check the network and try "
+                         "again.") from None
+    except ValueError as error:  # a body the client could not parse
+        raise WorkbenchError(f"{what} failed: Kaggle sent an answer the client could not "
+                             f"read ({str(error)[:80]}); try again later.") from None
+
+
+def _call(what: str, competition: str, function: Callable):
+    """An idempotent client call, retrying transient faults a bounded number of times."""
     for attempt in range(RETRIES + 1):
         try:
-            with contextlib.redirect_stdout(io.StringIO()), _http_timeout(TIMEOUT_S):
-                return function()
-        except requests.HTTPError as error:
-            status = error.response.status_code if error.response is not None else None
-            if (status == 429 or (status or 0) >= 500) and attempt < RETRIES:
-                time.sleep(BACKOFF_S * 2 ** attempt)
-                continue
-            raise WorkbenchError(_http_message(what, competition, status, error)) from None
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as error:
-            if attempt < RETRIES:
-                time.sleep(BACKOFF_S * 2 ** attempt)
-                continue
-            kind = ("Kaggle timed out" if isinstance(error, requests.Timeout) else
-                    "the connection broke mid-answer"
-                    if isinstance(error, requests.exceptions.ChunkedEncodingError)
-                    else "could not connect to Kaggle")
-            raise WorkbenchError(f"{what} failed: {kind} after {RETRIES + 1} tries; check the "
-                                 "network and try again.") from None
-        except ValueError as error:  # a body the client could not parse
-            raise WorkbenchError(f"{what} failed: Kaggle sent an answer the client could not "
-                                 f"read ({str(error)[:80]}); try again later.") from None
+            return _attempt(what, competition, function)
+        except _Transient as fault:
+            if attempt == RETRIES:
+                raise WorkbenchError(fault.sentence(attempt + 1)) from None
+            time.sleep(BACKOFF_S * 2 ** attempt)
 
 
-@contextlib.contextmanager
-def _http_timeout(seconds: float):
-    """Give the client's HTTP calls a timeout: kaggle 2.2.5 sets none, so a silent server would
-    hang the call forever. Applies to requests made without an explicit timeout."""
-    from requests.adapters import HTTPAdapter
+_timeout_lock = threading.Lock()
+_timeout_installed = False
 
-    original = HTTPAdapter.send
 
-    def send(self, request, stream=False, timeout=None, **kwargs):
-        return original(self, request, stream=stream, timeout=timeout or seconds, **kwargs)
+def _install_timeout() -> None:
+    """Give HTTP calls made without a timeout one of TIMEOUT_S seconds: kaggle 2.2.5 sets none,
+    so a silent server would hang a call forever. Installed once per process (patching it per
+    call raced when two of the app's workers called Kaggle at once); requests made with their
+    own timeout keep it."""
+    global _timeout_installed
+    with _timeout_lock:
+        if _timeout_installed:
+            return
+        from requests.adapters import HTTPAdapter
 
-    HTTPAdapter.send = send
-    try:
-        yield
-    finally:
-        HTTPAdapter.send = original
+        original = HTTPAdapter.send
+
+        def send(self, request, stream=False, timeout=None, **kwargs):
+            return original(self, request, stream=stream, timeout=timeout or TIMEOUT_S, **kwargs)
+
+        HTTPAdapter.send = send
+        _timeout_installed = True
 
 
 def _http_message(what: str, competition: str, status: int | None, error) -> str:
@@ -145,8 +262,9 @@ def _reason(error) -> str:
         reason = body.get("errorDescription") or body.get("message") or body.get("error")
     except (ValueError, AttributeError):
         reason = None
-    if not reason:
-        reason = str(error.args[0]) if error.args else (response.reason if response else "")
+    if not reason:  # an error Response is falsy: test it against None
+        reason = (str(error.args[0]) if error.args else
+                  response.reason if response is not None else "") or "no reason given"
     return " ".join(str(reason).split())[:200].rstrip(".")
 
 
@@ -182,11 +300,16 @@ def submit(
     timeout_s: float = 600.0,
     on_status: Callable[[KaggleSubmission], None] | None = None,
 ) -> KaggleSubmission | None:
-    """Check ``path``, upload it, and (``wait``) poll until Kaggle has scored it.
+    """Check ``path``, upload it once, and (``wait``) poll until Kaggle has scored it.
 
-    ``test_ids`` default to 1..28,000 for digit-recognizer. Nothing invalid is uploaded.
+    ``test_ids`` default to 1..28,000 for digit-recognizer. Nothing invalid is uploaded, and
+    nothing twice: a failed attempt is looked up in the history before another (module doc).
     Returns the submission as last seen (None if it could not be found in the history).
     """
+    for name, value in (("--timeout", timeout_s), ("the poll interval", poll_s)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0:
+            raise WorkbenchError(f"{name} must be a finite number of seconds >= 0 (got {value}).")
     if test_ids is None:
         if competition not in TEST_ROWS:
             raise WorkbenchError(f"no test set size known for '{competition}'; pass --data with "
@@ -200,14 +323,11 @@ def submit(
     if not message.strip():
         raise WorkbenchError("a submission needs a message (-m); say what this one is.")
     api = _api()
+    attempt = _Attempt(competition, path, message)
+    latest = attempt.earlier(api)
+    if latest is None:
+        latest = attempt.send(api)
     started = time.time()
-    response = _call("submitting", competition,
-                     lambda: api.competition_submit(str(path), message, competition, quiet=True))
-    answer = getattr(response, "message", "") or ""
-    if answer == api.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE:
-        raise WorkbenchError(f"submitting failed: the upload of {path.name} did not complete; "
-                             "try again.")
-    latest = _find(competition, api, path.name, message)
     while wait and latest is not None and latest.status == "PENDING":
         if on_status:
             on_status(latest)
@@ -218,13 +338,121 @@ def submit(
     return latest
 
 
-def _find(competition: str, api, file_name: str, message: str) -> KaggleSubmission | None:
+def _find(competition: str, api, file_name: str, message: str,
+          since: float | None = None) -> KaggleSubmission | None:
+    """The newest submission of ``file_name`` with ``message`` (made after ``since``, less the
+    clock slack, if given); a submission whose date cannot be read counts as recent."""
     items = _call("checking the submission", competition,
                   lambda: api.competition_submissions(competition)) or []
-    for item in map(_submission, items):
-        if item.file_name == file_name and item.description == message:
-            return item
+    for item in items:
+        found = _submission(item)
+        if found.file_name == file_name and found.description == message and (
+                since is None or _made_after(getattr(item, "date", None), since)):
+            return found
     return None
+
+
+def _made_after(date, since: float) -> bool:
+    if isinstance(date, str):
+        with contextlib.suppress(ValueError):
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    if not isinstance(date, datetime):
+        return True
+    if date.tzinfo is None:  # the client's dates are naive UTC
+        date = date.replace(tzinfo=timezone.utc)
+    return date.timestamp() >= since - CLOCK_SLACK_S
+
+
+class _Attempt:
+    """One submit of one file with one message, and its journal entry while its outcome is
+    unknown (keyed by competition, file name, content and message; no credentials)."""
+
+    def __init__(self, competition: str, path: Path, message: str) -> None:
+        self.path = path
+        self.competition, self.message = competition, message
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.key = hashlib.sha256(json.dumps(
+            [competition, path.name, digest, message]).encode()).hexdigest()[:32]
+
+    def earlier(self, api) -> KaggleSubmission | None:
+        """The submission an earlier, unfinished attempt of this same submit made, if Kaggle
+        recorded it; the journal entry is cleared once the history has answered."""
+        started = _journal().get(self.key)
+        if not isinstance(started, (int, float)):
+            return None
+        found = _find(self.competition, api, self.path.name, self.message, since=started)
+        self._forget()
+        return found
+
+    def send(self, api) -> KaggleSubmission | None:
+        """Upload and create the submission. After a failure whose outcome is unknown (a
+        timeout, a 5xx, an unreadable answer), look it up before trying again (RETRIES times
+        at most); the journal entry stays until the outcome is known."""
+        first = time.time()
+        self._remember(first)
+        for attempt in range(RETRIES + 1):
+            try:
+                response = _attempt("submitting", self.competition, lambda: api.competition_submit(
+                    str(self.path), self.message, self.competition, quiet=True))
+            except _Refused:
+                self._forget()  # Kaggle said no (limit reached, rules, token): nothing made
+                raise
+            except (_Transient, WorkbenchError) as fault:
+                sentence = (fault.sentence(attempt + 1) if isinstance(fault, _Transient)
+                            else str(fault))
+                found = self._look(api, first, sentence)
+                if found is not None:
+                    self._forget()
+                    return found
+                if attempt == RETRIES or not isinstance(fault, _Transient):
+                    raise WorkbenchError(sentence) from None
+                time.sleep(BACKOFF_S * 2 ** attempt)
+                continue
+            self._forget()
+            if getattr(response, "message", "") == api.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE:
+                raise WorkbenchError(f"submitting failed: the upload of {self.path.name} did "
+                                     "not complete; try again.")
+            return _find(self.competition, api, self.path.name, self.message)
+        return None  # not reached: the last attempt returns or raises
+
+    def _look(self, api, since: float, failure: str) -> KaggleSubmission | None:
+        """The submission if Kaggle recorded it after all; if the history cannot be read
+        either, stop (the journal entry stays, so the next command looks first)."""
+        try:
+            return _find(self.competition, api, self.path.name, self.message, since=since)
+        except WorkbenchError:
+            raise WorkbenchError(f"{failure.rstrip('.')}, and the submission history could "
+                                 "not be read to see whether Kaggle recorded it; run the same "
+                                 "command again: it looks before it submits, so it will not "
+                                 "submit twice.") from None
+
+    def _remember(self, started: float) -> None:
+        _write_journal({**_journal(), self.key: started})
+
+    def _forget(self) -> None:
+        entries = _journal()
+        if entries.pop(self.key, None) is not None:
+            _write_journal(entries)
+
+
+def _journal_path() -> Path:
+    return cache_dir() / "kaggle" / "pending.json"
+
+
+def _journal() -> dict:
+    """Unfinished submits: key -> start time. An unreadable journal counts as empty."""
+    try:
+        entries = json.loads(_journal_path().read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_journal(entries: dict) -> None:
+    """Best effort: a cache folder that cannot be written must not stop a submission (only
+    the next command's look-first is lost)."""
+    with contextlib.suppress(OSError):
+        write_atomic(_journal_path(), json.dumps(entries).encode())
 
 
 def download(competition: str = COMPETITION, dest: Path = Path("data")) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, fields
 from functools import reduce
 from pathlib import Path
@@ -9,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine import runs
-from workbench.engine.atomic import write_atomic
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.submission import SUBMISSIONS_DIR, write_submission
 
@@ -34,7 +35,55 @@ class Prediction:
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    write_atomic(path, lambda out: np.savez(out, **arrays))
+    runs.write_file(path, lambda out: np.savez(out, **arrays))
+
+
+def load_npz(path: Path, *keys: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, read whole; ValueError(reason) if it is missing, not a
+    regular file, cut short, damaged, not an .npz, or lacks one of ``keys``."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        raise ValueError(f"{path.name} is missing") from None
+    except OSError as error:
+        raise ValueError(f"{path.name} cannot be read ({error.strerror})") from None
+    if not regular:
+        raise ValueError(f"{path.name} is not a regular file")
+    arrays = None
+    try:
+        with open(path, "rb") as handle:
+            saved = np.load(handle, allow_pickle=False)
+            if isinstance(saved, np.lib.npyio.NpzFile):
+                with saved:
+                    arrays = {key: saved[key] for key in saved.files}
+    except Exception as error:  # BadZipFile, EOFError, OSError, zlib.error, pickled objects...
+        raise ValueError(f"{path.name} cannot be read ({type(error).__name__}: cut short or "
+                         "damaged)") from None
+    if arrays is None:
+        raise ValueError(f"{path.name} is not an .npz file")
+    missing = [key for key in keys if key not in arrays]
+    if missing:
+        raise ValueError(f"{path.name} has no '{missing[0]}' array")
+    return arrays
+
+
+def _checked(run: Path, prediction: Prediction, source: str) -> Prediction:
+    """``prediction`` if its arrays fit together (N x 10 probabilities, one id per row, labels
+    0-9); else RunDamaged naming ``source``."""
+    p = prediction
+    fit = (p.test_probabilities.ndim == 2 and p.test_probabilities.shape[1] == 10
+           and p.image_ids.shape == p.test_probabilities.shape[:1]
+           and p.val_probabilities.ndim == 2 and p.val_probabilities.shape[1] == 10
+           and p.val_labels.shape == p.val_ids.shape == p.val_probabilities.shape[:1]
+           and all(np.issubdtype(a.dtype, np.number) for a in (
+               p.test_probabilities, p.val_probabilities))
+           and all(np.issubdtype(a.dtype, np.integer) for a in (
+               p.image_ids, p.val_labels, p.val_ids))
+           and (not len(p.val_labels) or (p.val_labels.min() >= 0 and p.val_labels.max() <= 9))
+           and (not len(p.val_ids) or p.val_ids.min() >= 1))
+    if not fit:
+        raise runs.RunDamaged(run, f"{source} holds arrays that do not fit together")
+    return prediction
 
 
 def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -47,11 +96,21 @@ def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def load_checkpoint(path: Path):
-    """A saved model, with the workbench's custom layers, loss and schedules registered."""
+    """A saved model, with the workbench's custom layers, loss and schedules registered;
+    WorkbenchError naming the file if it cannot be loaded (cut short, damaged, not a model)."""
     from workbench.engine import layers, losses, schedules  # noqa: F401  (custom objects)
     from workbench.engine.backend import keras, use_xla
 
-    return use_xla(keras().saving.load_model(path))
+    if not path.is_file():
+        raise WorkbenchError(f"{runs.shown(str(path))} does not exist; train the run first.")
+    try:
+        model = keras().saving.load_model(path)
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        raise WorkbenchError(
+            f"{runs.shown(str(path))} cannot be loaded as a Keras model ({type(error).__name__}:"
+            f" cut short or damaged); {runs.delete_hint(path.parent)}, or train it again."
+        ) from None
+    return use_xla(model)
 
 
 def predict_probabilities(model, images: np.ndarray, tta: bool = False,
@@ -67,28 +126,37 @@ def predict_probabilities(model, images: np.ndarray, tta: bool = False,
 
 def predict_run(run: Path, tta: bool = False) -> Prediction:
     """A run's predictions: those saved at training (with ``tta``: those saved by an earlier TTA
-    prediction of the same best.keras), else made anew from best.keras."""
+    prediction of the same best.keras, a cache made anew if damaged), else made anew from
+    best.keras. RunDamaged if the run or its saved predictions are damaged."""
+    runs.check_run(run)
     if tta:
         saved = run / "tta_predictions.npz"
         checkpoint = run / kept_checkpoint(run)
         if (saved.is_file() and checkpoint.is_file()
                 and saved.stat().st_mtime >= checkpoint.stat().st_mtime):
-            with np.load(saved) as arrays:
-                return Prediction(*(arrays[field.name] for field in fields(Prediction)))
+            try:
+                arrays = load_npz(saved, *(field.name for field in fields(Prediction)))
+                return _checked(run, Prediction(*(arrays[field.name]
+                                                  for field in fields(Prediction))), saved.name)
+            except (ValueError, runs.RunDamaged):
+                pass  # a cache: made anew below
         prediction = predict_checkpoint(run, checkpoint.name, tta=tta)
         write_npz(saved, **{field.name: getattr(prediction, field.name)
                             for field in fields(Prediction)})
         return prediction
     saved_val, saved_test = run / "val_predictions.npz", run / "test_predictions.npz"
-    if saved_test.is_file():
-        with np.load(saved_test) as test:
-            arrays = [test["probabilities"], test["image_ids"]]
-        if saved_val.is_file():
-            with np.load(saved_val) as val:
-                return Prediction(*arrays, val["probabilities"], val["labels"], val["ids"])
-        return Prediction(*arrays, np.zeros((0, 10), np.float32), np.zeros(0, np.uint8),
-                          np.zeros(0, np.int64))
-    return predict_checkpoint(run, kept_checkpoint(run), tta=tta)
+    if not saved_test.is_file():
+        return predict_checkpoint(run, kept_checkpoint(run), tta=tta)
+    try:
+        test = load_npz(saved_test, "probabilities", "image_ids")
+        val = (load_npz(saved_val, "probabilities", "labels", "ids") if saved_val.is_file()
+               else {"probabilities": np.zeros((0, 10), np.float32),
+                     "labels": np.zeros(0, np.uint8), "ids": np.zeros(0, np.int64)})
+    except ValueError as error:
+        raise runs.RunDamaged(run, str(error)) from None
+    return _checked(run, Prediction(test["probabilities"], test["image_ids"],
+                                    val["probabilities"], val["labels"], val["ids"]),
+                    "its saved predictions")
 
 
 def kept_checkpoint(run: Path) -> str:
@@ -107,7 +175,11 @@ def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
     if not path.is_file():
         raise WorkbenchError(f"{run.name} has no checkpoint yet; train it first "
                              f"(workbench-engine train --resume {run.name}).")
-    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
+    try:
+        config = TrainConfig.from_dict(runs.read_json(run / "config.json")).resolved()
+    except (TypeError, ValueError, WorkbenchError) as error:
+        raise runs.RunDamaged(run, "config.json holds a recipe that cannot be used ("
+                              f"{runs.shown(str(error).rstrip('.'), 120)})") from None
     competition = load_competition(config.data)
     model = load_checkpoint(path)
     _, val_idx = config.held_out(competition.train_labels)
@@ -122,12 +194,13 @@ def pseudo_labels(path: Path, test_ids: np.ndarray, threshold: float
     """Test rows (indices) whose averaged probability in ``path`` (a CV's test.npz) reaches
     ``threshold``, and their predicted labels: extra training rows that use no test label."""
     try:
-        with np.load(path) as saved:
-            probabilities, ids = saved["probabilities"], saved["image_ids"]
-    except (OSError, ValueError, KeyError) as error:
-        raise WorkbenchError(f"cannot read pseudo-labels from {path} ({error}); give a finished "
-                             "CV's test.npz.") from None
-    if probabilities.shape != (len(test_ids), 10) or not np.array_equal(ids, test_ids):
+        saved = load_npz(path, "probabilities", "image_ids")
+    except ValueError as error:
+        raise WorkbenchError(f"cannot read pseudo-labels from {runs.shown(str(path))} ({error});"
+                             " give a finished CV's test.npz.") from None
+    probabilities, ids = saved["probabilities"], saved["image_ids"]
+    if (probabilities.shape != (len(test_ids), 10) or ids.shape != test_ids.shape
+            or not np.array_equal(ids, test_ids)):
         raise WorkbenchError(f"the pseudo-labels in {path} are for another test set; give a CV "
                              "trained on the same data.")
     rows = np.flatnonzero(probabilities.max(axis=1) >= threshold)
@@ -162,10 +235,15 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
         path = run / "val_predictions.npz"
         if not path.is_file():
             return None
-        with np.load(path) as val:
-            if "last_probabilities" not in val.files:
-                return None
-            saved.append((val["last_probabilities"], val["labels"], val["ids"]))
+        try:
+            val = load_npz(path, "labels", "ids")
+        except ValueError as error:
+            raise runs.RunDamaged(run, str(error)) from None
+        if "last_probabilities" not in val:
+            return None
+        if val["last_probabilities"].shape != (len(val["ids"]), 10):
+            raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
+        saved.append((val["last_probabilities"], val["labels"], val["ids"]))
     if not saved:
         return None
     last, labels, common = _on_common_rows(saved)

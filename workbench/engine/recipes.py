@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, printable
 
 # Keras class and default learning rate of each optimizer. Adadelta needs 1.0: tf.keras' default of 0.001 barely
 # learns (one of the seed's bugs).
@@ -67,7 +67,11 @@ PRESETS: dict[str, Preset] = {
 
 def check_choice(kind: str, value: str, choices) -> str:
     """Return ``value`` (case-insensitive match) or raise naming the choices."""
+    if not isinstance(value, str):
+        raise WorkbenchError(f"{kind} must be a name (got {str(value)[:40]!r}); choose one of: "
+                             f"{', '.join(choices)}.")
     for choice in choices:
         if choice.lower() == value.lower():
             return choice
-    raise WorkbenchError(f"unknown {kind} '{value}'; choose one of: {', '.join(choices)}.")
+    raise WorkbenchError(f"unknown {kind} '{printable(value[:60])}'; choose one of: "
+                         f"{', '.join(choices)}.")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.engine import runs
 from workbench.engine.atomic import write_atomic
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.prediction import load_npz
 
 SUSPECTS_FILE = Path("suspects.csv")
 
@@ -36,13 +38,28 @@ class Review:
 
 
 def review_run(run: Path) -> Review:
-    """Read a run's val_predictions.npz and summarise it."""
+    """Read a run's val_predictions.npz and summarise it; RunDamaged if it is damaged."""
     path = run / "val_predictions.npz"
     if not path.is_file():
         raise WorkbenchError(f"{run.name} has no validation predictions (it has not finished an "
                              "epoch with a validation split).")
-    with np.load(path) as saved:
-        probabilities, labels, ids = saved["probabilities"], saved["labels"], saved["ids"]
+    try:
+        saved = load_npz(path, "probabilities", "labels", "ids")
+        return checked_review(saved["probabilities"], saved["labels"], saved["ids"], path.name)
+    except ValueError as error:
+        raise runs.RunDamaged(run, str(error)) from None
+
+
+def checked_review(probabilities: np.ndarray, labels: np.ndarray, ids: np.ndarray,
+                   source: str) -> Review:
+    """``review_predictions`` of saved arrays; ValueError(reason) if they do not fit together
+    (N x 10 probabilities, N labels 0-9 and N ids)."""
+    n = len(labels) if labels.ndim == 1 else -1
+    if not (probabilities.shape == (n, 10) and ids.shape == (n,)
+            and np.issubdtype(probabilities.dtype, np.number)
+            and np.issubdtype(labels.dtype, np.integer) and np.issubdtype(ids.dtype, np.integer)
+            and (not n or (labels.min() >= 0 and labels.max() <= 9))):
+        raise ValueError(f"{source} holds arrays that do not fit together")
     return review_predictions(probabilities, labels.astype(int), ids.astype(int))
 
 
@@ -62,19 +79,44 @@ def review_predictions(probabilities: np.ndarray, labels: np.ndarray, ids: np.nd
     return Review(accuracy, confusion, mistakes)
 
 
-def read_suspects(path: Path = SUSPECTS_FILE) -> set[int]:
-    """Train ids flagged as suspect labels (one per line after the header 'id')."""
+def read_suspects(path: Path = SUSPECTS_FILE, strict: bool = False) -> set[int]:
+    """Train ids flagged as suspect labels (one per line after the header 'id'); none if there
+    is no file. Lines that are not ids are skipped, or with ``strict`` (training on the list)
+    refused: WorkbenchError naming the file and the line, as is a file that cannot be read."""
     try:
-        lines = path.read_text().split()
-    except (FileNotFoundError, UnicodeDecodeError):
+        text = runs.read_text(path, errors="strict" if strict else "replace")
+    except ValueError as error:
+        if strict:
+            raise WorkbenchError(f"{error} ({runs.shown(str(path))}); fix or delete it.") from None
         return set()
-    return {int(line) for line in lines[1:] if line.isdigit()}
+    lines = (text or "").splitlines()
+    if strict and lines and lines[0].strip() != "id":
+        raise WorkbenchError(f"{runs.shown(str(path))} does not start with the header 'id'; fix "
+                             "or delete it.")
+    suspects = set()
+    for number, line in enumerate(lines[1:], 2):
+        if line.strip().isdigit() and line.strip().isascii():
+            suspects.add(int(line))
+        elif strict and line.strip():
+            raise WorkbenchError(f"line {number} of {runs.shown(str(path))} "
+                                 f"('{runs.shown(line, 20)}') is not a train id; fix or delete "
+                                 "that line.")
+    return suspects
 
 
 def toggle_suspect(train_id: int, path: Path = SUSPECTS_FILE) -> bool:
-    """Flag ``train_id`` as a suspect label, or unflag it; returns whether it is now flagged."""
-    suspects = read_suspects(path)
-    flagged = train_id not in suspects
-    suspects = suspects | {train_id} if flagged else suspects - {train_id}
-    write_atomic(path, ("id\n" + "".join(f"{i}\n" for i in sorted(suspects))).encode())
+    """Flag ``train_id`` as a suspect label, or unflag it; returns whether it is now flagged.
+    The file is edited as bytes: lines that are not ids (a hand edit, a stray byte) are kept,
+    so no toggle loses any of it."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        lines = []
+    header, body = (lines[0], lines[1:]) if lines else (b"id", [])
+    ids = {int(line) for line in body if line.strip().isdigit()}
+    others = [line for line in body if not line.strip().isdigit()]
+    flagged = train_id not in ids
+    ids = ids | {train_id} if flagged else ids - {train_id}
+    write_atomic(path, b"\n".join([header, *others, *(str(i).encode() for i in sorted(ids))])
+                 + b"\n")
     return flagged

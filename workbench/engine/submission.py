@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine.atomic import write_atomic
-from workbench.engine.errors import WorkbenchError, describe_os_error
+from workbench.engine.csvformat import sniff
+from workbench.engine.data import read_file
+from workbench.engine.errors import WorkbenchError, describe_os_error, printable
 
 HEADER = ("ImageId", "Label")
 SUBMISSIONS_DIR = Path("submissions")
 MAX_LINE_PROBLEMS = 10
+MAX_SUBMISSION_BYTES = 16 << 20  # 28,000 rows take 220 KB
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_LABEL = re.compile(r"[0-9]")
+_SPACE = " \t"
 
 
 @dataclass
@@ -34,49 +40,56 @@ class SubmissionCheck:
 
 
 def check_submission_file(path: Path, test_ids: np.ndarray) -> SubmissionCheck:
-    """Check a submission file against the test set's ImageIds."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise WorkbenchError(f"{path} is a folder; give the submission CSV file.") from None
-    except FileNotFoundError:
-        raise WorkbenchError(f"{path} does not exist; give the path of a submission CSV.") from None
-    except OSError as error:
-        raise WorkbenchError(f"cannot read {path}: {error.strerror or error}.") from None
+    """Check a submission file against the test set's ImageIds.
+
+    Only a regular file of at most MAX_SUBMISSION_BYTES is read: a FIFO or /dev/zero would
+    block or never end."""
+    data = read_file(Path(path), MAX_SUBMISSION_BYTES, "give the path of a submission CSV",
+                     "a submission CSV")
     return check_submission_text(data, test_ids)
 
 
 def check_submission_text(data: bytes, test_ids: np.ndarray) -> SubmissionCheck:
     """Check submission CSV bytes: header, every test ImageId once, labels 0-9."""
+    if len(test_ids) == 0:
+        raise WorkbenchError("the data has no test images to check the submission against; "
+                             "point --data at the competition (with its test.csv) it is for.")
     check = SubmissionCheck()
+    not_text = sniff(data)
+    if not_text:
+        check.problems.append(f"the file is {not_text[0]}, not CSV text; {not_text[1]}.")
+        return check
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         check.problems.append(f"the file is not UTF-8 text (byte {error.start + 1}); "
                               "save it as UTF-8 CSV.")
         return check
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows:
+    rows, problem = _read_rows(text)
+    if not rows and not problem:
         check.problems.append("the file is empty; it needs the header 'ImageId,Label' and a row "
                               "per test image.")
         return check
-    header = tuple(cell.strip() for cell in rows[0])
-    if header != HEADER:
-        check.problems.append(f"line 1: the header is '{','.join(header)[:60]}', "
-                              "expected 'ImageId,Label'.")
+    if rows:
+        header = tuple(cell.strip(_SPACE) for cell in rows[0][1])
+        if header != HEADER:
+            check.problems.append(f"line 1: the header is '{printable(','.join(header)[:60])}', "
+                                  "expected 'ImageId,Label'.")
     line_problems: list[str] = []
     seen: dict[int, list[int]] = defaultdict(list)
     labels: Counter[int] = Counter()
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
+    for line, row in rows[1:]:
+        if not any(cell.strip(_SPACE) for cell in row):
             continue
         check.rows += 1
-        problem = _row_problem(row)
-        if problem:
-            line_problems.append(f"line {line}: {problem}.")
+        row_problem = _row_problem(row)
+        if row_problem:
+            line_problems.append(f"line {line}: {row_problem}.")
             continue
         seen[int(row[0])].append(line)
         labels[int(row[1])] += 1
+    if problem:
+        line_problems.append(problem)
     check.problems += line_problems[:MAX_LINE_PROBLEMS]
     if len(line_problems) > MAX_LINE_PROBLEMS:
         check.problems.append(f"... and {len(line_problems) - MAX_LINE_PROBLEMS} more lines "
@@ -93,23 +106,56 @@ def check_submission_text(data: bytes, test_ids: np.ndarray) -> SubmissionCheck:
                               f"{_some(missing)}; predict every test image.")
     extra = sorted(seen.keys() - expected)
     if extra:
-        span = f"1..{len(expected)}" if expected else "none"
-        check.problems.append(f"{len(extra)} ImageIds are not in the test set ({span}): "
-                              f"{_some(extra)}; check that --data is the competition this "
-                              "submission is for.")
+        check.problems.append(f"{len(extra)} ImageIds are not in the test set "
+                              f"(1..{len(expected)}): {_some(extra)}; check that --data is the "
+                              "competition this submission is for.")
     check.label_counts = {digit: labels[digit] for digit in range(10)}
     return check
 
 
+def _read_rows(text: str) -> tuple[list[tuple[int, list[str]]], str | None]:
+    """(first line number, cells) of each CSV row, and the problem that stopped reading, if any
+    (a cell over the csv module's field limit)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error:
+        return rows, (f"line {line}: a cell runs over {csv.field_size_limit() >> 10} KB (an "
+                      "unclosed quote, or not a submission); a cell holds an ImageId or a digit.")
+    return rows, None
+
+
 def _row_problem(row: list[str]) -> str | None:
+    """Why a data row is not 'ImageId,Label' in ASCII digits, or None.
+
+    Only 0-9 count as digits: str.isdigit() and int() also take '²' or Arabic-Indic digits,
+    which Kaggle's scorer does not."""
     if len(row) != 2:
         return f"{len(row)} columns, expected 2 (ImageId,Label)"
-    image_id, label = (cell.strip() for cell in row)
-    if not image_id.isdigit():
-        return f"ImageId '{image_id[:20]}' is not a whole number"
-    if not (label.isdigit() and len(label) == 1):
-        return f"Label '{label[:20]}' is not a digit 0-9"
+    if any("\n" in cell or "\r" in cell for cell in row):
+        return "a quoted cell runs over several lines (an unclosed quote?); remove the quotes"
+    image_id, label = (cell.strip(_SPACE) for cell in row)
+    if not _ASCII_DIGITS.fullmatch(image_id):
+        return f"ImageId '{_quote(image_id)}' is not a whole number{_digits_hint(image_id)}"
+    if len(image_id.lstrip("0")) > 9:
+        return f"ImageId '{_quote(image_id)}' is far larger than any test ImageId"
+    if not _LABEL.fullmatch(label):
+        return f"Label '{_quote(label)}' is not a digit 0-9{_digits_hint(label)}"
     return None
+
+
+def _digits_hint(cell: str) -> str:
+    if cell.isascii() or not any(char.isdigit() for char in cell):
+        return ""
+    return " (only the ASCII digits 0-9 count)"
+
+
+def _quote(cell: str) -> str:
+    return printable(cell[:20]) + ("..." if len(cell) > 20 else "")
 
 
 def _some(values: list, shown: int = 5) -> str:

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +57,21 @@ def train(
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     competition: Competition | None = None,
-    run: Path | None = None,
+    claim: runs.RunLock | None = None,
 ) -> TrainResult:
-    """Train a new run as ``config`` says, into ``run`` (an empty folder the caller made, e.g.
-    to record it first) or a new folder; ``stop`` ends it after the current batch."""
+    """Train a new run as ``config`` says, in a new folder, or in ``claim``'s: a run the caller
+    made and holds (``runs.create_run``, e.g. to record it first), which training takes over
+    and releases when it ends; ``stop`` ends it after the current batch."""
     config = config.resolved()
-    run = run or runs.create_run(config.model, runs_dir)
-    return _fit_run(run, config, False, list(subscribers), stop, competition)
+    if config.exclude_suspects:
+        read_suspects(strict=True)  # a damaged list is refused before a folder is made
+    if claim is None:  # a split the data cannot make is refused before a folder is made too
+        competition = competition or load_competition(config.data)
+        _check_labelled(competition)
+        config.check_rows(competition.train_labels)
+    claim = claim or runs.create_run(_record(config), runs_dir)
+    with claim:
+        return _fit_run(claim.run, config, False, list(subscribers), stop, competition)
 
 
 def resume(
@@ -72,9 +80,22 @@ def resume(
     epochs: int | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
+    claim: runs.RunLock | None = None,
 ) -> TrainResult:
-    """Continue ``run`` from its last checkpoint, up to ``epochs`` in all (default: its own)."""
-    return _fit_run(run, _resume_config(run, epochs), True, list(subscribers), stop, None)
+    """Continue ``run`` from its last checkpoint (from the start if it has none yet), up to
+    ``epochs`` in all (default: its own), holding its lock (``claim``, if the caller took it).
+    A damaged or finished run, or one that another process trains, is refused before anything
+    is written."""
+    runs.check_run(run)
+    claim = claim or runs.claim_run(run)
+    with claim:
+        config, resumed = runs.plan_resume(run, epochs)
+        return _fit_run(run, config, resumed, list(subscribers), stop, None)
+
+
+def _record(config: TrainConfig, **extra) -> dict:
+    """config.json: the recipe, and what it ran with."""
+    return {**config.to_dict(), **extra, "keras": keras.__version__, "workbench": __version__}
 
 
 def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
@@ -82,9 +103,7 @@ def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Su
     device = backend.device(config.cpu)
     policy = backend.precision_policy(config.precision, device)
     backend.set_precision(policy)
-    runs.write_json(run / "config.json", {
-        **config.to_dict(), "device": str(device), "policy": policy, "keras": keras.__version__,
-        "workbench": __version__})
+    runs.write_json(run / "config.json", _record(config, device=str(device), policy=policy))
     runs.set_status(run, "running")
     status, message = "finished", ""
     try:
@@ -112,12 +131,12 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
          stop: threading.Event | None, competition: Competition | None, device: str) -> None:
     """Load the data, fit (from the last checkpoint if ``resumed``), predict."""
     competition = competition or load_competition(config.data)
-    if competition.n_train == 0:
-        raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
+    _check_labelled(competition)
     keras.utils.set_random_seed(config.seed)
     train_idx, val_idx = config.held_out(competition.train_labels)
     if config.exclude_suspects:
-        train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects()), dtype=int) - 1)
+        train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects(strict=True)),
+                                                      dtype=int) - 1)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     if config.pseudo_labels:
         rows, labels = pseudo_labels(Path(config.pseudo_labels), competition.test_ids,
@@ -155,20 +174,9 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
                                              "best_val_accuracy": val_accuracy})
 
 
-def _resume_config(run: Path, epochs: int | None) -> TrainConfig:
-    if not (run / "last.keras").is_file():
-        raise WorkbenchError(f"{run} has no checkpoint yet (no epoch finished); start a new run.")
-    config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
-    done = int(runs.read_json(run / "state.json").get("epoch", 0))
-    if epochs and epochs != config.epochs:
-        config = replace(config, epochs=epochs)
-    claimed = runs.read_json(run / "status.json").get("pid") == os.getpid()  # by a CV, say
-    if runs.run_status(run) == "running" and not claimed:
-        raise WorkbenchError(f"{run.name} is still running in another process.")
-    if done >= config.epochs:
-        raise WorkbenchError(f"{run.name} has done all {config.epochs} of its epochs; pass "
-                             f"--epochs N with N > {done} to train it further.")
-    return config
+def _check_labelled(competition: Competition) -> None:
+    if competition.n_train == 0:
+        raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
 
 
 def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
@@ -201,7 +209,9 @@ def _emit(subscribers: list[Subscriber], event: Event) -> None:
 def _save_model(model, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     try:
+        runs.fault_point()
         model.save(tmp)
+        runs.fault_point()
         os.replace(tmp, path)
     except BaseException as error:
         tmp.unlink(missing_ok=True)

@@ -8,21 +8,23 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
 
 from workbench import __version__
 from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError, user_message
+from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
 from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.submit import SubmitScreen
 from workbench.tui.screens.train import TrainScreen
+from workbench.tui.workers import OWNERS, background, failure_text
 
 SCREENS = {
     "data": ("Data", "Browse the digits: filter by label and split"),
@@ -71,7 +73,22 @@ class WorkbenchApp(App):
     def on_mount(self) -> None:
         self.load_data()
 
-    @work(thread=True, exclusive=True, group="load")
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is handled (every worker is the app's: see
+        workbench/tui/workers.py): a notification, and a word to the screen that started it,
+        which stays usable; the app never goes down with a worker."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            text = failure_text(worker.error)
+            self.notify(text, title=f"{worker.description or worker.name} failed",
+                        severity="error", timeout=20)
+            owner = OWNERS.pop(worker, None)
+            if owner is not None and owner is not self and owner.is_attached:
+                owner.post_message(WorkFailed(worker.group, text))
+        elif worker.is_finished:
+            OWNERS.pop(worker, None)
+
+    @background("load", "Loading the data")
     def load_data(self) -> None:
         try:
             competition = load_competition(self.data)

@@ -27,3 +27,11 @@ class CrossValidated(Message):
     """A CV's training is over: finished (with its OOF summary), interrupted, or waiting."""
 
     result: CVResult
+
+
+@dataclass
+class WorkFailed(Message):
+    """Work this screen started failed (already shown as a notification by the app)."""
+
+    group: str
+    text: str

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.text import Text
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,7 +20,9 @@ from textual.widgets import Footer, Header, Select, Static
 
 from workbench.engine.render import digit_blocks
 from workbench.engine.runs import RUNS_DIR
+from workbench.tui.messages import WorkFailed
 from workbench.tui.widgets.choices import refill, runs_with
+from workbench.tui.workers import background
 
 BRUSH = np.array([[0.3, 0.7, 0.3], [0.7, 1.0, 0.7], [0.3, 0.7, 0.3]])
 
@@ -101,6 +103,7 @@ class DrawScreen(Screen):
         super().__init__()
         self.model = None
         self.model_path: Path | None = None
+        self.failed_path: Path | None = None  # its model would not load: not retried per stroke
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -119,7 +122,7 @@ class DrawScreen(Screen):
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
             self.model_path = RUNS_DIR / event.value / "best.keras"
-            self.model = None
+            self.model, self.failed_path = None, None
             self.predict(self.query_one(Canvas).image)
 
     def on_canvas_changed(self, message: Canvas.Changed) -> None:
@@ -128,19 +131,31 @@ class DrawScreen(Screen):
     def action_clear(self) -> None:
         self.query_one(Canvas).action_clear()
 
-    @work(thread=True, exclusive=True, group="draw")
     def predict(self, image: np.ndarray) -> None:
-        """Loads the model once (Keras in this thread), then predicts the drawing."""
-        if self.model_path is None:
+        """Predict the drawing in a worker, unless the chosen run's model would not load."""
+        if self.model_path is not None and self.model_path == self.failed_path:
+            return
+        self._predict(self.model_path, image)
+
+    @background("draw", "Predicting the drawing")
+    def _predict(self, path: Path | None, image: np.ndarray) -> None:
+        """Loads the model once (Keras in this thread), then predicts the drawing. A failure
+        (a damaged checkpoint, say) is the app's to show (on_work_failed here)."""
+        if path is None:
             self.post_message(self.Probabilities(None, "Train a run first (t)."))
             return
         if self.model is None:
             from workbench.engine.prediction import load_checkpoint
 
             self.post_message(self.Probabilities(None, "Loading the model ..."))
-            self.model = load_checkpoint(self.model_path)
+            self.model = load_checkpoint(path)
         probabilities = np.asarray(self.model(image[None], training=False))[0]
         self.post_message(self.Probabilities(probabilities))
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.model, self.failed_path = None, self.model_path
+        self.query_one("#probabilities", Static).update(
+            f"Could not predict with this run:\n{message.text}\n\nChoose another run.")
 
     def on_draw_screen_probabilities(self, message: Probabilities) -> None:
         panel = self.query_one("#probabilities", Static)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +15,7 @@ from workbench.engine.cv import cv_status, list_cvs
 from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
 from workbench.tui.widgets.curves import Curves
+from workbench.tui.workers import background
 
 
 def cv_row(name: str) -> tuple[str, str, str, str]:
@@ -152,7 +152,7 @@ class RunsScreen(Screen):
         self.notify(f"Ensembling {len(self.overlay)} runs ...")
         self.ensemble(list(self.overlay))
 
-    @work(thread=True, exclusive=True, group="ensemble")
+    @background("ensemble", "Ensembling the runs")
     def ensemble(self, run_ids: list[str]) -> None:
         """Average the runs' probabilities into a submission under submissions/."""
         from workbench.engine.prediction import (ensemble_runs, last_epoch_accuracy,

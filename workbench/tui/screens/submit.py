@@ -1,24 +1,26 @@
 """Submit: pick a run's or a saved submission, see the checker's verdict, the first rows and the
-label distribution; one key sends it to Kaggle through the engine; the submission history."""
+label distribution; one key sends it to Kaggle through the engine, after a confirmation that
+names the file, the run and the message, one submission at a time; the submission history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from workbench.engine.errors import WorkbenchError, user_message
-from workbench.engine.kaggle import COMPETITION, TEST_ROWS
+from workbench.engine.kaggle import COMPETITION, TEST_ROWS, credentials_source
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
+from workbench.tui.messages import WorkFailed
 from workbench.tui.widgets.choices import refill, runs_with
+from workbench.tui.workers import background
 
 
 KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
@@ -31,11 +33,54 @@ def submission_files() -> list[Path]:
     return runs + saved
 
 
+def run_of(path: Path) -> str | None:
+    """The run whose submission ``path`` is (runs/RUN/submission.csv), else None."""
+    try:
+        relative = path.resolve().relative_to(RUNS_DIR.resolve())
+    except ValueError:
+        return None
+    return relative.parts[0] if len(relative.parts) == 2 else None
+
+
+class ConfirmSubmit(ModalScreen[bool]):
+    """Asks before a submission is sent: it uses one of the day's few. Enter alone does not
+    send (the focus starts on Cancel), so a double Enter cannot submit."""
+
+    BINDINGS = [("y", "answer(True)", "Submit"), ("n,escape", "answer(False)", "Cancel")]
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__()
+        self.path, self.message = path, message
+
+    def compose(self) -> ComposeResult:
+        run = run_of(self.path)
+        with Vertical(id="confirm-submit"):
+            yield Label(f"Submit to Kaggle ({COMPETITION})?", markup=False)
+            yield Label(f"file:    {self.path}", id="confirm-file", markup=False)
+            yield Label(f"run:     {run or '- (a saved submission)'}", id="confirm-run",
+                        markup=False)
+            yield Label(f"message: {self.message}", id="confirm-message", markup=False)
+            yield Label("It uses one of the day's submissions.", markup=False)
+            with Horizontal():
+                yield Button("Submit (y)", variant="warning", id="yes")
+                yield Button("Cancel (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
 class SubmitScreen(Screen):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit to Kaggle", id="submit.send", priority=True),
         Binding("ctrl+y", "history", "Kaggle history", id="submit.history", priority=True),
     ]
+    confirming = False  # the confirmation is on screen
 
     @dataclass
     class Status(Message):
@@ -106,8 +151,23 @@ class SubmitScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_submit()
 
+    @property
+    def in_flight(self) -> bool:
+        """A submission is being sent (its worker belongs to the app: switching screens and
+        back does not forget it)."""
+        return any(w.group == "kaggle" and not w.is_finished for w in self.app.workers)
+
+    @property
+    def sending(self) -> bool:
+        """A submission is being confirmed or sent: the next one waits for it."""
+        return self.confirming or self.in_flight
+
     def action_submit(self) -> None:
         path, message = self.path, self.query_one("#message", Input).value.strip()
+        if self.sending:
+            self.notify("A submission is already being sent; wait for its answer.",
+                        severity="warning")
+            return
         if path is None:
             self.notify("Choose a submission first.", severity="warning")
             return
@@ -115,10 +175,24 @@ class SubmitScreen(Screen):
             self.notify("Write a message for Kaggle first.", severity="warning")
             self.query_one("#message", Input).focus()
             return
-        self.post_message(self.Status(f"Submitting {path.name} ..."))
-        self.send(path, message)
+        try:
+            credentials_source()  # no question asked for what cannot be sent
+        except WorkbenchError as error:
+            self.post_message(self.Status(user_message(error), error=True))
+            return
 
-    @work(thread=True, exclusive=True, group="kaggle")
+        def answered(yes: bool | None) -> None:
+            self.confirming = False
+            if yes and not self.in_flight:
+                self.post_message(self.Status(f"Submitting {path.name} ..."))
+                self.send(path, message)
+            elif not yes:
+                self.post_message(self.Status("Not submitted."))
+
+        self.confirming = True
+        self.app.push_screen(ConfirmSubmit(path, message), answered)
+
+    @background("kaggle", "Submitting to Kaggle")
     def send(self, path: Path, message: str) -> None:
         from workbench.engine.kaggle import submit
 
@@ -133,13 +207,16 @@ class SubmitScreen(Screen):
         else:
             score = f", public score {result.public_score}" if result.public_score else ""
             self.post_message(self.Status(f"{result.status}{score}", result.status == "ERROR"))
-        self.load_history()
+        self.app.call_from_thread(self.load_history)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.query_one("#kaggle-status", Static).update(message.text)
 
     def action_history(self) -> None:
         self.post_message(self.Status("Loading the submission history ..."))
         self.load_history()
 
-    @work(thread=True, exclusive=True, group="kaggle-history")
+    @background("kaggle-history", "Loading the Kaggle history")
     def load_history(self) -> None:
         from workbench.engine.kaggle import submissions
 

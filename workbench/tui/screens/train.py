@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,6 +25,7 @@ from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import RUNS_DIR, list_runs
 from workbench.tui.messages import CrossValidated, TrainingEvent, TrainingFailed
 from workbench.tui.widgets.curves import Curves
+from workbench.tui.workers import background
 
 
 class TrainScreen(Screen):
@@ -183,7 +184,7 @@ class TrainScreen(Screen):
         self.epoch_lines = []
         self.cv, self.member = None, ""
 
-    @work(thread=True, exclusive=True, group="train")
+    @background("train", "Training")
     def train(self, config: TrainConfig | None, run: Path | None, folds: int = 0,
               name: str | None = None) -> None:
         """Runs the engine in this worker thread (a run, a resumed run, or CV ``name`` with

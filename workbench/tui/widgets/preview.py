@@ -13,14 +13,30 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
-from textual_image.renderable import Image as AutoRenderable
-from textual_image.renderable.sixel import Image as SixelRenderable
-from textual_image.renderable.tgp import Image as TGPRenderable
-from textual_image.widget import Image as GraphicsImage
 
 from workbench.engine.render import digit_ascii, digit_blocks
 
-GRAPHICS = AutoRenderable in (SixelRenderable, TGPRenderable)
+
+def _graphics_widget() -> type | None:
+    """textual-image's widget class if the terminal speaks Kitty or Sixel graphics, else None.
+
+    Its import probes the terminal (cell size, protocol queries), and a probe that fails (a
+    pty reporting 0 columns divides by zero) must not take the app down: half-blocks then."""
+    try:
+        from textual_image.renderable import Image as AutoRenderable
+        from textual_image.renderable.sixel import Image as SixelRenderable
+        from textual_image.renderable.tgp import Image as TGPRenderable
+
+        if AutoRenderable not in (SixelRenderable, TGPRenderable):
+            return None
+        from textual_image.widget import Image
+    except Exception:  # any failure of a third-party probe means: no graphics
+        return None
+    return Image
+
+
+GraphicsImage = _graphics_widget()
+GRAPHICS = GraphicsImage is not None
 
 
 class DigitPreview(Vertical):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workbench.engine.render import ASCII_RAMP, digit_ascii, digit_blocks
+from workbench.render import ASCII_RAMP, digit_ascii, digit_blocks
 
 
 def test_ascii_is_28_rows_of_56_chars_darker_is_denser():

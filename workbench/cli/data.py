@@ -69,7 +69,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from workbench.engine.render import digit_ascii, digit_blocks
+    from workbench.render import digit_ascii, digit_blocks
 
     competition = load_competition(args.data)
     images = competition.train_images if args.split == "train" else competition.test_images

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Select, Static
 
-from workbench.engine.render import digit_blocks
+from workbench.render import digit_blocks
 from workbench.engine.runs import RUNS_DIR
 from workbench.tui.messages import WorkFailed
 from workbench.tui.widgets.choices import refill, runs_with

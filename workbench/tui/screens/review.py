@@ -15,7 +15,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Select, 
 
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError, user_message
-from workbench.engine.render import digit_blocks
+from workbench.render import digit_blocks
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.suspects import read_dismissed, toggle_dismissed

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from workbench.engine.render import ASCII_RAMP, digit_blocks
+from workbench.render import ASCII_RAMP, digit_blocks
 
 TILE_W, TILE_H = 16, 8  # a 14x14 thumbnail is 14 cells x 7 lines, plus a caption line
 

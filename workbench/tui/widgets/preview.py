@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from workbench.engine.render import digit_ascii, digit_blocks
+from workbench.render import digit_ascii, digit_blocks
 
 
 def _graphics_widget() -> type | None:

@@ -74,20 +74,13 @@ def run_list(args: argparse.Namespace) -> int:
         table = Table("CV", "folds done", "OOF accuracy (95% CI)", "training")
         states = [cv_status(name, args.runs_dir) for name in cvs]
         for state in states:
-            table.add_row(state.name, "damaged" if state.problem else _cv_progress(state),
+            table.add_row(state.name, "damaged" if state.problem else state.progress,
                           _cv_accuracy(state.summary), _duration(state.seconds))
         out.print(table)
         for state in states:
             if state.problem:
                 out.print(f"CV {state.name}: {state.problem}")
     return 0
-
-
-def _cv_progress(state) -> str:
-    if state.combine:
-        return "combined: " + " + ".join(state.combine)
-    return f"{sum(state.finished[:state.folds])}/{state.folds}" + (
-        f" + {sum(state.finished[state.folds:])}/{state.refit} refit" if state.refit else "")
 
 
 def _cv_accuracy(summary) -> str:
@@ -104,7 +97,7 @@ def show_cv(name: str, runs_dir: Path) -> None:
     if state.summary is not None:
         print_cv_summary(state.summary)
     else:
-        out.print(f"CV {name}: {_cv_progress(state)} members finished; the same cv command "
+        out.print(f"CV {name}: {state.progress} members finished; the same cv command "
                   "continues it.")
     for index, (run, finished) in enumerate(zip(state.members, state.finished)):
         kind = f"fold {index}" if index < state.folds else f"refit {index - state.folds}"

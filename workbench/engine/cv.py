@@ -339,6 +339,14 @@ class CVStatus:
     summary: CVSummary | None
     problem: str | None = None  # a damaged manifest: what is wrong and the fix
 
+    @property
+    def progress(self) -> str:
+        """The members finished, as the faces show it: "3/5 + 0/1 refit", or the parts."""
+        if self.combine:
+            return "combined: " + " + ".join(self.combine)
+        return f"{sum(self.finished[:self.folds])}/{self.folds}" + (
+            f" + {sum(self.finished[self.folds:])}/{self.refit} refit" if self.refit else "")
+
 
 def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
     """Where CV ``name`` stands; a damaged manifest reads as no members, with ``problem``."""

@@ -22,16 +22,11 @@ def cv_row(name: str) -> tuple[str, str, str, str]:
     """A CV's line: its name, the folds (and refits) finished, the OOF accuracy with its 95%
     interval once gathered, and the minutes its members trained."""
     state = cv_status(name, RUNS_DIR)
-    if state.combine:
-        progress = "combined: " + " + ".join(state.combine)
-    else:
-        progress = f"{sum(state.finished[:state.folds])}/{state.folds}" + (
-            f" + {sum(state.finished[state.folds:])}/{state.refit} refit" if state.refit else "")
     accuracy = "-"
     if state.summary is not None:
         low, high = state.summary.interval
         accuracy = f"{100 * state.summary.accuracy:.2f}% ({100 * low:.2f}-{100 * high:.2f})"
-    return name, progress, accuracy, f"{state.seconds / 60:.1f} min"
+    return name, state.progress, accuracy, f"{state.seconds / 60:.1f} min"
 
 
 class ConfirmDelete(ModalScreen[bool]):

@@ -7,10 +7,12 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from workbench import __version__
@@ -22,17 +24,33 @@ from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
 from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
+from workbench.tui.screens.search import SearchScreen
 from workbench.tui.screens.submit import SubmitScreen
 from workbench.tui.screens.train import TrainScreen
 from workbench.tui.workers import OWNERS, background, failure_text
 
+
+@dataclass(frozen=True)
+class ScreenEntry:
+    """One screen of the app: the key that shows it, its class, and its line in the palette."""
+
+    key: str
+    title: str
+    screen: type[Screen]
+    help: str
+
+
+# The one table of screens: the modes, the keys that switch to them and the palette come from it.
 SCREENS = {
-    "data": ("Data", "Browse the digits: filter by label and split"),
-    "train": ("Train", "Train a model with live curves"),
-    "runs": ("Runs", "Compare and delete training runs"),
-    "review": ("Review", "Confusion matrix and mistakes of a run"),
-    "submit": ("Submit", "Check a submission and send it to Kaggle"),
-    "draw": ("Draw", "Draw a digit and watch a model's probabilities"),
+    "data": ScreenEntry("d", "Data", DataScreen, "Browse the digits: filter by label and split"),
+    "train": ScreenEntry("t", "Train", TrainScreen, "Train a model with live curves"),
+    "runs": ScreenEntry("r", "Runs", RunsScreen, "Compare and delete training runs"),
+    "review": ScreenEntry("v", "Review", ReviewScreen, "Confusion matrix and mistakes of a run"),
+    "submit": ScreenEntry("k", "Submit", SubmitScreen,
+                          "Check a submission and send it to Kaggle"),
+    "draw": ScreenEntry("w", "Draw", DrawScreen, "Draw a digit and watch a model's probabilities"),
+    "search": ScreenEntry("o", "Search", SearchScreen,
+                          "The convergence search: optimizers x learning rates x schedules"),
 }
 
 
@@ -41,16 +59,11 @@ class WorkbenchApp(App):
 
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
-    MODES = {"data": DataScreen, "train": TrainScreen, "runs": RunsScreen,
-             "review": ReviewScreen, "submit": SubmitScreen, "draw": DrawScreen}
+    MODES = {mode: entry.screen for mode, entry in SCREENS.items()}
     DEFAULT_MODE = "data"
     BINDINGS = [
-        Binding("d", "switch_mode('data')", "Data", id="screen.data"),
-        Binding("t", "switch_mode('train')", "Train", id="screen.train"),
-        Binding("r", "switch_mode('runs')", "Runs", id="screen.runs"),
-        Binding("v", "switch_mode('review')", "Review", id="screen.review"),
-        Binding("k", "switch_mode('submit')", "Submit", id="screen.submit"),
-        Binding("w", "switch_mode('draw')", "Draw", id="screen.draw"),
+        *[Binding(entry.key, f"switch_mode({mode!r})", entry.title, id=f"screen.{mode}")
+          for mode, entry in SCREENS.items()],
         Binding("q", "quit", "Quit", id="quit"),
     ]
     competition: reactive[Competition | None] = reactive(None)
@@ -102,8 +115,8 @@ class WorkbenchApp(App):
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         """Every screen, and every action of the current screen, in the command palette."""
         yield from super().get_system_commands(screen)
-        for mode, (title, help_text) in SCREENS.items():
-            yield SystemCommand(f"Screen: {title}", help_text,
+        for mode, entry in SCREENS.items():
+            yield SystemCommand(f"Screen: {entry.title}", entry.help,
                                 lambda mode=mode: self.switch_mode(mode))
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.description:

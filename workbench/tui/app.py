@@ -86,6 +86,13 @@ class WorkbenchApp(App):
     def on_mount(self) -> None:
         self.load_data()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The screen keys and q are letters: while a text field has the focus they are text,
+        so the footer stops offering them (Escape leaves the field)."""
+        if action in ("switch_mode", "quit") and getattr(self.screen, "typing", False):
+            return False
+        return True
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker is handled (every worker is the app's: see
         workbench/tui/workers.py): a notification, and a word to the screen that started it,

@@ -7,15 +7,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from workbench.engine.data import Competition
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.digit_grid import DigitGrid
 from workbench.tui.widgets.preview import DigitPreview
 
 
-class DataScreen(Screen):
+class DataScreen(WorkbenchScreen):
     BINDINGS = [
         *[Binding(str(d), f"label({d})", show=False) for d in range(10)],
         Binding("a", "label(-1)", "All labels", id="data.all"),

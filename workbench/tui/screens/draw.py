@@ -14,13 +14,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Select, Static
 
-from workbench.render import digit_blocks
 from workbench.engine.runs import RUNS_DIR
+from workbench.render import digit_blocks
 from workbench.tui.messages import WorkFailed
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
 
@@ -91,7 +91,7 @@ class Canvas(Widget, can_focus=True):
         self.post_message(self.Changed())
 
 
-class DrawScreen(Screen):
+class DrawScreen(WorkbenchScreen):
     BINDINGS = [Binding("c", "clear", "Clear", id="draw.clear")]
 
     @dataclass

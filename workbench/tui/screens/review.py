@@ -10,15 +10,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Select, Static
 
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError, user_message
-from workbench.render import digit_blocks
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.suspects import read_dismissed, toggle_dismissed
+from workbench.render import digit_blocks
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
 
@@ -50,7 +50,7 @@ def verdict(suspect_id: int, confirmed: set[int], dismissed: set[int]) -> str:
             else "undecided")
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("f", "flag", "Flag suspect", id="review.flag"),
         Binding("s", "suspects", "CV suspects", id="review.suspects"),

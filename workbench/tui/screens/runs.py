@@ -8,12 +8,13 @@ import time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from workbench.engine.cv import cv_status, list_cvs
 from workbench.engine.errors import WorkbenchError, user_message
 from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background
 
@@ -52,7 +53,7 @@ class ConfirmDelete(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class RunsScreen(Screen):
+class RunsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("c", "compare", "Overlay", id="runs.compare"),
         Binding("e", "ensemble", "Ensemble overlaid", id="runs.ensemble"),
@@ -150,8 +151,7 @@ class RunsScreen(Screen):
     @background("ensemble", "Ensembling the runs")
     def ensemble(self, run_ids: list[str]) -> None:
         """Average the runs' probabilities into a submission under submissions/."""
-        from workbench.engine.prediction import (ensemble_runs, last_epoch_accuracy,
-                                                 save_prediction)
+        from workbench.engine.prediction import ensemble_runs, last_epoch_accuracy, save_prediction
 
         members = [RUNS_DIR / run for run in run_ids]
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from workbench.tui.screens.base import WorkbenchScreen
 
-class SearchScreen(Screen):
+
+class SearchScreen(WorkbenchScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Run `workbench-engine search` to fill the grid.", id="search-status")

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from workbench.engine.errors import WorkbenchError, user_message
@@ -19,9 +19,9 @@ from workbench.engine.kaggle import COMPETITION, TEST_ROWS, credentials_source
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
 from workbench.tui.messages import WorkFailed
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
-
 
 KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
 
@@ -75,7 +75,7 @@ class ConfirmSubmit(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class SubmitScreen(Screen):
+class SubmitScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit to Kaggle", id="submit.send", priority=True),
         Binding("ctrl+y", "history", "Kaggle history", id="submit.history", priority=True),

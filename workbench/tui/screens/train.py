@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (Button, Checkbox, Footer, Header, Input, Label, ProgressBar, Select,
                              Static)
 
@@ -24,11 +23,12 @@ from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import RUNS_DIR, list_runs
 from workbench.tui.messages import CrossValidated, TrainingEvent, TrainingFailed
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background
 
 
-class TrainScreen(Screen):
+class TrainScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("g", "start", "Start", id="train.start"),
         Binding("x", "stop", "Stop", id="train.stop"),

@@ -1,0 +1,45 @@
+"""What every screen of the app shares: the keyboard rules of a text field.
+
+While a text field has the focus, a letter typed goes into it, so the screen's and the app's
+letter keys are hidden from the footer (they would not work); Escape leaves the field, and the
+keys are back."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from textual.binding import Binding, BindingsMap
+from textual.screen import Screen
+from textual.widgets import Input, TextArea
+
+
+def letter_key(key: str) -> bool:
+    """A key that a text field takes as text: one printable character (``d``, ``?``, ``5``)."""
+    return len(key) == 1 and key.isprintable()
+
+
+class WorkbenchScreen(Screen):
+    BINDINGS = [Binding("escape", "leave_field", "Leave the field", show=False, priority=True)]
+
+    @property
+    def typing(self) -> bool:
+        """A text field has the focus: letters are text, not keys."""
+        return isinstance(self.focused, (Input, TextArea))
+
+    @cached_property
+    def _letter_actions(self) -> frozenset[str]:
+        bindings = BindingsMap(
+            [b for cls in reversed(type(self).__mro__) for b in cls.__dict__.get("BINDINGS", [])])
+        return frozenset(binding.action for key, found in bindings.key_to_bindings.items()
+                         if letter_key(key) for binding in found)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":
+            return self.typing
+        if self.typing and action in self._letter_actions:
+            return False
+        return True
+
+    def action_leave_field(self) -> None:
+        """Escape in a text field: the focus leaves it, so the screen's keys work again."""
+        self.set_focus(None)

@@ -97,6 +97,9 @@ class ReviewScreen(WorkbenchScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer offers the suspect keys only where they apply."""
+        allowed = super().check_action(action, parameters)
+        if not allowed or action == "leave_field":
+            return allowed
         if action == "suspects":
             return self.cv is not None
         if action in ("confirm_suspect", "dismiss_suspect"):

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
-from workbench.engine.recipes import PRESETS
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -53,41 +52,6 @@ async def test_bad_data_is_a_notification_not_a_crash(tmp_path):
     assert app.return_code == 0
 
 
-async def test_train_screen_trains_and_plots(tiny_data, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("t")
-        app.screen.query_one("#model", Select).value = "linear"
-        app.screen.query_one("#epochs", Input).value = "2"
-        await pilot.press("g")
-        await loaded(pilot)
-        await pilot.pause(0.2)
-        assert "finished: 2 epochs" in text(app, "#status")
-        accuracy = app.screen.query_one("#accuracy", Curves)
-        assert accuracy.series["validation"][0] == [1, 2]
-        assert app.screen.query_one("#loss", Curves).series["train (batches)"][0]
-    runs = list((tmp_path / "runs").iterdir())
-    assert len(runs) == 1
-    assert json.loads((runs[0] / "status.json").read_text())["status"] == "finished"
-
-
-async def test_choosing_a_preset_fills_the_form(tiny_data):
-    app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        app.screen.query_one("#preset", Select).value = "kaggle-best"
-        await pilot.pause()
-        form = {name: app.screen.query_one(f"#{name}").value
-                for name in ("model", "optimizer", "schedule", "lr", "epochs")}
-        preset = PRESETS["kaggle-best"]
-        assert form == {"model": preset.model, "optimizer": preset.optimizer,
-                        "schedule": preset.schedule, "lr": f"{preset.learning_rate:g}",
-                        "epochs": str(preset.epochs)}
-        config = app.screen._config()
-        assert (config.preset, config.label_smoothing, config.batch_size) == (
-            "kaggle-best", preset.label_smoothing, preset.batch_size)
 
 
 async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypatch):
@@ -112,18 +76,6 @@ async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypat
         assert app.current_mode == "train"
     assert not (tmp_path / "runs").exists()  # refused before any run folder was made
 
-
-@pytest.mark.parametrize("epochs", ["abc"])
-async def test_bad_form_input_is_a_notification(tiny_data, tmp_path, monkeypatch, epochs):
-    monkeypatch.chdir(tmp_path)
-    app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        app.screen.query_one("#epochs", Input).value = epochs
-        await pilot.press("g")
-        await pilot.pause()
-        assert any("must be numbers" in n.message for n in app._notifications)
-    assert not (tmp_path / "runs").exists()
 
 
 async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path, monkeypatch):
@@ -419,37 +371,3 @@ async def test_runs_screen_lists_cvs(kaggle, tmp_path, monkeypatch):
                         "waiting": ["waiting", "1/3 + 0/1 refit", "-", "1.0 min"]}
         assert app.screen.query_one("#runs-table", DataTable).row_count == 2
 
-
-async def test_train_screen_trains_a_cv(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.cv import read_summary
-
-    monkeypatch.chdir(tmp_path)
-    app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("t")
-        app.screen.query_one("#model", Select).value = "linear"
-        app.screen.query_one("#epochs", Input).value = "1"
-        app.screen.query_one("#folds", Input).value = "2"
-        app.screen.query_one("#cv-name", Input).value = "tiny"
-        await pilot.press("g")
-        await loaded(pilot)
-        await pilot.pause(0.2)
-        assert "CV tiny finished: out-of-fold accuracy" in text(app, "#status")
-        assert "-- fold 2 of 2 --" in text(app, "#epochs-log")
-        assert app.screen.query_one("#accuracy", Curves).series["validation"][0] == [1]
-        assert not app.screen.query_one("#start").disabled
-    summary = read_summary("tiny")
-    assert summary is not None and summary.rows == 300 and summary.folds == 2
-
-
-async def test_train_screen_refuses_one_fold(tiny_data, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        app.screen.query_one("#folds", Input).value = "1"
-        await pilot.press("g")
-        await pilot.pause()
-        assert any("at least 2 folds" in n.message for n in app._notifications)
-    assert not (tmp_path / "runs").exists()

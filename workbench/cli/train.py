@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from workbench.cli.output import err, out
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, TrainFinished,
-                                     TrainStarted)
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, Predicting,
+                                     TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
@@ -192,6 +192,12 @@ class ConsoleReporter:
                 f"acc {100 * event.accuracy:.2f}%{val}  lr {event.learning_rate:.2e}  "
                 f"{event.seconds:.1f} s  {event.samples_per_s:,.0f}/s"
                 + ("  *" if event.best else ""))
+        elif isinstance(event, Predicting):
+            rows = " and ".join(f"{n:,} {what}" for n, what in
+                                ((event.val_rows, "validation"), (event.test_rows, "test")) if n)
+            if rows and self.task is not None:
+                self.progress.update(self.task, description=f"predicting {rows} rows",
+                                     metrics="")
         elif isinstance(event, TrainFinished):
             self.progress.stop()
         elif isinstance(event, MemberStarted) and event.kind == "member":

@@ -51,6 +51,15 @@ class EpochEnded:
 
 
 @dataclass(frozen=True)
+class Predicting:
+    """Training is over; the run is predicting its held-out and test rows (seconds on a CPU)."""
+
+    run_id: str
+    val_rows: int
+    test_rows: int
+
+
+@dataclass(frozen=True)
 class TrainFinished:
     run_id: str
     status: str
@@ -71,7 +80,7 @@ class MemberStarted:
     kind: str = "member"
 
 
-Event = TrainStarted | BatchEnded | EpochEnded | TrainFinished | MemberStarted
+Event = TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
 Subscriber = Callable[[Event], None]
 
 

@@ -24,8 +24,9 @@ from workbench.engine.atomic import naming
 from workbench.engine.config import TrainConfig
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Event, Subscriber, TrainFinished,
-                                     TrainStarted)
+from workbench.engine.eventlog import EventLog
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, Predicting, Subscriber,
+                                     TrainFinished, TrainStarted)
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.prediction import (load_checkpoint, predict_probabilities, pseudo_labels,
                                          write_npz)
@@ -100,6 +101,7 @@ def _record(config: TrainConfig, **extra) -> dict:
 
 def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
              stop: threading.Event | None, competition: Competition | None) -> TrainResult:
+    subscribers = [EventLog(run), *subscribers]  # any process can watch the run live
     device = backend.device(config.cpu)
     policy = backend.precision_policy(config.precision, device)
     backend.set_precision(policy)
@@ -167,6 +169,7 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
     elif not model_spec(config.model).trainable:
         _save_model(model, run / "last.keras")
         _save_model(model, run / "best.keras")
+    _emit(subscribers, Predicting(run.name, len(val_idx), competition.n_test))
     val_accuracy = _write_predictions(run, model, competition, val_idx,
                                       keep_best=config.folds is None)
     if recorder.best is None and val_accuracy is not None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from workbench.engine.cv import CVResult
+from workbench.engine.ensemble import EnsembleResult
 from workbench.engine.events import Event
+
+if TYPE_CHECKING:  # training imports Keras, which the app loads only when it trains
+    from workbench.engine.training import TrainResult
 
 
 @dataclass
@@ -23,10 +29,18 @@ class TrainingFailed(Message):
 
 
 @dataclass
-class CrossValidated(Message):
-    """A CV's training is over: finished (with its OOF summary), interrupted, or waiting."""
+class TrainingEnded(Message):
+    """The Train screen's work is over: a run's, an ensemble's or a CV's result (a CV's with its
+    OOF summary once every fold is done)."""
 
-    result: CVResult
+    result: TrainResult | EnsembleResult | CVResult
+
+
+@dataclass
+class WatchRun(Message):
+    """The run the Train screen started is under way: watch its event log."""
+
+    run: Path
 
 
 @dataclass

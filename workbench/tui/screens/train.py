@@ -1,6 +1,10 @@
-"""Train: choose a recipe, start, stop, resume; live curves, a progress bar, samples/s, device.
-With K folds it trains a K-fold CV instead: fold after fold, each with its curves, then the CV's
-out-of-fold accuracy."""
+"""Train: a recipe with every knob the CLI has, started, stopped or resumed; one run, a k-fold CV
+or an ensemble; live curves, a progress bar and the ETA.
+
+The screen watches a run through its event log (``events.jsonl``, see
+``workbench.engine.eventlog``): the runs it trains itself, and any run another process trains
+(``workbench-engine train`` in another terminal, over SSH, a CV's folds, a search) when it
+trains nothing itself. One way to watch a run, whoever started it."""
 
 from __future__ import annotations
 
@@ -14,18 +18,47 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (Button, Checkbox, Footer, Header, Input, Label, ProgressBar, Select,
                              Static)
 
+from workbench.engine import runs
+from workbench.engine.backend import PRECISIONS
 from workbench.engine.config import TrainConfig
-from workbench.engine.cv import check_name, default_name
+from workbench.engine.cv import CVResult, check_name
+from workbench.engine.cv import default_name as cv_name
+from workbench.engine.ensemble import EnsembleResult
+from workbench.engine.ensemble import default_name as ensemble_name
 from workbench.engine.errors import WorkbenchError, user_message
-from workbench.engine.events import (BatchEnded, EpochEnded, MemberStarted, TrainFinished,
-                                     TrainStarted)
+from workbench.engine.eventlog import EventFollower, live_runs
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, Predicting,
+                                     TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
-from workbench.engine.runs import RUNS_DIR, list_runs
-from workbench.tui.messages import CrossValidated, TrainingEvent, TrainingFailed
+from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background
+
+PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
+FOLLOW_S = 0.25  # how often the watched run's event log is read
+DISCOVER_S = 1.0  # how often, when idle, the runs folder is searched for a live run
+
+
+def field(label: str, widget) -> Vertical:
+    """A labelled form field."""
+    return Vertical(Label(label), widget, classes="field")
+
+
+def choice(widget_id: str, options, value: str) -> Select:
+    return Select([(o, o) for o in options], value=value, allow_blank=False, id=widget_id,
+                  compact=True)
+
+
+def entry(widget_id: str, value: str = "", placeholder: str = "", kind: str = "text") -> Input:
+    return Input(value, placeholder=placeholder, id=widget_id, type=kind, compact=True)
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 class TrainScreen(WorkbenchScreen):
@@ -37,93 +70,128 @@ class TrainScreen(WorkbenchScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.run_header = ""
-        self.cv: str | None = None  # the name of the CV training; None for a single run
-        self.member = ""  # which of its folds is training
+        self.follower: EventFollower | None = None  # the watched run's event log
+        self.own = False  # the watched run is this screen's training (not another process's)
+        self.member = ""  # an ensemble's or CV's member being trained, e.g. "fold 2 of 5"
+        self.header = ""
+        self.epochs = 0
+        self.batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
         self.epoch_lines: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
             with VerticalScroll(id="form"):
-                yield Label("Model")
-                yield Select([(m, m) for m in MODELS], value="simple-cnn", allow_blank=False,
-                             id="model")
-                yield Label("Preset")
-                yield Select([(p, p) for p in PRESETS], prompt="none (choose below)",
-                             id="preset")
-                yield Label("Optimizer")
-                yield Select([(o, o) for o in OPTIMIZERS], value="adam", allow_blank=False,
-                             id="optimizer")
-                yield Label("Learning rate (blank: the optimizer's)")
-                yield Input(placeholder="e.g. 0.001", id="lr")
-                yield Label("Schedule")
-                yield Select([(s, s) for s in SCHEDULES], value="constant", allow_blank=False,
-                             id="schedule")
-                yield Label("Epochs / CV folds (0: one run)")
-                with Horizontal(id="epochs-folds"):
-                    yield Input("5", id="epochs", type="integer")
-                    yield Input("0", id="folds", type="integer")
-                yield Input(placeholder="CV name (blank: automatic)", id="cv-name")
-                yield Checkbox("Augmentation (model default)", value=True, id="augment")
                 with Horizontal(id="buttons"):
-                    yield Button("Start", id="start", variant="success")
-                    yield Button("Stop", id="stop", variant="error", disabled=True)
+                    yield Button("Start (g)", id="start", variant="success")
+                    yield Button("Stop (x)", id="stop", variant="error", disabled=True)
+                yield field("Preset", Select([(p, p) for p in PRESETS], id="preset",
+                                             prompt="none (choose below)", compact=True))
+                yield field("Model", choice("model", MODELS, "simple-cnn"))
+                with Horizontal(classes="pair"):
+                    yield field("Optimizer", choice("optimizer", OPTIMIZERS, "adam"))
+                    yield field("Learning rate", entry("lr", placeholder="optimizer's"))
+                yield field("Schedule", choice("schedule", SCHEDULES, "constant"))
+                with Horizontal(classes="pair"):
+                    yield field("Epochs", entry("epochs", "5", kind="integer"))
+                    yield field("Batch size", entry("batch-size", placeholder="128",
+                                                    kind="integer"))
+                with Horizontal(classes="pair"):
+                    yield field("Validation split", entry("val-split", "0.1", kind="number"))
+                    yield field("Seed", entry("seed", "0", kind="integer"))
+                with Horizontal(classes="pair"):
+                    yield field("Early stop", entry("early-stopping", placeholder="off",
+                                                    kind="integer"))
+                    yield field("Label smoothing", entry("label-smoothing", placeholder="0",
+                                                         kind="number"))
+                yield field("Precision", choice("precision", PRECISIONS, "auto"))
+                yield Checkbox("Augmentation (model default)", True, id="augment", compact=True)
+                yield Checkbox("CPU only", False, id="cpu", compact=True)
+                with Horizontal(classes="pair"):
+                    yield field("Train", Select(PLANS, value="run", allow_blank=False,
+                                                id="plan", compact=True))
+                    yield field("Folds / members", entry("members", "5", kind="integer"))
+                yield entry("plan-name", placeholder="CV or ensemble name (blank: automatic)")
             with Vertical(id="live"):
                 yield Static("Ready. Press g (or Start) to train.", id="status", markup=False)
-                yield ProgressBar(total=1, id="progress", show_eta=True)
+                yield ProgressBar(total=1, id="progress", show_eta=False)
                 with Horizontal(id="plots"):
                     yield Curves("loss", "loss", id="loss")
                     yield Curves("accuracy", "accuracy", id="accuracy")
                 yield Static("", id="epochs-log", markup=False)
         yield Footer()
 
+    def on_mount(self) -> None:
+        self._show_plan("run")
+        self.set_interval(FOLLOW_S, self.follow)
+        self.set_interval(DISCOVER_S, self.discover)
+
+    # The form ------------------------------------------------------------------------------
+
     @property
     def training(self) -> bool:
         return any(w.group == "train" and w.is_running for w in self.app.workers)
 
-    def _config(self) -> TrainConfig:
-        def value(widget_id: str):
-            select = self.query_one(f"#{widget_id}", Select)
-            return None if select.is_blank() else select.value
+    def _value(self, widget_id: str):
+        select = self.query_one(f"#{widget_id}", Select)
+        return None if select.is_blank() else select.value
 
-        lr_text = self.query_one("#lr", Input).value.strip()
-        epochs_text = self.query_one("#epochs", Input).value.strip() or "5"
+    def _number(self, widget_id: str, name: str, kind: type, blank=None):
+        """The number typed in ``widget_id`` (``blank`` if empty); the engine checks ranges."""
+        text = self.query_one(f"#{widget_id}", Input).value.strip()
+        if not text:
+            return blank
         try:
-            lr = float(lr_text) if lr_text else None
-            epochs = int(epochs_text)
+            return kind(text)
         except ValueError:
-            raise WorkbenchError("the learning rate and epochs must be numbers.") from None
+            raise WorkbenchError(f"{name} must be a number (got {text[:20]!r}); fix the "
+                                 f"{name} field.") from None
+
+    def _config(self) -> TrainConfig:
         augment = self.query_one("#augment", Checkbox).value
-        model = value("model")
         return TrainConfig(
-            model=model, epochs=epochs, optimizer=value("optimizer"), learning_rate=lr,
-            schedule=value("schedule"), preset=value("preset"),
+            model=self._value("model"), epochs=self._number("epochs", "epochs", int, 5),
+            batch_size=self._number("batch-size", "batch size", int),
+            optimizer=self._value("optimizer"),
+            learning_rate=self._number("lr", "learning rate", float),
+            schedule=self._value("schedule"), preset=self._value("preset"),
+            val_split=self._number("val-split", "validation split", float, 0.1),
+            seed=self._number("seed", "seed", int, 0),
+            early_stopping=self._number("early-stopping", "early stop", int),
+            label_smoothing=self._number("label-smoothing", "label smoothing", float),
+            precision=self._value("precision"), cpu=self.query_one("#cpu", Checkbox).value,
             augment=None if augment else False, data=self.app.data).resolved()
 
-    def _cv(self, config: TrainConfig) -> tuple[int, str | None]:
-        """The form's folds (0: a single run) and the CV's name (None for a single run)."""
-        text = self.query_one("#folds", Input).value.strip() or "0"
-        try:
-            folds = int(text)
-        except ValueError:
-            raise WorkbenchError("the folds must be a number: 0 for one run, 2 or more for a "
-                                 "CV.") from None
-        if folds == 0:
-            return 0, None
-        if folds < 2:
-            raise WorkbenchError(f"a CV needs at least 2 folds (got {folds}); 0 trains one run.")
-        name = self.query_one("#cv-name", Input).value.strip()
-        return folds, check_name(name) if name else default_name(config, folds)
+    def _plan(self, config: TrainConfig) -> tuple[str, int, str | None]:
+        """What to train: ("run", 0, None), ("cv", folds, name) or ("ensemble", members, name)."""
+        plan = self._value("plan")
+        if plan == "run":
+            return plan, 0, None
+        what = "folds" if plan == "cv" else "members"
+        count = self._number("members", what, int)
+        if count is None or count < 2:
+            raise WorkbenchError(f"a{' CV' if plan == 'cv' else 'n ensemble'} needs at least 2 "
+                                 f"{what} (got {count}); fix the Folds / members field.")
+        name = self.query_one("#plan-name", Input).value.strip()
+        if plan == "cv":
+            return plan, count, check_name(name) if name else cv_name(config, count)
+        return plan, count, (runs.check_name(name, "an ensemble") if name
+                             else ensemble_name(config, count))
 
-    @on(Input.Changed, "#folds")
-    def offer_cv_name(self, event: Input.Changed) -> None:
-        """The CV name is asked for only when the form trains a CV."""
-        self.query_one("#cv-name", Input).display = event.value.strip() not in ("", "0")
+    @on(Select.Changed, "#plan")
+    def plan_changed(self, event: Select.Changed) -> None:
+        self._show_plan(event.value)
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def _show_plan(self, plan: object) -> None:
+        """Folds, members and a name are asked for only when the form trains several models."""
+        several = plan in ("cv", "ensemble")
+        self.query_one("#plan-name", Input).display = several
+        self.query_one("#members", Input).parent.display = several
+
+    @on(Select.Changed, "#preset")
+    def preset_chosen(self, event: Select.Changed) -> None:
         """Choosing a preset fills the form with its recipe, which stays editable."""
-        if event.select.id != "preset" or event.select.is_blank():
+        if event.select.is_blank():
             return
         preset = PRESETS[event.value]
         if preset.model:
@@ -133,150 +201,254 @@ class TrainScreen(WorkbenchScreen):
         self.query_one("#lr", Input).value = f"{preset.learning_rate:g}"
         if preset.epochs:
             self.query_one("#epochs", Input).value = str(preset.epochs)
+        if preset.batch_size:
+            self.query_one("#batch-size", Input).value = str(preset.batch_size)
+        if preset.label_smoothing is not None:
+            self.query_one("#label-smoothing", Input).value = f"{preset.label_smoothing:g}"
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
-            self.action_start()
-        elif event.button.id == "stop":
-            self.action_stop()
+    # Start, stop, resume -------------------------------------------------------------------
 
+    @on(Button.Pressed, "#start")
     def action_start(self) -> None:
         if self.training:
-            self.notify("A training is already running; stop it first.", severity="warning")
+            self.notify("A training is already running; stop it first (x).", severity="warning")
             return
         try:
             config = self._config()
-            folds, name = self._cv(config)
+            plan, count, name = self._plan(config)
         except (WorkbenchError, OSError) as error:
             self.notify(user_message(error), title="Cannot start", severity="error")
             return
-        if folds:
-            self._begin(f"Starting CV {name}: {folds} folds of {config.model} (loading Keras) ...")
-            self.cv = name
-        else:
-            self._begin(f"Starting {config.model} (loading Keras) ...")
-        self.train(config, None, folds, name)
+        what = {"run": config.model, "cv": f"CV {name}: {count} folds of {config.model}",
+                "ensemble": f"ensemble {name}: {count} {config.model} members"}[plan]
+        self._begin(f"Starting {what} (loading Keras) ...")
+        self.train(config, None, plan, count, name)
 
-    def action_resume(self) -> None:
-        if self.training:
-            self.notify("A training is already running.", severity="warning")
-            return
-        runs = [r for r in list_runs(RUNS_DIR) if r.status == "interrupted"]
-        if not runs:
-            self.notify("No interrupted run to resume.", severity="warning")
-            return
-        self._begin(f"Resuming {runs[-1].id} ...")
-        self.train(None, runs[-1].path)
-
+    @on(Button.Pressed, "#stop")
     def action_stop(self) -> None:
         if self.training:
             self.app.training_stop.set()
             self.query_one("#status", Static).update("Stopping after this batch ...")
 
+    def action_resume(self) -> None:
+        if self.training:
+            self.notify("A training is already running.", severity="warning")
+            return
+        interrupted = [r for r in runs.list_runs(runs.RUNS_DIR) if r.status == "interrupted"]
+        if not interrupted:
+            self.notify("No interrupted run to resume.", severity="warning")
+            return
+        self._begin(f"Resuming {interrupted[-1].id} ...")
+        self.train(None, interrupted[-1].path)
+
     def _begin(self, status: str) -> None:
         self.app.training_stop = threading.Event()
+        self.follower, self.own, self.member = None, True, ""
+        self._clear()
         self.query_one("#status", Static).update(status)
         self.query_one("#start", Button).disabled = True
         self.query_one("#stop", Button).disabled = False
+
+    def _clear(self) -> None:
         for curves in self.query(Curves):
             curves.clear()
-        self.query_one("#epochs-log", Static).update("")
+        self.query_one("#progress", ProgressBar).update(total=1, progress=0)
         self.epoch_lines = []
-        self.cv, self.member = None, ""
+        self.query_one("#epochs-log", Static).update("")
 
     @background("train", "Training")
-    def train(self, config: TrainConfig | None, run: Path | None, folds: int = 0,
-              name: str | None = None) -> None:
-        """Runs the engine in this worker thread (a run, a resumed run, or CV ``name`` with
-        ``folds`` folds); events come back as messages."""
+    def train(self, config: TrainConfig | None, run: Path | None, plan: str = "run",
+              count: int = 0, name: str | None = None) -> None:
+        """Runs the engine in this worker thread: a run, a resumed run, a CV or an ensemble.
+        Progress is read from each run's event log; only which run to watch, and which member
+        of a CV or ensemble it is, come straight from the engine."""
         from workbench.engine.cv import train_cv
+        from workbench.engine.ensemble import train_ensemble
         from workbench.engine.training import resume, train
 
-        def publish(event) -> None:
-            self.post_message(TrainingEvent(event))
+        def publish(event: Event) -> None:
+            if isinstance(event, TrainStarted):
+                self.post_message(WatchRun(runs.RUNS_DIR / event.run_id))
+            elif isinstance(event, MemberStarted):
+                self.post_message(TrainingEvent(event))
 
         try:
             if run is not None:
-                resume(run, subscribers=[publish], stop=self.app.training_stop)
-            elif folds:
-                self.post_message(CrossValidated(train_cv(config, folds, name=name,
-                                                     subscribers=[publish],
-                                                     stop=self.app.training_stop)))
+                result = resume(run, subscribers=[publish], stop=self.app.training_stop)
+            elif plan == "cv":
+                result = train_cv(config, count, name=name, subscribers=[publish],
+                                  stop=self.app.training_stop)
+            elif plan == "ensemble":
+                result = train_ensemble(config, count, name=name, subscribers=[publish],
+                                        stop=self.app.training_stop)
             else:
-                train(config, subscribers=[publish], stop=self.app.training_stop)
+                result = train(config, subscribers=[publish], stop=self.app.training_stop)
         except (WorkbenchError, OSError) as error:
             self.post_message(TrainingFailed(user_message(error)))
         except Exception as error:  # the app keeps working whatever the engine raises
             self.post_message(TrainingFailed(f"{type(error).__name__}: {error}"))
+        else:
+            self.post_message(TrainingEnded(result))
+
+    # Watching a run ------------------------------------------------------------------------
+
+    def on_watch_run(self, message: WatchRun) -> None:
+        self.watch_run(message.run, own=True)
+
+    def watch_run(self, run: Path, own: bool) -> None:
+        """Follow ``run``'s event log from its start: the curves hold every epoch, those of
+        earlier sessions of a resumed run included (from history.csv where the log lacks them)."""
+        self.follower, self.own = EventFollower(run), own
+        self.batch = None
+        for curves in self.query(Curves):
+            curves.clear()
+        for row in runs.read_history(run):
+            self._epoch_points(row["epoch"], row.get("loss"), row.get("accuracy"),
+                               row.get("val_loss"), row.get("val_accuracy"))
+        self.follow()
+
+    def follow(self) -> None:
+        if self.follower is not None:
+            for event in self.follower.poll():
+                self.show(event)
+
+    def discover(self) -> None:
+        """When the screen trains nothing, watch the newest run another process trains."""
+        if self.training or not self.screen.is_current:
+            return
+        if self.follower is not None and runs.is_running(self.follower.run):
+            return
+        live = live_runs(runs.RUNS_DIR)
+        if live and (self.follower is None or live[0] != self.follower.run):
+            self.member = self._member_of(live[0])
+            self.epoch_lines = []
+            self.watch_run(live[0], own=False)
+
+    @staticmethod
+    def _member_of(run: Path) -> str:
+        config = runs.load_json(run / "config.json") or {}
+        fold, folds = config.get("fold"), config.get("folds")
+        return f"fold {fold + 1} of {folds}" if isinstance(fold, int) and folds else ""
 
     def on_training_event(self, message: TrainingEvent) -> None:
-        event = message.event
+        self.show(message.event)
+
+    def show(self, event: Event) -> None:
+        """Draw one event of the watched run (or, for a member, of the plan around it)."""
         status = self.query_one("#status", Static)
         progress = self.query_one("#progress", ProgressBar)
-        if isinstance(event, MemberStarted):  # a CV's next fold: its own curves and bar
-            self.member = f"CV {self.cv}: {event.kind} {event.index} of {event.members}"
-            for curves in self.query(Curves):
-                curves.clear()
-            progress.update(total=1, progress=0)
-            self._log(f"-- {event.kind} {event.index} of {event.members} --")
+        if isinstance(event, MemberStarted):
+            self.member = f"{event.kind} {event.index} of {event.members}"
+            self._log(f"-- {self.member} --")
             status.update(self.member)
         elif isinstance(event, TrainStarted):
+            self.epochs = event.epochs
+            for curves in self.query(Curves):
+                curves.x_max = event.epochs
             progress.update(total=event.epochs * event.steps_per_epoch,
                             progress=event.initial_epoch * event.steps_per_epoch)
-            self.run_header = ((f"{self.member}\n" if self.cv else "")
-                               + f"Run {event.run_id}: {event.model} on {event.device}\n"
-                               f"{event.train_rows:,} train / {event.val_rows:,} validation rows")
-            status.update(self.run_header)
+            elsewhere = "" if self.own else " (started outside the app: watching)"
+            self.header = ((f"{self.member}: " if self.member else "")
+                           + f"run {event.run_id}{elsewhere}\n{event.model} on {event.device}; "
+                           f"{event.train_rows:,} train / {event.val_rows:,} validation rows")
+            if event.initial_epoch:
+                self._log(f"resumed after epoch {event.initial_epoch}")
+            status.update(self.header)
         elif isinstance(event, BatchEnded):
             progress.update(progress=(event.epoch - 1) * event.steps + event.step)
-            x = event.epoch - 1 + event.step / event.steps
-            self.query_one("#loss", Curves).add("train (batches)", x, event.loss)
-            status.update(f"{self.run_header}\nepoch {event.epoch}, step {event.step}/"
-                          f"{event.steps}  loss {event.loss:.4f}  {event.samples_per_s:,.0f} "
-                          f"samples/s  ETA {event.eta_s:.0f} s")
+            self._batch_loss(event)
+            status.update(f"{self.header}\nepoch {event.epoch}/{self.epochs}, step {event.step}"
+                          f"/{event.steps}  loss {event.loss:.4f}  acc "
+                          f"{100 * event.accuracy:.2f}%  {event.samples_per_s:,.0f} samples/s"
+                          f"  ETA {clock(event.eta_s)}")
         elif isinstance(event, EpochEnded):
-            self.query_one("#loss", Curves).add("validation", event.epoch, event.val_loss)
-            accuracy = self.query_one("#accuracy", Curves)
-            accuracy.add("train", event.epoch, event.accuracy)
-            accuracy.add("validation", event.epoch, event.val_accuracy)
+            self._epoch_points(event.epoch, event.loss, event.accuracy, event.val_loss,
+                               event.val_accuracy)
             val = "" if event.val_accuracy is None else f"  val acc {100 * event.val_accuracy:.2f}%"
             self._log(f"epoch {event.epoch}/{event.epochs}  loss {event.loss:.4f}{val}  "
                       f"{event.seconds:.1f} s" + ("  *" if event.best else ""))
-        elif isinstance(event, TrainFinished) and self.cv:  # a fold: the CV goes on
-            self._log(f"{event.status}: {event.epochs_done} epochs")
+        elif isinstance(event, Predicting):
+            progress.update(progress=progress.total)
+            rows = " and ".join(f"{n:,} {what}" for n, what in
+                                ((event.val_rows, "validation"), (event.test_rows, "test")) if n)
+            status.update(f"{self.header}\nTraining done; predicting {rows} rows ...")
         elif isinstance(event, TrainFinished):
-            self._end()
             best = ("" if event.best_val_accuracy is None
                     else f", best val acc {100 * event.best_val_accuracy:.2f}%")
-            status.update(f"{self.run_header}\n{event.status}: {event.epochs_done} epochs{best}")
-            self.notify(f"Run {event.run_id} {event.status}{best}.")
+            self._log(f"{event.status}: {event.epochs_done} epochs{best}")
+            status.update(f"{self.header}\n{event.status}: {event.epochs_done} epochs{best}"
+                          + (f" ({event.message})" if event.message else ""))
+
+    def _batch_loss(self, event: BatchEnded) -> None:
+        """Keras reports the running mean of the epoch's loss; the curve plots the mean over
+        the batches since the last event, so it does not drop at each epoch's start."""
+        mean = event.loss
+        if self.batch is not None and self.batch[0] == event.epoch and self.batch[1] < event.step:
+            _, step, before = self.batch
+            mean = (event.step * event.loss - step * before) / (event.step - step)
+        self.batch = (event.epoch, event.step, event.loss)
+        self.query_one("#loss", Curves).add("train (batches)",
+                                            event.epoch - 1 + event.step / event.steps, mean)
+
+    def _epoch_points(self, epoch, loss, accuracy, val_loss, val_accuracy) -> None:
+        self.query_one("#loss", Curves).add("validation", epoch, val_loss)
+        curves = self.query_one("#accuracy", Curves)
+        curves.add("train", epoch, accuracy)
+        curves.add("validation", epoch, val_accuracy)
 
     def _log(self, line: str) -> None:
         self.epoch_lines.append(line)
         self.query_one("#epochs-log", Static).update("\n".join(self.epoch_lines[-8:]))
 
-    def on_cross_validated(self, message: CrossValidated) -> None:
-        """The CV is over: its OOF accuracy, or why not (stopped, or folds elsewhere)."""
+    # The end -------------------------------------------------------------------------------
+
+    def on_training_ended(self, message: TrainingEnded) -> None:
+        self.follow()  # the last lines of the log, before the summary
         self._end()
-        result, summary = message.result, message.result.summary
-        if summary is not None:
-            low, high = summary.interval
-            text = (f"CV {result.name} finished: out-of-fold accuracy {100 * summary.accuracy:.2f}%"
-                    f" (95% CI {100 * low:.2f}-{100 * high:.2f}%) on {summary.rows:,} rows; "
-                    f"{summary.suspects} suspects to review (v)")
-        elif result.status == "interrupted":
-            text = f"CV {result.name} interrupted; start it again (same form) to continue it."
+        result = message.result
+        if isinstance(result, CVResult):
+            text = self._cv_text(result)
+        elif isinstance(result, EnsembleResult):
+            text = self._ensemble_text(result)
         else:
-            text = (f"CV {result.name}: folds still training elsewhere; the last to finish "
-                    "gathers it.")
-        self.query_one("#status", Static).update(text)
+            best = ("" if result.best_val_accuracy is None
+                    else f", best val acc {100 * result.best_val_accuracy:.2f}%")
+            text = f"Run {result.run.name} {result.status}: {result.epochs_done} epochs{best}"
+            if result.status == "interrupted":
+                text += "; u resumes it"
+        self.query_one("#status", Static).update(f"{self.header}\n{text}")
         self.notify(text, timeout=10)
 
+    @staticmethod
+    def _cv_text(result: CVResult) -> str:
+        summary = result.summary
+        if summary is not None:
+            low, high = summary.interval
+            return (f"CV {result.name} finished: out-of-fold accuracy "
+                    f"{100 * summary.accuracy:.2f}% (95% CI {100 * low:.2f}-{100 * high:.2f}%) "
+                    f"on {summary.rows:,} rows; {summary.suspects} suspects to review (v)")
+        if result.status == "interrupted":
+            return f"CV {result.name} interrupted; start it again (same form) to continue it."
+        return f"CV {result.name}: folds still training elsewhere; the last to finish gathers it."
+
+    @staticmethod
+    def _ensemble_text(result: EnsembleResult) -> str:
+        if result.status != "finished":
+            return (f"Ensemble {result.name} interrupted after {len(result.members) - 1} "
+                    "members; start it again (same form) to continue it.")
+        held_out = ("" if result.last_epoch_accuracy is None else
+                    f"; their last epochs, averaged, score {100 * result.last_epoch_accuracy:.2f}%"
+                    " on the rows they all held out")
+        return (f"Ensemble {result.name} finished: {len(result.members)} members{held_out}; "
+                f"submission {result.submission}")
+
     def on_training_failed(self, message: TrainingFailed) -> None:
+        self.follow()
         self._end()
         self.query_one("#status", Static).update(f"Training failed: {message.error}")
         self.notify(message.error, title="Training failed", severity="error", timeout=15)
 
     def _end(self) -> None:
+        self.own = False
         self.query_one("#start", Button).disabled = False
         self.query_one("#stop", Button).disabled = True

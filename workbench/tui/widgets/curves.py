@@ -25,6 +25,7 @@ class Curves(PlotextPlot):
         super().__init__(**kwargs)
         self.title, self.ylabel = title, ylabel
         self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.x_max: float | None = None  # the plot's right edge: the run's last epoch
         self.dirty = False
 
     def on_mount(self) -> None:
@@ -40,9 +41,14 @@ class Curves(PlotextPlot):
         self.redraw()
 
     def add(self, name: str, x: float, y: float | None) -> None:
+        """A point of series ``name``. A point at or before the series' last one rewinds it
+        (a resumed run retrains from its checkpoint: what came after is replaced)."""
         if y is None:
             return
         xs, ys = self.series.setdefault(name, ([], []))
+        while xs and xs[-1] >= x:
+            xs.pop()
+            ys.pop()
         xs.append(x)
         ys.append(y)
         self.dirty = True
@@ -58,6 +64,9 @@ class Curves(PlotextPlot):
         plt.title(self.title)
         plt.xlabel("epoch")
         plt.ylabel(self.ylabel)
+        right = max([self.x_max or 0] + [xs[-1] for xs, _ in self.series.values() if xs])
+        if right:
+            plt.xlim(0, right)
         width = max(20, self.size.width)
         for name, (xs, ys) in self.series.items():
             if xs:

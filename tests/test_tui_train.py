@@ -1,0 +1,266 @@
+"""The Train screen: the form's knobs, one run / CV / ensemble, stop, and runs watched live
+through their event log, whoever started them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+from textual.notifications import Notify
+from textual.widgets import Input, ProgressBar, Select
+
+from tests.conftest import engine_command
+from workbench.engine import runs
+from workbench.engine.eventlog import EventLog
+from workbench.engine.events import (BatchEnded, EpochEnded, Predicting, TrainFinished,
+                                     TrainStarted)
+from workbench.engine.recipes import PRESETS
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.widgets.curves import Curves
+
+
+def text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+class Notes(list):
+    """The app's notifications, as a message hook sees them."""
+
+    def __call__(self, message) -> None:
+        if isinstance(message, Notify):
+            self.append(message.notification.message)
+
+
+async def until(pilot, condition, seconds: float = 60) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the expected state")
+
+
+async def start(pilot, **fields) -> None:
+    """Fill the Train form (ids to values) and press g."""
+    await pilot.press("t")
+    for widget_id, value in fields.items():
+        pilot.app.screen.query_one(f"#{widget_id}").value = value
+    await pilot.pause()
+    await pilot.press("g")
+
+
+async def finished(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def fake_live_run(runs_dir, run_id="20260101-120000-mlp"):
+    """A run folder whose lock is held, as a training process would hold it."""
+    run = runs_dir / run_id
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "mlp", "epochs": 3}))
+    return run, runs.claim_run(run)
+
+
+async def test_the_form_has_every_knob_and_the_run_records_them(tiny_data, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, model="linear", epochs="2", **{
+            "batch-size": "64", "seed": "3", "val-split": "0.2", "early-stopping": "4",
+            "label-smoothing": "0.1", "precision": "float32", "cpu": True})
+        await finished(pilot)
+        assert "finished: 2 epochs" in text(app, "#status")
+        accuracy = app.screen.query_one("#accuracy", Curves)
+        assert accuracy.series["validation"][0] == [1, 2]
+        assert accuracy.x_max == 2
+        loss = app.screen.query_one("#loss", Curves).series["train (batches)"][0]
+        assert loss and 0 < loss[0] and loss[-1] <= 2
+    config = json.loads(next((tmp_path / "runs").iterdir()).joinpath("config.json").read_text())
+    assert (config["batch_size"], config["seed"], config["val_split"], config["early_stopping"],
+            config["label_smoothing"], config["precision"], config["cpu"]) == (
+        64, 3, 0.2, 4, 0.1, "float32", True)
+
+
+async def test_a_preset_fills_the_form(tiny_data):
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#preset", Select).value = "kaggle-best"
+        await pilot.pause()
+        form = {name: app.screen.query_one(f"#{name}").value
+                for name in ("model", "optimizer", "schedule", "lr", "epochs", "batch-size",
+                             "label-smoothing")}
+        preset = PRESETS["kaggle-best"]
+        assert form == {"model": preset.model, "optimizer": preset.optimizer,
+                        "schedule": preset.schedule, "lr": f"{preset.learning_rate:g}",
+                        "epochs": str(preset.epochs), "batch-size": str(preset.batch_size),
+                        "label-smoothing": f"{preset.label_smoothing:g}"}
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"epochs": "abc"}, "epochs must be a number"),
+    ({"val-split": "1.5"}, "validation split 1.5 is outside"),
+    ({"plan": "cv", "members": "1"}, "needs at least 2 folds"),
+    ({"plan": "ensemble", "members": ""}, "needs at least 2 members"),
+])
+async def test_a_bad_form_is_one_sentence_and_no_run(tiny_data, tmp_path, monkeypatch, fields,
+                                                      said):
+    monkeypatch.chdir(tmp_path)
+    notes = Notes()
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
+        await start(pilot, **fields)
+        await pilot.pause()
+        assert any(said in note for note in notes), notes
+        assert not app.screen.query_one("#start").disabled
+    assert not (tmp_path / "runs").exists()
+
+
+async def test_the_form_trains_an_ensemble_member_by_member(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, model="linear", epochs="1", plan="ensemble", members="2",
+                    **{"plan-name": "pair"})
+        await finished(pilot)
+        log = text(app, "#epochs-log")
+        assert "-- member 1 of 2 --" in log and "-- member 2 of 2 --" in log
+        assert "Ensemble pair finished: 2 members" in text(app, "#status")
+    assert (tmp_path / "submissions" / "pair.csv").is_file()
+
+
+async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.cv import read_summary
+
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, model="linear", epochs="1", plan="cv", members="2",
+                    **{"plan-name": "tiny"})
+        await finished(pilot)
+        assert "CV tiny finished: out-of-fold accuracy" in text(app, "#status")
+        assert "-- fold 2 of 2 --" in text(app, "#epochs-log")
+        assert app.screen.query_one("#accuracy", Curves).series["validation"][0] == [1]
+        assert not app.screen.query_one("#start").disabled
+    summary = read_summary("tiny")
+    assert summary is not None and summary.rows == 300 and summary.folds == 2
+
+
+async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, model="mlp", epochs="500")
+        await until(pilot, lambda: "ETA" in text(app, "#status"))
+        await pilot.press("x")
+        await finished(pilot)
+        status = text(app, "#status")
+        assert "interrupted" in status and "ETA" not in status
+        assert not app.screen.query_one("#progress", ProgressBar).show_eta
+    run = next((tmp_path / "runs").iterdir())
+    assert runs.recorded_status(run) == "interrupted"
+
+
+async def test_the_batch_loss_is_the_mean_since_the_last_event(tmp_path, monkeypatch):
+    """Keras reports the epoch's running mean; the curve shows the mean of the batches between
+    two events, so it does not drop at each epoch's start, and it ends at the run's last epoch."""
+    monkeypatch.chdir(tmp_path)
+    run, lock = fake_live_run(tmp_path / "runs")
+    log = EventLog(run)
+    log(TrainStarted(run.name, "mlp", "cpu", 2, 0, 4, 100, 10))
+    for epoch, means in ((1, (1.0, 0.75)), (2, (0.5, 0.4))):  # batch losses 1 1 .5 .5, .5 .5 .3 .3
+        for step, mean in zip((2, 4), means):
+            log(BatchEnded(epoch, step, 4, mean, 0.5, 0.01, 100.0, 1.0))
+    with lock:
+        app = WorkbenchApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            loss = app.screen.query_one("#loss", Curves)
+            await until(pilot, lambda: len(loss.series.get("train (batches)", ([], []))[0]) == 4)
+            xs, ys = loss.series["train (batches)"]
+            assert xs == [0.5, 1.0, 1.5, 2.0]
+            assert ys == pytest.approx([1.0, 0.5, 0.5, 0.3])
+            assert loss.x_max == 2
+            assert "started outside the app" in text(app, "#status")
+
+
+async def test_a_resumed_run_shows_every_epoch_and_says_when_it_predicts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run, lock = fake_live_run(tmp_path / "runs")
+    runs.write_history(run, [{"epoch": e, "loss": 1 / e, "accuracy": 0.8, "val_loss": 1 / e,
+                              "val_accuracy": 0.8 + e / 100, "learning_rate": 0.01,
+                              "seconds": 1.0} for e in (1, 2)])
+    log = EventLog(run)  # the log begins at the resume: history.csv holds the first epochs
+    log(TrainStarted(run.name, "mlp", "cpu", 3, 2, 4, 100, 10))
+    log(EpochEnded(3, 3, 0.2, 0.9, 0.2, 0.85, 0.01, 1.0, 100.0, 0.0, True))
+    log(Predicting(run.name, 10, 40))
+    with lock:
+        app = WorkbenchApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            await until(pilot, lambda: "predicting" in text(app, "#status"))
+            accuracy = app.screen.query_one("#accuracy", Curves)
+            assert accuracy.series["validation"][0] == [1, 2, 3]
+            assert "resumed after epoch 2" in text(app, "#epochs-log")
+            assert "predicting 10 validation and 40 test rows" in text(app, "#status")
+            log(TrainFinished(run.name, "finished", 3, 0.85, 3.0))
+            await until(pilot, lambda: "finished: 3 epochs" in text(app, "#status"))
+
+
+async def test_a_training_started_by_the_cli_appears_with_live_curves(tiny_data, tmp_path,
+                                                                     monkeypatch):
+    """A `workbench-engine train` in another process (another terminal, SSH) is watched live."""
+    env = {**os.environ, "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [*engine_command(), "train", "--model", "mlp", "--epochs", "500", "--data",
+         str(tiny_data)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        monkeypatch.chdir(tmp_path)
+        app = WorkbenchApp(str(tiny_data))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            accuracy = app.screen.query_one("#accuracy", Curves)
+            await until(pilot, lambda: len(accuracy.series.get("validation", ([], []))[0]) >= 2,
+                        seconds=120)
+            status = text(app, "#status")
+            assert "started outside the app" in status and "mlp" in status
+            assert app.screen.query_one("#loss", Curves).series["train (batches)"][0]
+            assert app.screen.query_one("#stop").disabled  # not the app's to stop
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+    assert runs.recorded_status(next((tmp_path / "runs").iterdir())) == "interrupted"
+
+
+@pytest.mark.parametrize("size", [(100, 30), (160, 50)])
+async def test_start_and_stop_are_in_view(tmp_path, monkeypatch, size):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        for button in ("#start", "#stop"):
+            region = app.screen.query_one(button).region
+            assert region.height and region.bottom <= size[1] - 1
+
+
+async def test_typing_in_a_field_then_escape_gives_the_keys_back(tiny_data, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        epochs = app.screen.query_one("#epochs", Input)
+        epochs.focus()
+        await pilot.press("backspace", "1", "g")  # g is not a digit: the field refuses it
+        assert epochs.value == "1" and not app.screen.training
+        await pilot.press("escape", "g")
+        await until(pilot, lambda: app.screen.training)
+        await pilot.press("x")
+        await finished(pilot)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from workbench.engine.backend import keras as _keras
+from workbench.engine.callbacks import ResumablePlateau
 from workbench.engine.losses import loss
 from workbench.engine.recipes import OPTIMIZERS, PLATEAU
 
@@ -20,9 +21,13 @@ Schedule = keras.optimizers.schedules.LearningRateSchedule
 
 @keras.saving.register_keras_serializable("workbench")
 class StepSchedule(Schedule):
-    """One class for every named schedule: ``kind`` picks the formula."""
+    """The cyclic schedules Keras lacks: ``kind`` picks the formula. Checkpoints written before
+    ``linear`` and ``exponential`` became Keras's own schedules name them here too, and load as
+    those (``from_config``)."""
 
     def __init__(self, kind: str, learning_rate: float, steps_per_epoch: int, epochs: int):
+        if kind not in CYCLIC:
+            raise ValueError(f"StepSchedule draws {', '.join(CYCLIC)}, not {kind!r}")
         self.kind = kind
         self.learning_rate = float(learning_rate)
         self.steps_per_epoch = int(steps_per_epoch)
@@ -31,18 +36,8 @@ class StepSchedule(Schedule):
     def __call__(self, step):
         step = ops.cast(step, "float32")
         lr, per_epoch = self.learning_rate, float(self.steps_per_epoch)
-        total = max(1.0, per_epoch * self.epochs)
-        if self.kind == "linear":
-            return lr * ops.maximum(0.0, 1.0 - step / total)
-        if self.kind == "exponential":
-            return lr * ops.power(0.95, ops.floor(step / per_epoch))
-        if self.kind in ("triangular", "triangular2"):
-            half = 2.0 * per_epoch
-            cycle = ops.floor(1.0 + step / (2.0 * half))
-            x = ops.abs(step / half - 2.0 * cycle + 1.0)
-            scale = ops.power(0.5, cycle - 1.0) if self.kind == "triangular2" else 1.0
-            return lr / 10 + (lr - lr / 10) * ops.maximum(0.0, 1.0 - x) * scale
         if self.kind == "one-cycle":
+            total = max(1.0, per_epoch * self.epochs)
             warm = 0.25 * total
             start, end = lr / 25, lr / 25 / 1e5
 
@@ -52,22 +47,42 @@ class StepSchedule(Schedule):
             up = cosine(start, lr, ops.minimum(step, warm) / warm)
             down = cosine(lr, end, ops.clip((step - warm) / (total - warm), 0.0, 1.0))
             return ops.where(step < warm, up, down)
-        return ops.full((), lr)
+        half = 2.0 * per_epoch
+        cycle = ops.floor(1.0 + step / (2.0 * half))
+        x = ops.abs(step / half - 2.0 * cycle + 1.0)
+        scale = ops.power(0.5, cycle - 1.0) if self.kind == "triangular2" else 1.0
+        return lr / 10 + (lr - lr / 10) * ops.maximum(0.0, 1.0 - x) * scale
 
     def get_config(self) -> dict:
         return {"kind": self.kind, "learning_rate": self.learning_rate,
                 "steps_per_epoch": self.steps_per_epoch, "epochs": self.epochs}
 
+    @classmethod
+    def from_config(cls, config: dict):
+        return learning_rate(config["kind"], config["learning_rate"],
+                             config["steps_per_epoch"], config["epochs"])
+
+
+CYCLIC = ("triangular", "triangular2", "one-cycle")
+
 
 def learning_rate(kind: str, lr: float, steps_per_epoch: int, epochs: int):
-    """What to give the optimizer: a float for constant and plateau, else a schedule."""
+    """What to give the optimizer: a float for constant and plateau, else a schedule of the
+    optimizer's step: Keras's own where one matches, else a ``StepSchedule``."""
     if kind in ("constant", "plateau"):
         return lr
+    if kind == "linear":  # down to 0 at the last step
+        return keras.optimizers.schedules.PolynomialDecay(
+            lr, decay_steps=max(1, steps_per_epoch * epochs), end_learning_rate=0.0, power=1.0)
+    if kind == "exponential":  # x0.95 each epoch
+        return keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95, staircase=True)
     return StepSchedule(kind, lr, steps_per_epoch, epochs)
 
 
-def plateau_callback(monitor: str):
-    return keras.callbacks.ReduceLROnPlateau(monitor=monitor, verbose=0, **PLATEAU)
+def plateau_callback(monitor: str, state: dict | None = None):
+    """The ``plateau`` schedule's callback, starting from a resumed run's ``state``."""
+    return ResumablePlateau(monitor=monitor, verbose=0, state=state, **PLATEAU)
 
 
 def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epoch: int,

@@ -34,6 +34,7 @@ from workbench.engine.review import read_suspects
 from workbench.engine.submission import write_submission
 
 keras = backend.keras()
+from workbench.engine.callbacks import ResumableEarlyStopping  # noqa: E402
 from workbench.engine.schedules import compile_model, plateau_callback  # noqa: E402
 
 BATCH_EVENT_INTERVAL_S = 0.1
@@ -153,12 +154,11 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
     monitor = "val_loss" if len(val_idx) else "loss"
     recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
     if config.schedule == "plateau":
-        recorder.stateful["plateau"] = plateau_callback(monitor)
+        recorder.stateful["plateau"] = plateau_callback(monitor, state.get("plateau"))
     if config.early_stopping:
-        recorder.stateful["early_stopping"] = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=config.early_stopping)
-    callbacks = [recorder, *(_restoring(callback, state.get(name))
-                             for name, callback in recorder.stateful.items())]
+        recorder.stateful["early_stopping"] = ResumableEarlyStopping(
+            monitor=monitor, patience=config.early_stopping, state=state.get("early_stopping"))
+    callbacks = [recorder, *recorder.stateful.values()]
     _emit(subscribers, TrainStarted(run.name, config.model, device, config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
@@ -189,19 +189,6 @@ def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
                   config.epochs, config.label_smoothing)
     return model
-
-
-def _restoring(callback, saved: dict | None):
-    """Make a stateful callback start from ``saved`` (its on_train_begin would reset it)."""
-    begin = callback.on_train_begin
-
-    def on_train_begin(logs=None):
-        begin(logs)
-        for key, value in (saved or {}).items():
-            setattr(callback, key, value)
-
-    callback.on_train_begin = on_train_begin
-    return callback
 
 
 def _emit(subscribers: list[Subscriber], event: Event) -> None:
@@ -272,7 +259,7 @@ class _Recorder(keras.callbacks.Callback):
         self.epochs_done = epoch + 1
         runs.write_json(self.run / "state.json", {
             "epoch": self.epochs_done, "best_val_accuracy": self.best,
-            **{name: _callback_state(cb) for name, cb in self.stateful.items()}})
+            **{name: cb.get_state() for name, cb in self.stateful.items()}})
         left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
         _emit(self.subscribers, EpochEnded(
             self.epochs_done, self.config.epochs, row["loss"], row["accuracy"], row["val_loss"],
@@ -285,12 +272,6 @@ class _Recorder(keras.callbacks.Callback):
 
     def _lr(self) -> float:
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-
-def _callback_state(callback) -> dict:
-    names = ("wait", "best", "cooldown_counter")
-    return {name: float(getattr(callback, name)) for name in names
-            if getattr(callback, name, None) is not None}
 
 
 def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray,

@@ -2,6 +2,7 @@
 stand on the engine alone, never on each other."""
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ FORBIDDEN = {
     "tui": ("workbench.cli",),
     "cli": ("workbench.tui", "textual"),
 }
-KERAS_MODULES = {"training", "layers", "losses", "schedules", "search"}  # keras imports rich
+KERAS_MODULES = {"training", "callbacks", "layers", "losses", "schedules", "search"}  # keras imports rich
 
 
 def imported(path: Path) -> set[str]:
@@ -60,3 +61,29 @@ def test_importing_the_engine_loads_no_ui_library():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """import-linter's contracts (pyproject.toml) checked on the package under ``root``."""
+    script = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(script), str(root / "pyproject.toml")], cwd=root,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+
+
+def test_the_import_contracts_hold():
+    result = lint_imports(ROOT.parent)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_the_contracts_fail_when_the_engine_imports_rich(tmp_path):
+    shutil.copytree(ROOT, tmp_path / "workbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT.parent / "pyproject.toml", tmp_path)
+    atomic = tmp_path / "workbench" / "engine" / "atomic.py"
+    atomic.write_text(atomic.read_text() + "\nfrom rich.text import Text  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "The engine imports no UI library and neither face BROKEN" in result.stdout
+    assert "workbench.engine.atomic -> rich" in result.stdout

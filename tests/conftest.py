@@ -18,9 +18,12 @@ os.environ["KAGGLE_API_ENVIRONMENT"] = "LOCALHOST"
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory, monkeypatch):
-    """Each test gets its own cache folder and no WORKBENCH_DATA from the environment."""
+    """Each test gets its own cache folder, no WORKBENCH_DATA and no Kaggle credentials from
+    the environment (a test that wants them makes them: see ``Kaggle``)."""
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.delenv("WORKBENCH_DATA", raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path_factory.mktemp("kaggle-config")))
+    for name in ("WORKBENCH_DATA", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -1,15 +1,19 @@
 """A fake Kaggle API on 127.0.0.1 speaking what the official client (kaggle 2.2.5) sends.
 
 Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload, CreateSubmission,
-ListSubmissions, DownloadDataFiles}, POST /api/v1/security.OAuthService/IntrospectToken (an
+ListSubmissions, GetLeaderboard, DownloadDataFiles}, POST /api/v1/security.OAuthService/IntrospectToken (an
 access token is valid when it equals ``token``), PUT /upload/<token>, GET /files/<name>. Requests may come
 with absolute URLs (through HTTP_PROXY), as a proxied client sends them.
 
+The leaderboard is ``leaderboard`` (public scores, best first), served in pages of the
+``pageSize`` asked for (at most ``max_page``) with a ``nextPageToken``, as Kaggle serves it.
+
 Faults: ``fail`` answers a call with an error instead of doing it, or (``after=True``) does it
-and then answers with the error, as a gateway that lost Kaggle's answer does; ``delay_s`` holds a
+and then answers with the error, as a gateway that lost Kaggle's answer does; with ``reason``
+the status line carries that reason and the body is empty (no JSON to read it from); ``delay_s`` holds a
 call before doing it, ``answer_delay_s`` after doing it (a create that lands, then times out);
 ``hold`` keeps a call waiting until the test sets its event (a request in flight, no timing).
-Submissions are dated now (UTC), as Kaggle dates them.
+Submissions are dated now (UTC), as Kaggle dates them, or ``date`` if given (for snapshots).
 """
 
 from __future__ import annotations
@@ -33,15 +37,19 @@ class _Server(ThreadingHTTPServer):
 
 class FakeKaggle:
     def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123",
-                 token: str = "fake-access-token-42"):
+                 token: str = "fake-access-token-42", leaderboard: list[str] | None = None,
+                 max_page: int = 50, date: str | None = None):
         self.data_zip = data_zip
         self.token = token
         self.pending_polls = pending_polls
         self.score = score
+        self.leaderboard = leaderboard or []
+        self.max_page = max_page
+        self.date = date
         self.uploads: dict[str, bytes] = {}
         self.submissions: list[dict] = []
         self.requests: list[tuple[str, str, dict]] = []  # method, route, JSON body
-        self.faults: dict[str, list[tuple[int, object, bool]]] = {}  # method -> queued answers
+        self.faults: dict[str, list[tuple[int, object, bool, str | None]]] = {}  # method -> answers
         self.delay_s: dict[str, float] = {}
         self.answer_delay_s: dict[str, float] = {}
         self.hold: dict[str, threading.Event] = {}  # method -> answered once the event is set
@@ -60,10 +68,11 @@ class FakeKaggle:
         self.server.server_close()
 
     def fail(self, method: str, status: int, body: object = None, times: int = 1,
-             after: bool = False) -> None:
+             after: bool = False, reason: str | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` with ``status`` and ``body``; with
-        ``after``, do what the call asks first."""
-        self.faults.setdefault(method, []).extend([(status, body, after)] * times)
+        ``after``, do what the call asks first; with ``reason``, that reason on the status line
+        and no body."""
+        self.faults.setdefault(method, []).extend([(status, body, after, reason)] * times)
 
     def calls(self, method: str) -> int:
         return sum(1 for _, route, _ in self.requests if route == method)
@@ -76,14 +85,14 @@ class FakeKaggle:
                 pass
 
             def _send(self, status: int, body: object = b"", headers: dict | None = None,
-                      truncate: bool = False):
+                      truncate: bool = False, reason: str | None = None):
                 override, self.override = getattr(self, "override", None), None
                 if override is not None:
                     self._answer(*override)
                     return
                 time.sleep(fake.answer_delay_s.get(getattr(self, "method", ""), 0))
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
+                self.send_response(status, reason)
                 if not isinstance(body, bytes) or truncate:
                     self.send_header("Content-Type", "application/json")
                 for key, value in (headers or {}).items():
@@ -125,19 +134,21 @@ class FakeKaggle:
                     fake.hold[method].wait(timeout=60)
                 handler = getattr(self, f"_{method}", None)
                 if fake.faults.get(method):
-                    status, answer, after = fake.faults[method].pop(0)
+                    status, answer, after, reason = fake.faults[method].pop(0)
                     if not (after and handler):
-                        self._answer(status, answer)
+                        self._answer(status, answer, reason)
                         return
-                    self.override = (status, answer)
+                    self.override = (status, answer, reason)
                 if handler is None:
                     self._send(404, {"code": 404, "message": f"no route {method}"})
                 else:
                     handler(body)
 
-            def _answer(self, status: int, answer: object) -> None:
+            def _answer(self, status: int, answer: object, reason: str | None = None) -> None:
                 if answer is TRUNCATED:
                     self._send(status, {"submissions": [], "padding": "x" * 200}, truncate=True)
+                elif reason is not None:
+                    self._send(status, b"", reason=reason)
                 else:
                     self._send(status, answer if answer is not None else {})
 
@@ -154,7 +165,8 @@ class FakeKaggle:
                 token = body.get("blobFileTokens")
                 ref = len(fake.submissions) + 1
                 fake.submissions.insert(0, {
-                    "ref": ref, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "ref": ref,
+                    "date": fake.date or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "description": body.get("submissionDescription", ""),
                     "fileName": fake._started.get(token, ""), "status": "PENDING",
                     "polls": 0})
@@ -170,6 +182,17 @@ class FakeKaggle:
                             item["status"], item["publicScore"] = "COMPLETE", fake.score
                     shown.append({k: v for k, v in item.items() if k != "polls"})
                 self._send(200, {"submissions": shown})
+
+            def _GetLeaderboard(self, body):
+                start = int(body.get("pageToken") or 0)
+                size = min(int(body.get("pageSize") or 20), fake.max_page)
+                page = fake.leaderboard[start:start + size]
+                following = start + size if start + size < len(fake.leaderboard) else None
+                self._send(200, {
+                    "submissions": [{"teamId": start + i + 1, "teamName": f"team {start + i + 1}",
+                                     "submissionDate": "2026-11-01T00:00:00Z", "score": score}
+                                    for i, score in enumerate(page)],
+                    "nextPageToken": "" if following is None else str(following)})
 
             def _DownloadDataFiles(self, body):
                 self._send(302, b"", {"Location": f"{fake.url}/files/digit-recognizer.zip"})

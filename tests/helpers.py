@@ -92,3 +92,15 @@ def synthetic_run(runs_dir: Path, competition, run_id: str = "20260101-120000-si
     np.savez(run / "val_predictions.npz", probabilities=probabilities, labels=labels, ids=val + 1)
     write_submission(competition.test_ids, competition.test_ids % 10, "submission", directory=run)
     return run
+
+
+class Notes(list):
+    """The app's notifications as "title: message" lines, seen by a message hook
+    (``app.run_test(message_hook=notes)``): Textual's public way to watch what an app posts."""
+
+    def __call__(self, message) -> None:
+        from textual.notifications import Notify
+
+        if isinstance(message, Notify):
+            note = message.notification
+            self.append(f"{note.title}: {note.message}" if note.title else note.message)

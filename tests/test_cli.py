@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import csv_bytes, make_images
+from workbench.engine.data import sample_path
 
 COMMANDS = [[], ["data"], ["data", "info"], ["data", "show"], ["data", "export-png"],
             ["baseline"], ["baseline", "random"], ["submission"], ["submission", "check"]]
@@ -98,7 +99,7 @@ def test_random_baseline_writes_a_checked_submission(cli, tmp_path):
     assert 7 < accuracy < 13
     submission = tmp_path / "submissions/random.csv"
     assert submission.read_text().count("\n") == 1001
-    check = cli("submission", "check", submission)
+    check = cli("submission", "check", submission, "--data", sample_path())
     assert check.returncode == 0, check.stderr
     assert "is a valid submission: 1,000 rows" in check.stdout
 
@@ -117,7 +118,7 @@ def test_check_reports_each_problem(cli, tmp_path):
     path = tmp_path / "sub.csv"
     rows = "".join(f"{i},1\n" for i in range(1, 1000)) + "1000,12\n5,3\n1001,0\n"
     path.write_text("ImageId,Label\n" + rows)
-    result = cli("submission", "check", path)
+    result = cli("submission", "check", path, "--data", sample_path())
     assert result.returncode == 2 and "Traceback" not in result.stderr
     problems = result.stderr.strip().splitlines()
     assert len(problems) == 3

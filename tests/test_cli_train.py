@@ -11,8 +11,6 @@ import pytest
 from tests.conftest import engine_command
 from tests.test_cli import assert_one_line_error
 
-pytest.importorskip("keras")
-
 
 @pytest.fixture(scope="module")
 def trained(tiny_data, tmp_path_factory):

@@ -14,7 +14,7 @@ from workbench.engine.prediction import (last_epoch_accuracy, load_checkpoint,
                                          predict_probabilities)
 from workbench.engine.submission import check_submission_file
 
-ensemble = pytest.importorskip("workbench.engine.ensemble")
+from workbench.engine import ensemble
 
 
 def recipe(tiny_data, **kwargs) -> TrainConfig:

@@ -189,3 +189,47 @@ def test_a_truncated_download_keeps_the_zip_already_there(fake, tmp_path):
     assert [p.name for p in (tmp_path / "data").iterdir()] == [good.name]  # no leftovers
     fake.truncate_files = 1  # once: the retry gets the whole file
     assert wb_kaggle.download(dest=tmp_path / "data").read_bytes() == before
+
+
+# -- issue 19/20: the reason on the status line, the leaderboard, the run each row came from ----
+
+
+def test_an_error_without_a_body_keeps_the_reason_of_its_status_line(fake):
+    """An error Response is falsy: testing it as a bool dropped the reason, and the client's own
+    exception text carries the URL; the sentence has the reason alone."""
+    fake.fail("ListSubmissions", 403, reason="Competition rules not accepted")
+    with pytest.raises(WorkbenchError) as caught:
+        wb_kaggle.submissions()
+    message = str(caught.value)
+    assert message.startswith("listing submissions failed (403): Competition rules not "
+                              "accepted; accept the rules at")
+    assert "http://127.0.0.1" not in message
+
+
+def test_the_leaderboard_place_is_read_page_by_page_until_a_worse_score(fake):
+    fake.leaderboard = ["1.00000", "1.00000", "0.99800", "0.99500", "0.99500", "0.99000",
+                        "0.98000"]
+    fake.max_page = 2
+    assert str(wb_kaggle.standing("0.99500")) == "#4 on the public leaderboard"
+    assert fake.calls("GetLeaderboard") == 2  # the second page holds a score not better
+    assert wb_kaggle.standing("1.0").position == 1
+    assert wb_kaggle.standing("0.5").position == 8  # below every entry: last
+    fake.leaderboard = ["1.00000"] * 10
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wb_kaggle, "LEADERBOARD_PAGES", 2)
+        assert str(wb_kaggle.standing("0.9")) == "below the top 4 of the public leaderboard"
+
+
+def test_the_history_names_the_run_a_submission_came_from(fake, tmp_path, kaggle):
+    from tests.helpers import synthetic_run
+    from workbench.engine.data import load_competition
+
+    run = synthetic_run(tmp_path / "runs", load_competition(kaggle.zip()))
+    sent = wb_kaggle.submit(run / "submission.csv", "from a run", test_ids=np.arange(1, 13),
+                            poll_s=0.01)
+    assert (sent.run, sent.source) == (run.name, f"submission.csv (run {run.name})")
+    listed = wb_kaggle.submissions()
+    assert listed[0].run == run.name and listed[0].path == str(run / "submission.csv")
+    log = wb_kaggle._sent_path()
+    log.write_bytes(b"[{\"ref\": cut sho")  # damaged: the history shows what Kaggle knows
+    assert wb_kaggle.submissions()[0].source == "submission.csv"

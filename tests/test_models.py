@@ -12,7 +12,7 @@ import pytest
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import MODELS, model_spec
 
-models = pytest.importorskip("workbench.engine.models")
+from workbench.engine import models
 
 
 @pytest.mark.parametrize("name", MODELS)

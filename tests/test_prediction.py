@@ -12,7 +12,7 @@ from workbench.engine.prediction import (ensemble_runs, predict_checkpoint, pred
                                          save_prediction, shifted)
 from workbench.engine.submission import check_submission_file
 
-training = pytest.importorskip("workbench.engine.training")
+from workbench.engine import training
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from workbench.engine.recipes import PLATEAU, PRESETS
 
-schedules = pytest.importorskip("workbench.engine.schedules")
+from workbench.engine import schedules
 LR, STEPS, EPOCHS = 0.1, 10, 12  # 120 steps in all
 
 

@@ -13,6 +13,7 @@ from workbench.tui.app import WorkbenchApp
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", "/no-kaggle-config")  # a path the Submit screen names
     synthetic_run(tmp_path / "runs", load_competition())
     return tmp_path
 

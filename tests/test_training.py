@@ -12,7 +12,7 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import BatchEnded, EpochEnded, EventQueue, TrainFinished, TrainStarted
 from workbench.engine.submission import check_submission_file
 
-training = pytest.importorskip("workbench.engine.training")
+from workbench.engine import training
 RUN_FILES = {"config.json", "status.json", "state.json", "history.csv", "best.keras",
              "last.keras", "val_predictions.npz", "test_predictions.npz", "submission.csv"}
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
+from tests.helpers import Notes
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -43,9 +44,10 @@ async def test_data_screen_shows_the_dataset_and_filters(kaggle):
 
 async def test_bad_data_is_a_notification_not_a_crash(tmp_path):
     app = WorkbenchApp(str(tmp_path / "missing.zip"))
-    async with app.run_test() as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard) as pilot:
         await loaded(pilot)
-        assert any("does not exist" in n.message for n in app._notifications)
+        assert any("does not exist" in n for n in heard)
         await pilot.press("t")
         assert app.current_mode == "train"
         await pilot.press("q")
@@ -60,14 +62,15 @@ async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypat
     test_only.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n"
                          + ",".join(["0"] * 784) + "\n")
     app = WorkbenchApp(str(test_only))
-    async with app.run_test(size=(120, 40)) as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard, size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("t")
         app.screen.query_one("#model", Select).value = "linear"
         await pilot.press("g")
         await loaded(pilot)
         await pilot.pause(0.2)
-        assert any("no labelled rows" in n.message for n in app._notifications)
+        assert any("no labelled rows" in n for n in heard)
         assert "Training failed" in text(app, "#status")
         assert not app.screen.query_one("#start").disabled  # ready for another try
         await pilot.press("r")
@@ -108,7 +111,8 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
     for seed in (0, 1):
         train(TrainConfig(model="linear", epochs=2, seed=seed, data=str(tiny_data)))
     app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(120, 40)) as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard, size=(120, 40)) as pilot:
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#runs-table")
@@ -120,7 +124,7 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert len(list((tmp_path / "submissions").glob("ensemble-*.csv"))) == 1
-        assert any("with the last epochs" in n.message for n in app._notifications)
+        assert any("with the last epochs" in n for n in heard)
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("n")
@@ -131,7 +135,8 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
         await pilot.press("y")
         await pilot.pause()
         assert table.row_count == 1
-    assert len(list((tmp_path / "runs").iterdir())) == 1
+    # one run left; the ensemble of the two is recorded beside them, in runs/ensembles
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir())[1:] == ["ensembles"]
 
 
 async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monkeypatch):
@@ -189,7 +194,7 @@ async def test_submit_screen_checks_and_submits(kaggle, tmp_path, monkeypatch, f
         await loaded(pilot)
         await pilot.press("k")
         await pilot.pause(0.3)
-        assert "not in the test set" in text(app, "#verdict")   # 28,000 rows vs 12 here
+        assert "valid for Kaggle's digit-recognizer test set" in text(app, "#verdict")  # not 12
         app.screen.query_one("#message", Input).value = "from the app"
         await pilot.press("ctrl+s")
         await pilot.press("y")  # the confirmation names the file, the run and the message

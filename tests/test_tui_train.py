@@ -9,10 +9,10 @@ import signal
 import subprocess
 
 import pytest
-from textual.notifications import Notify
 from textual.widgets import Input, ProgressBar, Select
 
 from tests.conftest import engine_command
+from tests.helpers import Notes
 from workbench.engine import runs
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Predicting, TrainFinished,
@@ -24,14 +24,6 @@ from workbench.tui.widgets.curves import Curves
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
-
-
-class Notes(list):
-    """The app's notifications, as a message hook sees them."""
-
-    def __call__(self, message) -> None:
-        if isinstance(message, Notify):
-            self.append(message.notification.message)
 
 
 async def until(pilot, condition, seconds: float = 60) -> None:

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input, Label, Select, Static
 
 from tests.fake_kaggle import FakeKaggle
-from tests.helpers import synthetic_run
+from tests.helpers import Notes, synthetic_run
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
 
@@ -26,10 +26,6 @@ def text(app, selector):
 def confirming(app) -> bool:
     """The Submit screen's confirmation is up."""
     return type(app.screen).__name__ == "ConfirmSubmit"
-
-
-def notes(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 async def until(pilot, condition, seconds: float = 60) -> None:
@@ -101,10 +97,11 @@ async def test_an_unexpected_error_while_loading_the_data_is_a_notification(kagg
 
     monkeypatch.setattr("workbench.tui.app.load_competition", broken)
     app = WorkbenchApp(str(kaggle.zip()))
-    async with app.run_test() as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard) as pilot:
         await loaded(pilot)
         assert any("Loading the data failed: ValueError: no such thing as a negative pixel" in n
-                   for n in notes(app))
+                   for n in heard)
         await pilot.press("t")
         assert app.current_mode == "train"
         await pilot.press("q")
@@ -119,16 +116,17 @@ async def test_an_unexpected_error_in_a_kaggle_worker_leaves_the_screen_usable(
     monkeypatch.setattr("workbench.engine.kaggle.submissions", broken)
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(kaggle.zip()))
-    async with app.run_test(size=(140, 40)) as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard, size=(140, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("k")
         await pilot.press("ctrl+y")
         await loaded(pilot)
-        assert any("RuntimeError: the client changed its mind" in n for n in notes(app))
+        assert any("RuntimeError: the client changed its mind" in n for n in heard)
         assert "RuntimeError: the client changed its mind" in text(app, "#kaggle-status")
         await pilot.press("ctrl+y")  # the screen still answers, and fails the same way
         await loaded(pilot)
-        assert sum("changed its mind" in n for n in notes(app)) == 2
+        assert sum("changed its mind" in n for n in heard) == 2
         await pilot.press("d")
         assert app.current_mode == "data"
         await pilot.press("q")
@@ -141,17 +139,18 @@ async def test_draw_on_a_damaged_checkpoint_is_a_message_not_a_crash(kaggle, tmp
     run = synthetic_run(tmp_path / "runs", load_competition(kaggle.zip()))
     (run / "best.keras").write_bytes(b"PK\x03\x04 cut short")
     app = WorkbenchApp(str(kaggle.zip()))
-    async with app.run_test(size=(120, 36)) as pilot:
+    heard = Notes()
+    async with app.run_test(message_hook=heard, size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("w")
         await loaded(pilot)
         assert app.screen.query_one("#draw-run", Select).value == run.name
-        assert any("best.keras cannot be loaded as a Keras model" in n for n in notes(app))
+        assert any("best.keras cannot be loaded as a Keras model" in n for n in heard)
         assert "Choose another run" in text(app, "#probabilities")
-        failures = len(notes(app))
+        failures = len(heard)
         await pilot.press("up", "space", "space")  # drawing does not retry the broken model
         await loaded(pilot)
-        assert len(notes(app)) == failures
+        assert len(heard) == failures
         assert app.screen.query_one("#canvas").image.max() > 0
         await pilot.press("d")
         assert app.current_mode == "data"
@@ -184,7 +183,8 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
     app = WorkbenchApp(str(kaggle.zip()))
     hold = fake_kaggle.hold["CreateSubmission"] = threading.Event()
     try:
-        async with app.run_test(size=(140, 40)) as pilot:
+        heard = Notes()
+        async with app.run_test(message_hook=heard, size=(140, 40)) as pilot:
             await loaded(pilot)
             await pilot.press("k")
             await loaded(pilot)
@@ -200,7 +200,7 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
             assert "twice?" in shown["confirm-message"]
             await pilot.press("enter")  # the second Enter: Cancel has the focus
             assert not confirming(app)
-            assert fake_kaggle.requests == []
+            assert fake_kaggle.calls("CreateSubmission") == 0 and not fake_kaggle.uploads
             assert "Not submitted" in text(app, "#kaggle-status")
 
             await pilot.press("ctrl+s")
@@ -209,7 +209,7 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
             for key in ("enter", "ctrl+s"):  # while it is in flight: refused, nothing asked
                 await pilot.press(key)
                 assert not confirming(app)
-            assert sum("already being sent" in n for n in notes(app)) == 2
+            assert sum("already being sent" in n for n in heard) == 2
             hold.set()
             await loaded(pilot)
             await until(pilot, lambda: "COMPLETE" in text(app, "#kaggle-status")
@@ -236,7 +236,7 @@ async def test_a_saved_submission_is_confirmed_as_no_run(kaggle, tmp_path, monke
         assert confirming(app)
         assert "a saved submission" in str(app.screen.query_one("#confirm-run", Label).render())
         await pilot.press("n")
-        assert fake_kaggle.requests == []
+        assert fake_kaggle.calls("CreateSubmission") == 0 and not fake_kaggle.uploads
         await pilot.press("ctrl+s", "y")
         await loaded(pilot)
         await until(pilot, lambda: len(fake_kaggle.submissions) == 1)

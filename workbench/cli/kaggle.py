@@ -10,8 +10,10 @@ from pathlib import Path
 from rich.table import Table
 
 from workbench.cli.output import err, out
-from workbench.engine.kaggle import COMPETITION
+from workbench.cli.submission import add_data_flag, print_problems
+from workbench.engine.errors import WorkbenchError, printable
 from workbench.engine.runs import RUNS_DIR, find_run
+from workbench.engine.submission import COMPETITION, default_message, expected_test_set
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -20,11 +22,16 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     download = sub.add_parser("download", help="download the competition zip and check it")
     download.add_argument("--dest", type=Path, default=Path("data"))
     download.set_defaults(run=run_download)
-    submit = sub.add_parser("submit", parents=[common], help="check a submission, upload it, "
-                            "wait for its score")
+    submit = sub.add_parser("submit", help="check a submission (against the "
+                            "test set of --data or $WORKBENCH_DATA, else Kaggle's 28,000 "
+                            "ImageIds, as 'submission check' does), upload it, wait for its "
+                            "score and its place on the public leaderboard")
     submit.add_argument("target", metavar="FILE|RUN", help="a submission CSV, or a run whose "
                         "submission.csv to send")
-    submit.add_argument("-m", "--message", required=True)
+    add_data_flag(submit)
+    submit.add_argument("-m", "--message", help="what this submission is (default: names the "
+                        "run, its model and val acc, e.g. 'simple-cnn run 20261130-101010, val "
+                        "acc 99.12%%')")
     submit.add_argument("--no-wait", action="store_true", help="do not wait for the score")
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait for the "
                         "score (default 600)")
@@ -47,30 +54,31 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import submit
+    from workbench.engine.kaggle import NotUploaded, outcome, submit
 
     path = Path(args.target)
     if not path.is_file():
         path = find_run(args.target, args.runs_dir) / "submission.csv"
-    test_ids = None
-    if args.data:
-        from workbench.engine.data import load_competition
-
-        test_ids = load_competition(args.data).test_ids
-    err.print(f"Submitting {path} to {args.competition} ...")
-    result = submit(path, args.message, args.competition, test_ids=test_ids,
-                    wait=not args.no_wait, timeout_s=args.timeout,
-                    on_status=lambda s: err.print(f"  {s.status} ..."))
-    if result is None:
-        out.print("Submitted; it is not in the submission history yet: see "
-                  "'workbench-engine kaggle submissions'.")
-    elif result.status == "COMPLETE":
-        out.print(f"Scored: public score {result.public_score} ({path.name}, '{result.description}').")
-    elif result.status == "ERROR":
-        err.print(f"Kaggle could not score it: {result.error or 'no reason given'}.")
+    expected = expected_test_set(args.data, args.competition)
+    message = default_message(path) if args.message is None else args.message
+    err.print(f"Submitting {printable(str(path))} to {args.competition} as '{printable(message)}'"
+              " ...")
+    try:
+        result = submit(path, message, args.competition, test_ids=expected.ids,
+                        wait=not args.no_wait, timeout_s=args.timeout,
+                        on_status=lambda s: err.print(f"  {s.status} ..."))
+    except NotUploaded as refused:
+        name = printable(str(path))
+        print_problems(name, refused.check, expected)
+        raise WorkbenchError(f"{name} was not uploaded: it has the problems above against "
+                             f"{expected.source} (the same that 'workbench-engine submission "
+                             "check' finds with the same --data).") from None
+    line = outcome(result, args.competition)
+    if result is not None and result.status == "ERROR":
+        err.print(line)
         return 1
-    else:
-        out.print(f"Submitted; status {result.status}. See 'workbench-engine kaggle submissions'.")
+    out.print(line if result is not None and result.status == "COMPLETE" else
+              f"{line} See 'workbench-engine kaggle submissions'.")
     return 0
 
 
@@ -81,9 +89,9 @@ def run_submissions(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(item) for item in items], indent=2))
         return 0
-    table = Table("date", "file", "message", "status", "public score")
+    table = Table("date", "file (run)", "message", "status", "public score")
     for item in items:
-        table.add_row(item.date, item.file_name, item.description, item.status,
+        table.add_row(item.date, item.source, item.description, item.status,
                       item.public_score or item.error or "")
     out.print(table)
     return 0

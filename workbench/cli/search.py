@@ -13,21 +13,22 @@ from workbench.cli.output import err, out
 from workbench.cli.train import EXIT_INTERRUPTED
 from workbench.engine.models import MODELS
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
-                                     DEFAULT_SCHEDULES, SearchSpace, Trial)
+                                     DEFAULT_SCHEDULES, SETTINGS, SearchSpace, Trial)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     search = commands.add_parser("search", parents=[common], help="grid search over optimizers x "
                                  "learning rates x schedules (resumable; KerasTuner)")
-    search.add_argument("--model", choices=MODELS, default="simple-cnn")
+    search.add_argument("--model", choices=MODELS, default=SETTINGS["model"])
     search.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS))
     search.add_argument("--lrs", nargs="+", type=float, default=list(DEFAULT_LEARNING_RATES),
                         metavar="LR")
     search.add_argument("--schedules", nargs="+", default=list(DEFAULT_SCHEDULES))
-    search.add_argument("--epochs", type=int, default=3, help="epochs per trial (default 3)")
-    search.add_argument("--batch-size", type=int, default=128)
-    search.add_argument("--val-split", type=float, default=0.1)
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
+                        help=f"epochs per trial (default {SETTINGS['epochs']})")
+    search.add_argument("--batch-size", type=int, default=SETTINGS["batch_size"])
+    search.add_argument("--val-split", type=float, default=SETTINGS["val_split"])
+    search.add_argument("--seed", type=int, default=SETTINGS["seed"])
     search.add_argument("--cpu", action="store_true")
     search.add_argument("--dir", type=Path, help="search folder; run the same command again to "
                         "resume (default runs/search-MODEL)")
@@ -41,7 +42,7 @@ def _row(trial: Trial) -> list[str]:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
-    from workbench.engine.search import check_search, run_search
+    from workbench.engine.search import check_search, run_search, trials_file
 
     space = check_search(SearchSpace(args.optimizers, args.lrs, args.schedules),
                          model=args.model, epochs=args.epochs, batch_size=args.batch_size,
@@ -72,5 +73,12 @@ def run_search_command(args: argparse.Namespace) -> int:
     for rank, trial in enumerate(trials, 1):
         table.add_row(str(rank), *_row(trial))
     out.print(table)
-    out.print(f"All trials: {folder / 'trials.csv'}")
+    mine = trials_file(folder)
+    gathered = f"the chief gathers every worker's into {folder / 'trials.csv'} when the grid is done."
+    if mine.name == "trials.csv":  # this search's, or a distributed chief's (it gathers them)
+        out.print(f"All trials: {mine}")
+    elif mine.is_file():
+        out.print(f"This worker's trials: {mine}; {gathered}")
+    else:  # the other workers took every trial
+        out.print(f"This worker ran no trial; {gathered}")
     return 0

@@ -6,30 +6,46 @@ import argparse
 from pathlib import Path
 
 from workbench.cli.output import bar_chart, err, out
-from workbench.engine.data import load_competition
 from workbench.engine.errors import printable
-from workbench.engine.submission import check_submission_file
+from workbench.engine.submission import (COMPETITION, Expectation, SubmissionCheck,
+                                         check_submission_file, expected_test_set, problem_lines)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     group = commands.add_parser("submission", help="check submission files")
     sub = group.add_subparsers(title="submission commands", metavar="COMMAND", required=True)
-    check = sub.add_parser("check", parents=[common], help="header ImageId,Label, every test "
-                           "ImageId once, labels 0-9")
+    check = sub.add_parser("check", help="header ImageId,Label, every test ImageId once, labels "
+                           "0-9: against the test set 'kaggle submit' checks against too")
     check.add_argument("file", type=Path, metavar="FILE")
+    add_data_flag(check)
+    check.add_argument("--competition", default=COMPETITION, help="whose test set on Kaggle "
+                       "is the default (default: %(default)s)")
     check.set_defaults(run=run_check)
 
 
+def add_data_flag(parser: argparse.ArgumentParser) -> None:
+    """--data as `submission check` and `kaggle submit` both take it: the one test set they
+    check a file against (the others' default, the embedded sample, cannot be sent to Kaggle)."""
+    parser.add_argument("--data", metavar="PATH", help="Kaggle zip, folder or CSV whose test "
+                        "set the file is checked against (default: $WORKBENCH_DATA, else "
+                        "Kaggle's own: ImageId 1..28,000)")
+
+
+def print_problems(name: str, check: SubmissionCheck, expected: Expectation) -> None:
+    """One line per problem, as both `submission check` and `kaggle submit` print them."""
+    for line in problem_lines(check, expected):
+        err.print(f"{name}: {line}")
+
+
 def run_check(args: argparse.Namespace) -> int:
-    competition = load_competition(args.data)
-    check = check_submission_file(args.file, competition.test_ids)
+    expected = expected_test_set(args.data, args.competition)
+    check = check_submission_file(args.file, expected.ids)
     name = printable(str(args.file))
     if not check.ok:
-        for problem in check.problems:
-            err.print(f"{name}: {problem}")
+        print_problems(name, check, expected)
         return 2
     out.print(f"{name} is a valid submission: {check.rows:,} rows, ImageId 1..{check.rows:,}"
-              f" once each, labels 0-9 ({competition.source}).")
+              f" once each, labels 0-9 ({expected.source}).")
     for line in bar_chart(check.label_counts, width=30):
         out.print(line)
     return 0

@@ -37,6 +37,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     predict = commands.add_parser("predict", help="predict the test set with a run's best "
                                   "checkpoint and write a submission")
     predict.add_argument("run_ref", metavar="RUN", help="run id, id prefix, folder, or 'last'")
+    predict.add_argument("--data", metavar="PATH", help="Kaggle zip, folder or CSV whose test "
+                         "set to predict (default: the data the run was trained on)")
     _prediction_flags(predict)
     predict.set_defaults(run=run_predict)
 
@@ -287,9 +289,36 @@ def run_predict(args: argparse.Namespace) -> int:
     run = find_run(args.run_ref, args.runs_dir)
     default = f"{run.name}{'-tta' if args.tta else ''}"
     name = check_name(default if args.name is None else args.name, "a submission")
-    prediction = predict_run(run, tta=args.tta)
+    if args.data is None:
+        prediction = predict_run(run, tta=args.tta)
+    else:
+        prediction = _predict_data(run, args.data, args.tta)
     _report(prediction, save_prediction(prediction, name, force=args.force))
     return 0
+
+
+def _predict_data(run: Path, data: str, tta: bool):
+    """The run's predictions for the test set of ``data``: its saved ones when that is the data
+    it was trained on, else made anew with its kept checkpoint (no held-out rows: those are the
+    run's own, see 'runs show')."""
+    import numpy as np
+
+    from workbench.engine.data import data_path, load_competition
+    from workbench.engine.prediction import (Prediction, kept_checkpoint, load_checkpoint,
+                                             predict_probabilities, predict_run)
+    from workbench.engine.runs import read_json
+
+    trained_on = read_json(run / "config.json").get("data")
+    if isinstance(trained_on, str) and Path(trained_on).resolve() == data_path(data).resolve():
+        return predict_run(run, tta=tta)
+    competition = load_competition(data)  # before Keras loads: a bad --data is said at once
+    checkpoint = kept_checkpoint(run)
+    err.print(f"Predicting the {competition.n_test:,} test images of {competition.source} with "
+              f"{run.name}/{checkpoint} ...")
+    probabilities = predict_probabilities(load_checkpoint(run / checkpoint),
+                                          competition.test_images, tta)
+    return Prediction(probabilities, competition.test_ids, np.zeros((0, 10), np.float32),
+                      np.zeros(0, np.uint8), np.zeros(0, np.int64))
 
 
 def run_ensemble(args: argparse.Namespace) -> int:

@@ -7,23 +7,28 @@ seed: initial weights, augmentation draws and batch order. With ``val_split`` 0 
 trains on every labelled row: the refit for the final submission of a recipe measured before,
 with no accuracy of its own. ``runs/ensembles/NAME.json`` records the recipe and the member runs
 (changed only under its lock; a member is named there before its folder appears); the same
-command run again continues where it stopped, a crash included.
+command run again continues where it stopped, a crash included. Runs averaged as they are (the
+app's overlay, ``average``) are recorded there too, with an empty recipe, so the lists show every
+ensemble with its held-out accuracy (``ensemble_status``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
-from workbench.engine.prediction import (Prediction, ensemble_runs, last_epoch_accuracy,
-                                         save_prediction)
+from workbench.engine.prediction import (Prediction, _on_common_rows, ensemble_runs,
+                                         last_epoch_accuracy, load_npz, save_prediction)
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 
@@ -151,3 +156,98 @@ def _member(path: Path, index: int, config: TrainConfig, runs_dir: Path
 
         claim = runs.create_run(config.resolved().to_dict(), runs_dir, record)
         return claim.run, claim, True
+
+
+def average(members: list[Path], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,
+            submissions_dir: Path = SUBMISSIONS_DIR) -> EnsembleResult:
+    """Average finished runs as they are into submissions/NAME.csv, and record the ensemble
+    (an empty recipe: nothing to train) so that it is listed with its held-out accuracy."""
+    name = runs.check_name(name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}", "an ensemble")
+    path = manifest_path(name, runs_dir)
+    prediction = ensemble_runs(members)
+    with runs.locked(path.with_suffix(".lock")):
+        if read_manifest(path):
+            raise WorkbenchError(f"ensemble '{name}' exists already; give another name.")
+        submission = save_prediction(prediction, name, directory=submissions_dir)
+        runs.write_json(path, {"recipe": {}, "members": [run.name for run in members]})
+    accuracies = [runs.read_json(run / "state.json").get("best_val_accuracy") for run in members]
+    return EnsembleResult(name, "finished", members, accuracies, prediction, submission,
+                          last_epoch_accuracy(members))
+
+
+@dataclass(frozen=True)
+class EnsembleStatus:
+    """Where an ensemble stands: its member runs, how many have finished, the time they
+    trained, and the accuracy of their averaged validation predictions on the rows every member
+    held out (None until all have finished, or with no held-out rows: a refit on every row)."""
+
+    name: str
+    members: list[Path]
+    finished: int
+    seconds: float
+    accuracy: float | None = None
+    rows: int = 0
+    problem: str | None = None  # a damaged manifest or member: what is wrong and the fix
+
+    @property
+    def progress(self) -> str:
+        return f"{self.finished}/{len(self.members)} members"
+
+
+def list_ensembles(runs_dir: Path = runs.RUNS_DIR) -> list[str]:
+    """The names of the ensembles in ``runs_dir``, oldest first."""
+    folder = runs_dir / "ensembles"
+    if not folder.is_dir():
+        return []
+    manifests = []
+    for path in folder.glob("*.json"):
+        try:
+            if (runs.NAME.fullmatch(path.stem) and len(path.stem) <= runs.MAX_NAME
+                    and path.is_file()):
+                manifests.append((path.stat().st_mtime, path.stem))
+        except OSError:
+            continue  # gone meanwhile
+    return [name for _, name in sorted(manifests)]
+
+
+def ensemble_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> EnsembleStatus:
+    """Where ensemble ``name`` stands; a damaged manifest or member reads as ``problem``."""
+    try:
+        ids = read_manifest(manifest_path(name, runs_dir)).get("members", [])
+    except WorkbenchError as error:
+        return EnsembleStatus(name, [], 0, 0.0, problem=str(error))
+    members = [runs_dir / member for member in ids]
+    finished = sum(run.is_dir() and runs.run_status(run) == "finished" for run in members)
+    seconds = sum(runs.recorded_seconds(run) for run in members)
+    status = EnsembleStatus(name, members, finished, seconds)
+    if not members or finished < len(members):
+        return status
+    try:
+        held_out = held_out_accuracy(members)
+    except runs.RunDamaged as error:
+        return replace(status, problem=str(error))
+    return status if held_out is None else replace(status, accuracy=held_out[0],
+                                                   rows=held_out[1])
+
+
+def held_out_accuracy(members: list[Path]) -> tuple[float, int] | None:
+    """The accuracy of the members' saved validation probabilities averaged, and the number of
+    rows every member held out; None if a member has none or no row is common. RunDamaged if
+    a member's predictions are damaged."""
+    saved = []
+    for run in members:
+        path = run / "val_predictions.npz"
+        if not path.is_file():
+            return None
+        try:
+            val = load_npz(path, "probabilities", "labels", "ids")
+        except ValueError as error:
+            raise runs.RunDamaged(run, str(error)) from None
+        if not (val["probabilities"].shape == (len(val["ids"]), 10)
+                and val["labels"].shape == val["ids"].shape):
+            raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
+        saved.append((val["probabilities"], val["labels"], val["ids"]))
+    probabilities, labels, common = _on_common_rows(saved)
+    if not len(common):
+        return None
+    return float((np.mean(probabilities, axis=0).argmax(axis=1) == labels).mean()), len(common)

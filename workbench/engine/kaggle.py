@@ -1,4 +1,5 @@
-"""Kaggle through the official ``kaggle`` client: download, checked submit, submission history.
+"""Kaggle through the official ``kaggle`` client: download, checked submit, submission history,
+and where a score places on the public leaderboard.
 
 ``import kaggle`` authenticates at import time, so the client is imported here only, lazily,
 after checking that credentials exist. Credentials are never read into messages or logs: this
@@ -12,6 +13,10 @@ recorded. So ``submit`` never repeats it blindly: after a failure it looks the s
 the history (same file name and message, made after the attempt began) and tries again only if
 it is not there. An attempt whose outcome is unknown is journalled (``pending.json`` in the
 cache folder, no credentials), so the same command run again looks first too.
+
+Kaggle's history names only the file ("submission.csv") and the message: so each submission made
+here is noted in ``sent.json`` beside the journal (file, run, content hash, message, Kaggle's
+ref), and the history read back names the run each row came from.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,14 +42,17 @@ import numpy as np
 from workbench.engine.atomic import write_atomic
 from workbench.engine.cache import cache_dir
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.submission import check_submission_file
+from workbench.engine.runs import locked
+from workbench.engine.submission import (COMPETITION, SubmissionCheck, check_submission_file,
+                                         kaggle_test_set, run_of)
 
-COMPETITION = "digit-recognizer"
-TEST_ROWS = {"digit-recognizer": 28000}
 RETRIES = 3
 BACKOFF_S = 1.0
 TIMEOUT_S = 60.0
 CLOCK_SLACK_S = 120.0  # Kaggle's clock may run behind ours: a submission this much "older" is ours
+SENT_KEPT = 1000  # entries of sent.json: years of daily submissions
+LEADERBOARD_PAGE = 200  # entries asked for per leaderboard call
+LEADERBOARD_PAGES = 25  # calls at most: a score below the first 5,000 is said to be so
 TOKEN_HELP = ("create an API token at https://www.kaggle.com/settings (API section) and set "
               "KAGGLE_API_TOKEN, or save it as ~/.kaggle/access_token (kaggle.json with "
               "KAGGLE_USERNAME/KAGGLE_KEY works too)")
@@ -61,6 +69,37 @@ class KaggleSubmission:
     status: str
     public_score: str | None
     error: str | None
+    run: str | None = None  # the run it came from, when it was sent from here (sent.json)
+    path: str | None = None  # the file that was sent, when it was sent from here
+
+    @property
+    def source(self) -> str:
+        """The file and, when known, the run it came from: "submission.csv (run 2026...)"."""
+        name = self.file_name or "?"
+        return f"{name} (run {self.run})" if self.run else name
+
+
+class NotUploaded(WorkbenchError):
+    """The checker refused the file, so nothing was sent; ``check`` holds every problem."""
+
+    def __init__(self, path: Path, check: SubmissionCheck) -> None:
+        count = len(check.problems)
+        super().__init__(f"{path} was not uploaded: {check.problems[0]} ({count} problem"
+                         f"{'s' if count > 1 else ''} in all; the checker lists each).")
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a public score places on the public leaderboard (a tie shares the place)."""
+
+    position: int | None  # None: below every entry read
+    read: int  # leaderboard entries read
+
+    def __str__(self) -> str:
+        if self.position is None:
+            return f"below the top {self.read:,} of the public leaderboard"
+        return f"#{self.position:,} on the public leaderboard"
 
 
 def credentials_source() -> str:
@@ -262,9 +301,11 @@ def _reason(error) -> str:
         reason = body.get("errorDescription") or body.get("message") or body.get("error")
     except (ValueError, AttributeError):
         reason = None
-    if not reason:  # an error Response is falsy: test it against None
-        reason = (str(error.args[0]) if error.args else
-                  response.reason if response is not None else "") or "no reason given"
+    if not reason and response is not None:  # an error Response is falsy: test against None
+        reason = response.reason  # the status line's reason; args[0] also holds the URL
+    elif not reason and error.args:
+        reason = str(error.args[0])
+    reason = reason or "no reason given"
     return " ".join(str(reason).split())[:200].rstrip(".")
 
 
@@ -282,11 +323,26 @@ def _submission(item) -> KaggleSubmission:
 
 
 def submissions(competition: str = COMPETITION) -> list[KaggleSubmission]:
-    """The competition's submission history, newest first."""
+    """The competition's submission history, newest first; a row sent from here names the run
+    and file it came from (sent.json), one sent from elsewhere what Kaggle knows."""
     api = _api()
     items = _call("listing submissions", competition,
                   lambda: api.competition_submissions(competition)) or []
-    return [_submission(item) for item in items]
+    sent = [entry for entry in _sent() if entry.get("competition") == competition]
+    return [_with_origin(_submission(item), sent) for item in items]
+
+
+def _with_origin(found: KaggleSubmission, sent: list[dict]) -> KaggleSubmission:
+    """``found`` with the run and file it was sent from, if sent.json knows: by Kaggle's ref,
+    else (a submission whose ref never came back) by file name and message, newest first."""
+    entry = next((e for e in sent if found.ref and e.get("ref") == found.ref), None) or next(
+        (e for e in reversed(sent) if not e.get("ref") and e.get("file_name") == found.file_name
+         and e.get("description") == found.description), None)
+    if entry is None:
+        return found
+    run, path = entry.get("run"), entry.get("path")
+    return replace(found, run=printable(run) if isinstance(run, str) and run else None,
+                   path=printable(path) if isinstance(path, str) and path else None)
 
 
 def submit(
@@ -302,24 +358,20 @@ def submit(
 ) -> KaggleSubmission | None:
     """Check ``path``, upload it once, and (``wait``) poll until Kaggle has scored it.
 
-    ``test_ids`` default to 1..28,000 for digit-recognizer. Nothing invalid is uploaded, and
-    nothing twice: a failed attempt is looked up in the history before another (module doc).
-    Returns the submission as last seen (None if it could not be found in the history).
+    ``test_ids`` default to the competition's on Kaggle (1..28,000 for digit-recognizer).
+    Nothing invalid is uploaded (NotUploaded), and nothing twice: a failed attempt is looked up
+    in the history before another (module doc). What was sent is noted in sent.json. Returns
+    the submission as last seen, naming its run (None if it could not be found in the history).
     """
     for name, value in (("--timeout", timeout_s), ("the poll interval", poll_s)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or value < 0:
             raise WorkbenchError(f"{name} must be a finite number of seconds >= 0 (got {value}).")
     if test_ids is None:
-        if competition not in TEST_ROWS:
-            raise WorkbenchError(f"no test set size known for '{competition}'; pass --data with "
-                                 "its test.csv so the submission can be checked.")
-        test_ids = np.arange(1, TEST_ROWS[competition] + 1)
+        test_ids = kaggle_test_set(competition).ids
     check = check_submission_file(path, test_ids)
     if not check.ok:
-        raise WorkbenchError(f"{path} was not uploaded: {check.problems[0]} "
-                             f"({len(check.problems)} problem(s); see 'workbench-engine "
-                             f"submission check {path}').")
+        raise NotUploaded(path, check)
     if not message.strip():
         raise WorkbenchError("a submission needs a message (-m); say what this one is.")
     api = _api()
@@ -327,15 +379,82 @@ def submit(
     latest = attempt.earlier(api)
     if latest is None:
         latest = attempt.send(api)
+    origin = attempt.note_sent(latest)
     started = time.time()
     while wait and latest is not None and latest.status == "PENDING":
         if on_status:
-            on_status(latest)
+            on_status(replace(latest, **origin))
         if time.time() - started > timeout_s:
             break
         time.sleep(poll_s)
         latest = _find(competition, api, path.name, message)
-    return latest
+    return None if latest is None else replace(latest, **origin)
+
+
+def _score(text) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def standing(score: str, competition: str = COMPETITION) -> Standing:
+    """Where ``score`` places on the public leaderboard, read best first (one page at a time,
+    until a worse score; LEADERBOARD_PAGES pages at most) through the official client's
+    leaderboard call: the request ``competition_leaderboard_view`` makes, whose next-page token
+    that method prints instead of returning."""
+    from kagglesdk.competitions.types.competition_api_service import ApiGetLeaderboardRequest
+
+    value = _score(score)
+    if value is None:
+        raise WorkbenchError(f"'{printable(str(score))[:40]}' is not a score to place on the "
+                             "leaderboard.")
+    api = _api()
+
+    def page(token: str):
+        with api.build_kaggle_client() as client:
+            request = ApiGetLeaderboardRequest()
+            request.competition_name = competition
+            request.page_size = LEADERBOARD_PAGE
+            request.page_token = token
+            return client.competitions.competition_api_client.get_leaderboard(request)
+
+    ahead = read = 0
+    token, higher_is_better = "", None
+    for _ in range(LEADERBOARD_PAGES):
+        response = _call("reading the leaderboard", competition,
+                         lambda token=token: page(token))
+        scores = [found for found in (_score(getattr(entry, "score", None))
+                                      for entry in response.submissions or [])
+                  if found is not None]
+        if higher_is_better is None and scores:  # the list is best first
+            higher_is_better = scores[0] >= scores[-1]
+        for other in scores:
+            read += 1
+            if not (other > value if higher_is_better else other < value):
+                return Standing(ahead + 1, read)
+            ahead += 1
+        token = response.next_page_token
+        if not token:
+            return Standing(ahead + 1, read)
+    return Standing(None, read)
+
+
+def outcome(result: KaggleSubmission | None, competition: str = COMPETITION) -> str:
+    """The sentence that states how a submission ended, naming its file and run: scored (with
+    its place on the public leaderboard, or why that is unknown), refused, or still waiting."""
+    if result is None:
+        return "Submitted; it is not in the submission history yet (list it again later)."
+    if result.status == "ERROR":
+        return f"{result.source}: Kaggle could not score it: {result.error or 'no reason given'}."
+    if result.status != "COMPLETE":
+        return f"{result.source}: {result.status}, not scored yet; the history will show its score."
+    line = f"{result.source} scored: public score {result.public_score or '-'}"
+    try:
+        return f"{line}, {standing(result.public_score or '', competition)}."
+    except WorkbenchError as error:
+        return f"{line} (no leaderboard position: {str(error).rstrip('.')})."
 
 
 def _find(competition: str, api, file_name: str, message: str,
@@ -370,9 +489,23 @@ class _Attempt:
     def __init__(self, competition: str, path: Path, message: str) -> None:
         self.path = path
         self.competition, self.message = competition, message
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.key = hashlib.sha256(json.dumps(
-            [competition, path.name, digest, message]).encode()).hexdigest()[:32]
+            [competition, path.name, self.digest, message]).encode()).hexdigest()[:32]
+
+    def note_sent(self, found: KaggleSubmission | None) -> dict:
+        """Note in sent.json which file, run and content went to Kaggle under this message
+        (with Kaggle's ref, if the history showed it); the run and path, as fields of a
+        KaggleSubmission."""
+        origin = {"run": run_of(self.path), "path": str(self.path)}
+        entry = {"competition": self.competition, "ref": found.ref if found else "",
+                 "file_name": self.path.name, "description": self.message,
+                 "sha256": self.digest, "sent": time.time(), **origin}
+        with contextlib.suppress(OSError), locked(_sent_path().with_name(".sent.lock")):
+            entries = [e for e in _sent() if not (found and found.ref and e.get("ref") == found.ref
+                                                  and e.get("competition") == self.competition)]
+            write_atomic(_sent_path(), json.dumps((entries + [entry])[-SENT_KEPT:]).encode())
+        return origin
 
     def earlier(self, api) -> KaggleSubmission | None:
         """The submission an earlier, unfinished attempt of this same submit made, if Kaggle
@@ -446,6 +579,20 @@ def _journal() -> dict:
     except (OSError, ValueError):
         return {}
     return entries if isinstance(entries, dict) else {}
+
+
+def _sent_path() -> Path:
+    return cache_dir() / "kaggle" / "sent.json"
+
+
+def _sent() -> list[dict]:
+    """What was sent from here, oldest first; an unreadable log counts as empty (the history
+    then shows what Kaggle knows)."""
+    try:
+        entries = json.loads(_sent_path().read_bytes())
+    except (OSError, ValueError):
+        return []
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 def _write_journal(entries: dict) -> None:

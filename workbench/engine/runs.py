@@ -74,6 +74,7 @@ class RunSummary:
     best_val_accuracy: float | None
     duration_s: float
     problem: str | None = None
+    data: str = "?"  # what it trained on: see ``trained_on``
 
 
 class RunDamaged(WorkbenchError):
@@ -530,8 +531,38 @@ def summarize(run: Path) -> RunSummary:
         id=run.name, path=run, model=config["model"], status=run_status(run),
         epochs_done=len(read_history(run)), epochs=config["epochs"],
         best_val_accuracy=state.get("best_val_accuracy"),
-        duration_s=recorded_seconds(run),
+        duration_s=recorded_seconds(run), data=trained_on(run, config.get("data")),
     )
+
+
+KAGGLE_TRAIN_ROWS = 42_000
+
+
+def trained_on(run: Path, data: object) -> str:
+    """What ``run`` trained on, in a word: "full" (Kaggle's 42,000 labelled rows, told by the
+    train ids it held out: the largest is within a few rows of the last), "sample" (no --data:
+    the embedded sample), else the --data path it was given (its end, if long)."""
+    from workbench.engine.data import sample_path
+
+    if largest_held_out_id(run) > 0.95 * KAGGLE_TRAIN_ROWS:
+        return "full"
+    if data is None or str(data) == str(sample_path()):
+        return "sample"
+    text = shown(str(data))
+    return text if len(text) <= 24 else "..." + text[-21:]
+
+
+def largest_held_out_id(run: Path) -> int:
+    """The largest train id (1-based row) in the run's val_predictions.npz; 0 if it has none
+    or it cannot be read (``check_run`` says why)."""
+    import numpy as np
+
+    try:
+        with np.load(run / "val_predictions.npz", allow_pickle=False) as saved:
+            ids = saved["ids"]
+        return int(ids.max()) if ids.size and np.issubdtype(ids.dtype, np.integer) else 0
+    except Exception:  # missing, cut short, damaged: np.load raises many kinds
+        return 0
 
 
 def _damaged(run: Path, error: RunDamaged) -> RunSummary:

@@ -1,9 +1,11 @@
-"""Submissions: the checker (one message per problem) and the one writer every command uses."""
+"""Submissions: the checker (one message per problem), the test set every command checks against,
+the run a submission came from, and the one writer every command uses."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -13,9 +15,12 @@ import numpy as np
 
 from workbench.engine.atomic import write_atomic
 from workbench.engine.csvformat import sniff
-from workbench.engine.data import read_file
+from workbench.engine.data import load_competition, read_file, sample_path
 from workbench.engine.errors import WorkbenchError, describe_os_error, printable
+from workbench.engine.runs import read_json
 
+COMPETITION = "digit-recognizer"
+TEST_ROWS = {"digit-recognizer": 28000}  # Kaggle's test set: ImageId 1..N
 HEADER = ("ImageId", "Label")
 SUBMISSIONS_DIR = Path("submissions")
 MAX_LINE_PROBLEMS = 10
@@ -33,10 +38,52 @@ class SubmissionCheck:
     rows: int = 0
     problems: list[str] = field(default_factory=list)
     label_counts: dict[int, int] = field(default_factory=dict)
+    made_for: int | None = None  # N when the rows are ImageId 1..N, each once, all well formed
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The test ImageIds a submission is checked against, and whose they are."""
+
+    ids: np.ndarray
+    source: str
+
+
+def expected_test_set(data: str | os.PathLike | None = None,
+                      competition: str = COMPETITION) -> Expectation:
+    """What `submission check` and `kaggle submit` both check a file against: the test set of
+    the data given (``data``, else $WORKBENCH_DATA), else the competition's own on Kaggle
+    (digit-recognizer: ImageId 1..28,000), so that the two never disagree."""
+    chosen = data or os.environ.get("WORKBENCH_DATA")
+    if chosen:
+        loaded = load_competition(chosen)
+        return Expectation(loaded.test_ids, loaded.source)
+    return kaggle_test_set(competition)
+
+
+def kaggle_test_set(competition: str = COMPETITION) -> Expectation:
+    """The competition's test set on Kaggle, by its known size."""
+    if competition not in TEST_ROWS:
+        raise WorkbenchError(f"no test set size known for '{printable(competition)}'; pass "
+                             "--data with its test.csv so the submission can be checked.")
+    return Expectation(np.arange(1, TEST_ROWS[competition] + 1),
+                       f"Kaggle's {competition} test set")
+
+
+def problem_lines(check: SubmissionCheck, expected: Expectation) -> list[str]:
+    """The checker's problems, then, when the file is a whole submission for a test set of
+    another size, the cause: it was made for other data."""
+    lines = list(check.problems)
+    if check.problems and check.made_for and check.made_for != len(expected.ids):
+        lines.append(f"the file holds ImageId 1..{check.made_for:,}, a whole submission for a "
+                     f"test set of {check.made_for:,} images, where {len(expected.ids):,} are "
+                     f"expected ({expected.source}): it was made for other data; check it with "
+                     f"--data set to that data (the embedded sample is {sample_path()}).")
+    return lines
 
 
 def check_submission_file(path: Path, test_ids: np.ndarray) -> SubmissionCheck:
@@ -110,6 +157,8 @@ def check_submission_text(data: bytes, test_ids: np.ndarray) -> SubmissionCheck:
                               f"(1..{len(expected)}): {_some(extra)}; check that --data is the "
                               "competition this submission is for.")
     check.label_counts = {digit: labels[digit] for digit in range(10)}
+    if not line_problems and not duplicated and seen.keys() == set(range(1, check.rows + 1)):
+        check.made_for = check.rows
     return check
 
 
@@ -161,6 +210,33 @@ def _quote(cell: str) -> str:
 def _some(values: list, shown: int = 5) -> str:
     head = ", ".join(map(str, values[:shown]))
     return head + (", ..." if len(values) > shown else "")
+
+
+def run_of(path: Path) -> str | None:
+    """The run whose submission ``path`` is (RUN/submission.csv beside the run's config.json),
+    else None (a saved submission)."""
+    path = Path(path).absolute()
+    if path.name == "submission.csv" and (path.parent / "config.json").is_file():
+        return path.parent.name
+    return None
+
+
+def default_message(path: Path) -> str:
+    """A Kaggle message naming what is sent, so the history tells submissions apart: "simple-cnn
+    run 20261130-101010, val acc 99.12%" for a run's submission, else the file's name."""
+    run = run_of(path)
+    if run is None:
+        return printable(Path(path).stem)
+    folder = Path(path).absolute().parent
+    model = read_json(folder / "config.json").get("model")
+    accuracy = read_json(folder / "state.json").get("best_val_accuracy")
+    if not isinstance(model, str) or not model:
+        return printable(f"run {run}")
+    message = f"{model} run {run.removesuffix(f'-{model}')}"
+    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) \
+            and 0 <= accuracy <= 1:
+        message += f", val acc {100 * accuracy:.2f}%"
+    return printable(message)
 
 
 def submission_bytes(image_ids: np.ndarray, labels: np.ndarray) -> bytes:

@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from platformdirs import user_downloads_path
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -22,6 +25,7 @@ from workbench.engine.errors import WorkbenchError, user_message
 from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
+from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.review import ReviewScreen
 from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.search import SearchScreen
@@ -54,14 +58,26 @@ SCREENS = {
 }
 
 
+def titled(entry: ScreenEntry) -> Callable[[], Screen]:
+    """Makes the entry's screen with its title as the header's subtitle: where you are."""
+
+    def make() -> Screen:
+        screen = entry.screen()
+        screen.sub_title = entry.title
+        return screen
+
+    return make
+
+
 class WorkbenchApp(App):
     """Digit Workbench."""
 
     TITLE = "Digit Workbench"
     CSS_PATH = "workbench.tcss"
-    MODES = {mode: entry.screen for mode, entry in SCREENS.items()}
+    MODES = {mode: titled(entry) for mode, entry in SCREENS.items()}
     DEFAULT_MODE = "data"
-    BINDINGS = [
+    BINDINGS = [  # the keys help first: where a narrow footer is cut, it is still there
+        Binding("f1,question_mark", "help", "Keys", key_display="F1/?", id="help"),
         *[Binding(entry.key, f"switch_mode({mode!r})", entry.title, id=f"screen.{mode}")
           for mode, entry in SCREENS.items()],
         Binding("q", "quit", "Quit", id="quit"),
@@ -88,10 +104,34 @@ class WorkbenchApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The screen keys and q are letters: while a text field has the focus they are text,
-        so the footer stops offering them (Escape leaves the field)."""
+        so the footer stops offering them (Escape leaves the field). The current screen's key
+        is dimmed: it marks where you are."""
         if action in ("switch_mode", "quit") and getattr(self.screen, "typing", False):
             return False
+        if action == "switch_mode" and parameters == (self.current_mode,):
+            return None
         return True
+
+    def action_help(self) -> None:
+        """Every key of the current screen and the app, over the screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Textual saves screenshots to ~/Downloads and fails without a word where there is
+        none: then they go to the current folder (the notification names the file)."""
+        if path is None and not user_downloads_path().is_dir():
+            path = str(Path.cwd())
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryFailed)
+    def screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        """Textual's own notice says only that the screenshot failed: say why."""
+        if event.name == "screenshot":
+            event.prevent_default()
+            self.notify(failure_text(event.exception), title="Could not save the screenshot",
+                        severity="error", timeout=20, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker is handled (every worker is the app's: see
@@ -125,6 +165,8 @@ class WorkbenchApp(App):
         for mode, entry in SCREENS.items():
             yield SystemCommand(f"Screen: {entry.title}", entry.help,
                                 lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Keys of this screen (F1)", "Every key of this screen and the app",
+                            self.action_help)
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.description:
                 yield SystemCommand(f"{binding.description} ({binding.key})",

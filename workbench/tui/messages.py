@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from textual.message import Message
 
 from workbench.engine.cv import CVResult
 from workbench.engine.ensemble import EnsembleResult
 from workbench.engine.events import Event
+from workbench.engine.kaggle import KaggleSubmission
+from workbench.engine.search import Trial
 
 if TYPE_CHECKING:  # training imports Keras, which the app loads only when it trains
     from workbench.engine.training import TrainResult
@@ -44,8 +47,71 @@ class WatchRun(Message):
 
 
 @dataclass
+class SearchTrialFinished(Message):
+    """A trial of the Search screen's grid is in its trials file (``done`` of ``total``)."""
+
+    trial: Trial
+    done: int
+    total: int
+
+
+@dataclass
+class SearchEnded(Message):
+    """The Search screen's grid is over: done, or stopped after a batch (``stopped``)."""
+
+    folder: Path
+    stopped: bool
+
+
+@dataclass
+class EnsembleAveraged(Message):
+    """The Runs screen's overlaid runs are averaged: the submission written, the ensemble
+    recorded."""
+
+    result: EnsembleResult
+
+
+@dataclass
 class WorkFailed(Message):
     """Work this screen started failed (already shown as a notification by the app)."""
 
     group: str
     text: str
+
+
+@dataclass
+class CanvasChanged(Message):
+    """The drawing on the Draw screen's canvas changed."""
+
+
+@dataclass
+class DrawingPredicted(Message):
+    """The chosen run's probabilities for the drawing, or a note in their place (the model is
+    loading, the canvas is empty)."""
+
+    probabilities: np.ndarray | None
+    note: str = ""
+
+
+@dataclass
+class KaggleStatus(Message):
+    """How the Submit screen's Kaggle work is going: sending, waiting for the score, the
+    history loaded."""
+
+    text: str
+
+
+@dataclass
+class KaggleOutcome(Message):
+    """How a submission ended (scored, with its place on the leaderboard; refused; still
+    waiting): the Submit screen's line that stays until the next one."""
+
+    text: str
+    error: bool = False
+
+
+@dataclass
+class KaggleHistory(Message):
+    """The competition's submission history, newest first, each row naming its run."""
+
+    rows: list[KaggleSubmission]

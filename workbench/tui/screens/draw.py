@@ -3,40 +3,54 @@ probabilities, updated as you draw."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Select, Static
 
 from workbench.engine.runs import RUNS_DIR
 from workbench.render import digit_blocks
-from workbench.tui.messages import WorkFailed
+from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.bars import bar_chart
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
 
 BRUSH = np.array([[0.3, 0.7, 0.3], [0.7, 1.0, 0.7], [0.3, 0.7, 0.3]])
+CENTRE = (14, 14)
+HINT = "Draw a digit: the run's probabilities for it show here as you draw."
 
 
 class Canvas(Widget, can_focus=True):
-    """28x28 pixels as 28 x 14 half-block cells; drawn with the mouse or the keyboard."""
+    """28x28 pixels as 28 x 14 half-block cells; drawn with the mouse or the keyboard.
 
-    BINDINGS = [("up", "move(0,-1)", ""), ("down", "move(0,1)", ""), ("left", "move(-1,0)", ""),
-                ("right", "move(1,0)", ""), ("space", "paint", "Paint"),
-                ("c", "clear", "Clear")]
-    cursor = reactive((14, 14))
+    A drag draws: it does not select text (ALLOW_SELECT). The keyboard cursor is one pixel in
+    the theme's accent colour, so it shows on ink and on black alike."""
 
-    class Changed(Message):
-        """The drawing changed."""
+    ALLOW_SELECT = False
+    BINDING_GROUP_TITLE = "Canvas"
+    COMPONENT_CLASSES = {"canvas--cursor"}
+    DEFAULT_CSS = """
+    Canvas > .canvas--cursor {
+        color: $accent;
+    }
+    """
+    BINDINGS = [
+        Binding("up", "move(0,-1)", "Cursor up", show=False),
+        Binding("down", "move(0,1)", "Cursor down", show=False),
+        Binding("left", "move(-1,0)", "Cursor left", show=False),
+        Binding("right", "move(1,0)", "Cursor right", show=False),
+        Binding("space", "paint", "Paint"),
+    ]
+    cursor: reactive[tuple[int, int]] = reactive(CENTRE)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -47,11 +61,14 @@ class Canvas(Widget, can_focus=True):
         return (np.clip(self.pixels, 0, 1) * 255).astype(np.uint8)
 
     def render(self) -> Text:
-        shown = self.image.copy()
-        x, y = self.cursor
+        drawing = digit_blocks(self.image)
         if self.has_focus:
-            shown[y, x] = 128 if shown[y, x] > 128 else 200
-        return digit_blocks(shown)
+            x, y = self.cursor
+            accent = self.get_component_rich_style("canvas--cursor").color
+            cell = y // 2 * 29 + x  # 28 cells and a newline per line; a cell is two pixels
+            drawing.stylize(Style(color=accent) if y % 2 == 0 else Style(bgcolor=accent),
+                            cell, cell + 1)
+        return drawing
 
     def paint(self, x: int, y: int) -> None:
         for dy in range(-1, 2):
@@ -59,7 +76,14 @@ class Canvas(Widget, can_focus=True):
                 if 0 <= y + dy < 28 and 0 <= x + dx < 28:
                     self.pixels[y + dy, x + dx] += BRUSH[dy + 1, dx + 1]
         self.refresh()
-        self.post_message(self.Changed())
+        self.post_message(CanvasChanged())
+
+    def clear(self) -> None:
+        """A blank canvas, the cursor back in the middle."""
+        self.pixels[:] = 0
+        self.cursor = CENTRE
+        self.refresh()
+        self.post_message(CanvasChanged())
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self.capture_mouse()
@@ -72,7 +96,7 @@ class Canvas(Widget, can_focus=True):
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self.release_mouse()
 
-    def _mouse(self, event) -> None:
+    def _mouse(self, event: events.MouseEvent) -> None:
         x, y = event.x, event.y * 2
         if 0 <= x < 28 and 0 <= y < 28:
             self.paint(x, y)
@@ -85,25 +109,16 @@ class Canvas(Widget, can_focus=True):
     def action_paint(self) -> None:
         self.paint(*self.cursor)
 
-    def action_clear(self) -> None:
-        self.pixels[:] = 0
-        self.refresh()
-        self.post_message(self.Changed())
-
 
 class DrawScreen(WorkbenchScreen):
     BINDINGS = [Binding("c", "clear", "Clear", id="draw.clear")]
 
-    @dataclass
-    class Probabilities(Message):
-        values: np.ndarray | None
-        note: str = ""
-
     def __init__(self) -> None:
         super().__init__()
-        self.model = None
-        self.model_path: Path | None = None
+        self.model_path: Path | None = None  # the chosen run's best.keras
         self.failed_path: Path | None = None  # its model would not load: not retried per stroke
+        # The loaded model and its file, kept until another run is chosen (set by the worker).
+        self.model: tuple[Path, object] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -116,55 +131,70 @@ class DrawScreen(WorkbenchScreen):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        refill(self.query_one("#draw-run", Select), runs_with("best.keras"))
+        if not refill(self.query_one("#draw-run", Select), runs_with("best.keras")):
+            self.model_path = None
+            self.predict()
         self.query_one(Canvas).focus()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
-            self.model_path = RUNS_DIR / event.value / "best.keras"
-            self.model, self.failed_path = None, None
-            self.predict(self.query_one(Canvas).image)
+    @on(Select.Changed, "#draw-run")
+    def run_chosen(self, event: Select.Changed) -> None:
+        """Coming back to the screen refills the list, which chooses the same run again: its
+        model is kept; only another run loads its own."""
+        path = RUNS_DIR / event.value / "best.keras" if isinstance(event.value, str) else None
+        if path is not None and path != self.model_path:
+            self.model_path, self.failed_path = path, None
+            self.predict()
 
-    def on_canvas_changed(self, message: Canvas.Changed) -> None:
-        self.predict(self.query_one(Canvas).image)
+    @on(CanvasChanged)
+    def drawing_changed(self) -> None:
+        self.predict()
 
     def action_clear(self) -> None:
-        self.query_one(Canvas).action_clear()
+        self.query_one(Canvas).clear()
 
-    def predict(self, image: np.ndarray) -> None:
-        """Predict the drawing in a worker, unless the chosen run's model would not load."""
-        if self.model_path is not None and self.model_path == self.failed_path:
+    def predict(self) -> None:
+        """Predict the drawing in a worker (an empty canvas: only load the model, for the
+        first stroke), unless there is no run or the chosen run's model would not load."""
+        if self.model_path is None:
+            self.query_one("#probabilities", Static).update(
+                "Train a run first (t): its probabilities show here as you draw.")
             return
-        self._predict(self.model_path, image)
+        if self.model_path == self.failed_path:
+            return
+        image = self.query_one(Canvas).image
+        self._predict(self.model_path, image if image.any() else None)
 
     @background("draw", "Predicting the drawing")
-    def _predict(self, path: Path | None, image: np.ndarray) -> None:
-        """Loads the model once (Keras in this thread), then predicts the drawing. A failure
-        (a damaged checkpoint, say) is the app's to show (on_work_failed here)."""
-        if path is None:
-            self.post_message(self.Probabilities(None, "Train a run first (t)."))
-            return
-        if self.model is None:
+    def _predict(self, path: Path, image: np.ndarray | None) -> None:
+        """Loads the run's model unless it is the one loaded (Keras in this thread), then
+        predicts the drawing. A failure (a damaged checkpoint, say) is the app's to show
+        (model_failed here)."""
+        loaded = self.model
+        if loaded is None or loaded[0] != path:
             from workbench.engine.prediction import load_checkpoint
 
-            self.post_message(self.Probabilities(None, "Loading the model ..."))
-            self.model = load_checkpoint(path)
-        probabilities = np.asarray(self.model(image[None], training=False))[0]
-        self.post_message(self.Probabilities(probabilities))
+            self.post_message(DrawingPredicted(None, "Loading the model ..."))
+            loaded = self.model = (path, load_checkpoint(path))
+        if image is None:
+            self.post_message(DrawingPredicted(None, HINT))
+            return
+        probabilities = np.asarray(loaded[1](image[None], training=False))[0]
+        self.post_message(DrawingPredicted(probabilities))
 
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self.model, self.failed_path = None, self.model_path
+    @on(WorkFailed)
+    def model_failed(self, message: WorkFailed) -> None:
+        self.failed_path = self.model_path
         self.query_one("#probabilities", Static).update(
             f"Could not predict with this run:\n{message.text}\n\nChoose another run.")
 
-    def on_draw_screen_probabilities(self, message: Probabilities) -> None:
+    @on(DrawingPredicted)
+    def show_probabilities(self, message: DrawingPredicted) -> None:
         panel = self.query_one("#probabilities", Static)
-        if message.values is None:
+        if message.probabilities is None:
             panel.update(message.note)
             return
-        best = int(message.values.argmax())
-        text = Text(f"prediction: {best}\n\n", style="bold")
-        for digit, p in enumerate(message.values.tolist()):
-            style = "bold green" if digit == best else ""
-            text.append(f"{digit} {'█' * round(30 * p):<30} {100 * p:5.1f}%\n", style=style)
-        panel.update(text)
+        best = int(message.probabilities.argmax())
+        panel.update(Text.assemble(
+            (f"prediction: {best}\n\n", "bold"),
+            bar_chart(message.probabilities, 30, top=1.0, value=lambda p: f"{100 * p:5.1f}%",
+                      highlight=best)))

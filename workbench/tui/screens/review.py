@@ -5,8 +5,12 @@ suspects.csv, which training can exclude) or dismissing each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -23,15 +27,24 @@ from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
 
 CV_PREFIX = "cv/"  # a choice naming a CV, not a run: neither a run id nor a CV name holds '/'
+T = TypeVar("T")
+# From few to most (of its kind): pale to vivid; every shade reads on the dark table (contrast
+# 4.5:1 or more), where the dark reds of a brightness scale did not.
+RIGHT = ((150, 200, 150), (60, 255, 60))
+WRONG = ((240, 180, 170), (255, 70, 70))
 
 
 def heat(count: int, top: int, diagonal: bool) -> Text:
-    """A confusion-matrix cell: green on the diagonal, red off it, brighter for more."""
+    """A confusion-matrix cell: green on the diagonal, red off it, more saturated (and bold in
+    the upper half) the nearer ``count`` is to ``top``, the largest of its kind. A space leads
+    each number: the table has no cell padding, so that ten columns of four-digit counts fit."""
     if not count:
-        return Text("·", style="dim", justify="right")
-    level = 80 + int(175 * min(1.0, count / max(top, 1)) ** 0.5)
-    colour = f"rgb(0,{level},0)" if diagonal else f"rgb({level},40,40)"
-    return Text(str(count), style=f"bold {colour}", justify="right")
+        return Text(" ·", style="dim", justify="right")
+    share = min(1.0, count / max(top, 1)) ** 0.5
+    low, high = RIGHT if diagonal else WRONG
+    red, green, blue = (round(a + (b - a) * share) for a, b in zip(low, high))
+    bold = "bold " if share >= 0.5 else ""
+    return Text(f" {count}", style=f"{bold}rgb({red},{green},{blue})", justify="right")
 
 
 def cv_choices() -> list[tuple[str, str]]:
@@ -43,6 +56,14 @@ def cv_choices() -> list[tuple[str, str]]:
             choices.append((f"CV {name} (OOF {100 * summary.accuracy:.2f}%, "
                             f"{summary.rows:,} rows)", CV_PREFIX + name))
     return choices
+
+
+def load(choice: str) -> tuple[Review, CVSummary | None]:
+    """The review of a run, or of a CV's OOF predictions with the CV's summary."""
+    if choice.startswith(CV_PREFIX):
+        name = choice.removeprefix(CV_PREFIX)
+        return review_cv(name, RUNS_DIR), read_summary(name, RUNS_DIR)
+    return review_run(RUNS_DIR / choice), None
 
 
 def verdict(suspect_id: int, confirmed: set[int], dismissed: set[int]) -> str:
@@ -64,6 +85,7 @@ class ReviewScreen(WorkbenchScreen):
         self.choice: str | None = None
         self.review: Review | None = None
         self.summary: CVSummary | None = None  # the chosen CV's; None for a run
+        self.cell: tuple[int, int] | None = None  # (true, predicted) shown; None: all mistakes
         self.shown: list[Mistake] = []
         self.proposed: list[Suspect] = []
 
@@ -73,7 +95,9 @@ class ReviewScreen(WorkbenchScreen):
         with Horizontal():
             with Vertical(id="matrix-side"):
                 yield Static("", id="review-summary", markup=False)
-                yield DataTable(id="confusion", cursor_type="cell")
+                yield Static("rows: true label; columns: predicted", id="matrix-caption")
+                yield DataTable(id="confusion", cursor_type="cell", cell_padding=0,
+                                fixed_columns=1)
             with ContentSwitcher(initial="mistakes", id="review-view"):
                 yield DigitGrid(id="mistakes")
                 yield DataTable(id="suspects", cursor_type="row", zebra_stripes=True)
@@ -114,42 +138,52 @@ class ReviewScreen(WorkbenchScreen):
             self.query_one("#review-summary", Static).update(
                 "No run with validation predictions yet: train one (t).")
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def _attempt(self, work: Callable[[], T]) -> T | None:
+        """``work()``; None if it fails, with the engine's sentence as a notification."""
+        try:
+            return work()
+        except (WorkbenchError, OSError) as error:
+            self.notify(user_message(error), severity="error")
+            return None
+
+    @on(Select.Changed, "#review-run")
+    def chosen(self, event: Select.Changed) -> None:
         """Load the chosen run or CV; re-choosing the same one (each return to the screen)
-        keeps the view, redrawn from the files."""
+        keeps the view (the matrix cursor, the cell shown, the mistake or suspect under the
+        cursor), redrawn from the files."""
         if not isinstance(event.value, str):
             return
         choice = str(event.value)
-        summary = None
-        try:
-            if choice.startswith(CV_PREFIX):
-                name = choice.removeprefix(CV_PREFIX)
-                review, summary = review_cv(name, RUNS_DIR), read_summary(name, RUNS_DIR)
-            else:
-                review = review_run(RUNS_DIR / choice)
-        except (WorkbenchError, OSError) as error:
-            self.notify(user_message(error), severity="error")
+        loaded = self._attempt(lambda: load(choice))
+        if loaded is None:
             return
         same = choice == self.choice
-        self.choice, self.review, self.summary = choice, review, summary
-        self._draw_matrix()
-        if same and self.in_suspects and summary is not None:
+        self.choice, (self.review, self.summary) = choice, loaded
+        self._draw_matrix(keep_cursor=same)
+        if not same:
+            self.cell = None
+        if same and self.in_suspects and self.summary is not None:
             self._draw_suspects()
         else:
-            self.action_all_mistakes()
+            self._show_cell(keep_cursor=same)
 
-    def _draw_matrix(self) -> None:
+    def _draw_matrix(self, keep_cursor: bool) -> None:
         review = self.review
         table = self.query_one("#confusion", DataTable)
+        cursor = table.cursor_coordinate
         table.clear(columns=True)
-        table.add_column("true\\pred", key="true")
+        table.add_column("", key="true")
         for digit in range(10):
-            table.add_column(str(digit), key=str(digit))
-        top = int(review.confusion.max())
+            table.add_column(Text(f" {digit}", justify="right"), key=str(digit))
+        confusion = review.confusion
+        right = int(confusion.diagonal().max())
+        wrong = int((confusion - np.diag(confusion.diagonal())).max())
         for true in range(10):
             table.add_row(Text(str(true), style="bold"),
-                          *(heat(int(review.confusion[true, p]), top, true == p)
-                            for p in range(10)), key=str(true))
+                          *(heat(int(confusion[true, p]), right if true == p else wrong,
+                                 true == p) for p in range(10)), key=str(true))
+        if keep_cursor:
+            table.move_cursor(row=cursor.row, column=cursor.column, animate=False)
 
     def _headline(self) -> str:
         """The accuracy and what it is measured on: a run's validation rows, or a CV's OOF."""
@@ -163,16 +197,30 @@ class ReviewScreen(WorkbenchScreen):
                 f"{100 * high:.2f}%)\n{rows}, {summary.folds} folds; {len(review.mistakes)} "
                 "mistakes")
 
-    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
-        row, column = event.coordinate.row, event.coordinate.column
-        if self.review is not None and column >= 1:
-            self._show(self.review.cell(row, column - 1), f"true {row}, predicted {column - 1}")
+    @on(DataTable.CellSelected, "#confusion")
+    def cell_selected(self, event: DataTable.CellSelected) -> None:
+        if event.coordinate.column >= 1:
+            self.cell = (event.coordinate.row, event.coordinate.column - 1)
+            self._show_cell(keep_cursor=False)
 
     def action_all_mistakes(self) -> None:
-        if self.review is not None:
-            self._show(self.review.mistakes, "all mistakes")
+        self.cell = None
+        self._show_cell(keep_cursor=False)
 
-    def _show(self, mistakes: list[Mistake], what: str) -> None:
+    def _show_cell(self, keep_cursor: bool) -> None:
+        """The mistakes of the chosen cell (all of them with none); ``keep_cursor``: the grid's
+        cursor stays where it was."""
+        if self.review is None:
+            return
+        cursor = self.query_one("#mistakes", DigitGrid).cursor if keep_cursor else 0
+        if self.cell is None:
+            self._show(self.review.mistakes, "all mistakes", cursor)
+        else:
+            true, predicted = self.cell
+            self._show(self.review.cell(true, predicted), f"true {true}, predicted {predicted}",
+                       cursor)
+
+    def _show(self, mistakes: list[Mistake], what: str, cursor: int = 0) -> None:
         grid = self.query_one("#mistakes", DigitGrid)
         if self.in_suspects:
             self.query_one(ContentSwitcher).current = "mistakes"
@@ -188,15 +236,19 @@ class ReviewScreen(WorkbenchScreen):
                     + (" !" if m.id in suspects else "") for m in mistakes]
         grid.show(competition.train_images, np.array([m.id - 1 for m in mistakes], dtype=int),
                   captions)
+        grid.cursor = min(cursor, max(len(mistakes) - 1, 0))
         self.query_one("#review-summary", Static).update(
             f"{self._headline()}\nshowing {len(mistakes)}: {what} (select a cell; esc: all)")
 
-    def on_digit_grid_selected(self, message: DigitGrid.Selected) -> None:
+    @on(DigitGrid.Selected)  # (its message names no control to match "#mistakes")
+    def show_mistake(self) -> None:
+        """The mistake under the grid's cursor, large, with its top-3 guesses."""
         detail = self.query_one("#mistake-detail", Static)
-        if not self.shown or self.app.competition is None:
+        cursor = self.query_one("#mistakes", DigitGrid).cursor
+        if not 0 <= cursor < len(self.shown) or self.app.competition is None:
             detail.update("")
             return
-        mistake = self.shown[message.position]
+        mistake = self.shown[cursor]
         image = self.app.competition.train_images[mistake.id - 1]
         guesses = "\n".join(f"  {digit}: {100 * p:5.1f}%" for digit, p in mistake.top3)
         flagged = " (flagged as suspect)" if mistake.id in read_suspects() else ""
@@ -209,14 +261,13 @@ class ReviewScreen(WorkbenchScreen):
         if not self.shown or self.in_suspects:  # (the command palette ignores check_action)
             return
         mistake = self.shown[grid.cursor]
-        try:
-            flagged = toggle_suspect(mistake.id)
-        except OSError as error:
-            self.notify(user_message(error), severity="error")
+        flagged = self._attempt(lambda: toggle_suspect(mistake.id))
+        if flagged is None:
             return
-        self.notify(f"train #{mistake.id} {'flagged as a suspect label' if flagged else 'unflagged'}"
-                    "; train with --exclude-suspects to leave suspects out.")
-        self.on_digit_grid_selected(DigitGrid.Selected(grid.cursor))
+        done = "flagged as a suspect label" if flagged else "unflagged"
+        self.notify(f"train #{mistake.id} {done}; train with --exclude-suspects to leave "
+                    "suspects out.")
+        self.show_mistake()
 
     def action_suspects(self) -> None:
         """From the mistakes to the CV's proposed suspects, or back."""
@@ -242,7 +293,7 @@ class ReviewScreen(WorkbenchScreen):
         if self.proposed:
             table.move_cursor(row=min(row, len(self.proposed) - 1))
         self._suspects_summary(confirmed, dismissed)
-        self._show_suspect()
+        self.show_suspect()
 
     def _suspects_summary(self, confirmed: set[int], dismissed: set[int]) -> None:
         ids = {s.id for s in self.proposed}
@@ -256,11 +307,8 @@ class ReviewScreen(WorkbenchScreen):
         row = self.query_one("#suspects", DataTable).cursor_row
         return self.proposed[row] if self.in_suspects and 0 <= row < len(self.proposed) else None
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "suspects":
-            self._show_suspect()
-
-    def _show_suspect(self) -> None:
+    @on(DataTable.RowHighlighted, "#suspects")
+    def show_suspect(self) -> None:
         detail = self.query_one("#mistake-detail", Static)
         suspect = self.suspect
         if suspect is None:
@@ -289,7 +337,8 @@ class ReviewScreen(WorkbenchScreen):
         suspect, cv = self.suspect, self.cv
         if suspect is None or cv is None:
             return
-        try:
+
+        def decide() -> bool:
             if confirm:
                 if suspect.id in read_dismissed(cv, RUNS_DIR):
                     toggle_dismissed(cv, suspect.id, RUNS_DIR)
@@ -298,8 +347,9 @@ class ReviewScreen(WorkbenchScreen):
                 if suspect.id in read_suspects():
                     toggle_suspect(suspect.id)
                 toggle_dismissed(cv, suspect.id, RUNS_DIR)
-        except OSError as error:
-            self.notify(user_message(error), severity="error")
+            return True
+
+        if self._attempt(decide) is None:
             return
         confirmed, dismissed = read_suspects(), read_dismissed(cv, RUNS_DIR)
         state = verdict(suspect.id, confirmed, dismissed)
@@ -310,4 +360,4 @@ class ReviewScreen(WorkbenchScreen):
                     + ("; train with --exclude-suspects to leave it out." if state == "confirmed"
                        else "."))
         table.action_cursor_down()
-        self._show_suspect()
+        self.show_suspect()

@@ -1,33 +1,69 @@
-"""Runs: the engine's runs as a table, and the CVs (folds done, OOF accuracy) in a second one; a
-run's curves; two or more overlaid (and ensembled into a submission); delete (confirmed)."""
+"""Runs: every run (the data it trained on, epochs, best validation accuracy, status; a damaged
+one with what is wrong and the fix), and the CVs and ensembles with their held-out accuracy; a
+run's curves; two or more overlaid and averaged into a recorded ensemble; delete (confirmed)."""
 
 from __future__ import annotations
 
-import time
-
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+from textual.widgets import Button, DataTable, Footer, Header, Static
 
-from workbench.engine.cv import cv_status, list_cvs
+from workbench.engine.cv import cv_status, list_cvs, wilson_interval
+from workbench.engine.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
 from workbench.engine.errors import WorkbenchError, user_message
-from workbench.engine.runs import RUNS_DIR, delete_run, list_runs, read_history
+from workbench.engine.runs import RUNS_DIR, RunSummary, delete_run, list_runs, read_history
+from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background
 
+ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
 
-def cv_row(name: str) -> tuple[str, str, str, str]:
+
+def held_out(accuracy: float, interval: tuple[float, float]) -> str:
+    low, high = interval
+    return f"{100 * accuracy:.2f}% ({100 * low:.2f}-{100 * high:.2f})"
+
+
+Row = tuple[tuple[str, ...], str | None]  # a table's cells, and what is wrong (damaged)
+
+
+def cv_row(name: str) -> Row:
     """A CV's line: its name, the folds (and refits) finished, the OOF accuracy with its 95%
     interval once gathered, and the minutes its members trained."""
     state = cv_status(name, RUNS_DIR)
+    accuracy = "-" if state.summary is None else held_out(state.summary.accuracy,
+                                                          state.summary.interval)
+    return (name, "damaged" if state.problem else state.progress, accuracy,
+            f"{state.seconds / 60:.1f} min"), state.problem
+
+
+def ensemble_row(name: str) -> Row:
+    """An ensemble's line: its name, the members finished, the accuracy of their averaged
+    predictions on the rows all of them held out (95% interval), and their training minutes."""
+    state = ensemble_status(name, RUNS_DIR)
     accuracy = "-"
-    if state.summary is not None:
-        low, high = state.summary.interval
-        accuracy = f"{100 * state.summary.accuracy:.2f}% ({100 * low:.2f}-{100 * high:.2f})"
-    return name, state.progress, accuracy, f"{state.seconds / 60:.1f} min"
+    if state.accuracy is not None:
+        correct = round(state.accuracy * state.rows)
+        accuracy = held_out(state.accuracy, wilson_interval(correct, state.rows))
+    return (name, "damaged" if state.problem else state.progress, accuracy,
+            f"{state.seconds / 60:.1f} min"), state.problem
+
+
+def averaged_note(result: EnsembleResult) -> str:
+    """What averaging the overlaid runs gave: the held-out figure and the submission."""
+    prediction, figure = result.prediction, "no row held out by every run"
+    if prediction is not None and prediction.val_accuracy is not None:
+        figure = (f"{100 * prediction.val_accuracy:.2f}% on the {len(prediction.val_labels):,} "
+                  "rows every run held out (best epochs")
+        if result.last_epoch_accuracy is not None:
+            figure += f"; {100 * result.last_epoch_accuracy:.2f}% with the last epochs"
+        figure += ")"
+    return (f"ensemble {result.name} of {len(result.members)} runs: {figure}; wrote "
+            f"{result.submission}: submit it on the Submit screen (k).")
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -41,12 +77,14 @@ class ConfirmDelete(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            yield Label(f"Delete run {self.run_id} and all its files?")
+            yield Static(f"Delete run {self.run_id} and all its files?", id="confirm-question",
+                         markup=False)
             with Horizontal():
                 yield Button("Delete (y)", variant="error", id="yes")
                 yield Button("Keep (n)", id="no")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed)
+    def answered(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
@@ -64,6 +102,9 @@ class RunsScreen(WorkbenchScreen):
     def __init__(self) -> None:
         super().__init__()
         self.overlay: list[str] = []
+        self.summaries: dict[str, RunSummary] = {}
+        self.problems: dict[str, str] = {}  # what is wrong with a damaged CV or ensemble, by row
+        self.averaged: EnsembleResult | None = None  # the last ensemble averaged here
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,39 +118,38 @@ class RunsScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.query_one("#runs-table", DataTable).add_columns(
-            "run", "model", "epochs", "best val acc", "status", "duration")
+            "run", "data", "epochs", "best val acc", "status", "duration")
         self.query_one("#cvs-table", DataTable).add_columns(
-            "CV", "folds done", "OOF accuracy (95% CI)", "training")
+            "CV / ensemble", "done", "held-out accuracy (95% CI)", "training")
         self.action_reload()
 
     def on_screen_resume(self) -> None:
         self.action_reload()
 
     def action_reload(self) -> None:
-        table = self.query_one("#runs-table", DataTable)
-        table.clear()
-        for run in reversed(list_runs(RUNS_DIR)):
-            accuracy = "-" if run.best_val_accuracy is None else f"{100 * run.best_val_accuracy:.2f}%"
-            table.add_row(run.id, run.model, f"{run.epochs_done}/{run.epochs}", accuracy,
-                          run.status, f"{run.duration_s:.0f} s", key=run.id)
-        if not table.row_count:
-            self.query_one("#runs-note", Static).update(
-                "No runs yet: train one on the Train screen (t).")
-        cvs = self.query_one("#cvs-table", DataTable)
-        cvs.clear()
-        for name in reversed(list_cvs(RUNS_DIR)):
-            cvs.add_row(*cv_row(name), key=name)
-        cvs.display = bool(cvs.row_count)
+        """Read the runs, CVs and ensembles afresh; each cursor stays on the row it was on."""
+        runs = list(reversed(list_runs(RUNS_DIR)))
+        self.summaries = {run.id: run for run in runs}
+        refill_rows(self.query_one("#runs-table", DataTable),
+                    [(run.id, (run.id, run.data, f"{run.epochs_done}/{run.epochs}",
+                               "-" if run.best_val_accuracy is None
+                               else f"{100 * run.best_val_accuracy:.2f}%",
+                               run.status, f"{run.duration_s:.0f} s")) for run in runs])
+        rows = {**{name: cv_row(name) for name in reversed(list_cvs(RUNS_DIR))},
+                **{ENSEMBLE_PREFIX + name: ensemble_row(name)
+                   for name in reversed(list_ensembles(RUNS_DIR))}}
+        self.problems = {key: problem for key, (_, problem) in rows.items() if problem}
+        groups = self.query_one("#cvs-table", DataTable)
+        refill_rows(groups, [(key, cells) for key, (cells, _) in rows.items()])
+        groups.display = bool(groups.row_count)
         self._plot()
 
     @property
     def selected(self) -> str | None:
-        table = self.query_one("#runs-table", DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return row_key(self.query_one("#runs-table", DataTable))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def run_highlighted(self) -> None:
         self._plot()
 
     def action_compare(self) -> None:
@@ -137,8 +177,29 @@ class RunsScreen(WorkbenchScreen):
                                              if row["val_accuracy"] is not None])
         accuracy.redraw()
         loss.redraw()
-        note = (f"overlaid: {', '.join(self.overlay)} (e: ensemble them)" if self.overlay
-                else "c: overlay the selected run with others; delete: remove it")
+        self.show_note()
+
+    @on(DataTable.RowHighlighted, "#cvs-table")
+    @on(events.DescendantFocus)
+    def show_note(self) -> None:
+        """The line under the tables: what is wrong with the damaged run (and how to delete
+        it), CV or ensemble under the cursor, else the overlay; then the last ensemble averaged
+        here."""
+        run = self.summaries.get(self.selected or "")
+        groups = self.query_one("#cvs-table", DataTable)
+        problem = self.problems.get(row_key(groups) or "") if groups.has_focus else None
+        if problem is not None:
+            note = problem
+        elif not self.summaries:
+            note = "No runs yet: train one on the Train screen (t)."
+        elif run is not None and run.problem is not None:
+            note = f"{run.id} is damaged: {run.problem}; or press Delete here."
+        elif self.overlay:
+            note = f"overlaid: {', '.join(self.overlay)} (e: ensemble them)"
+        else:
+            note = "c: overlay the selected run with others; delete: remove it"
+        if self.averaged is not None:
+            note += "\n" + averaged_note(self.averaged)
         self.query_one("#runs-note", Static).update(note)
 
     def action_ensemble(self) -> None:
@@ -146,29 +207,19 @@ class RunsScreen(WorkbenchScreen):
             self.notify("Overlay two or more runs first (c on each).", severity="warning")
             return
         self.notify(f"Ensembling {len(self.overlay)} runs ...")
-        self.ensemble(list(self.overlay))
+        self.average(list(self.overlay))
 
     @background("ensemble", "Ensembling the runs")
-    def ensemble(self, run_ids: list[str]) -> None:
-        """Average the runs' probabilities into a submission under submissions/."""
-        from workbench.engine.prediction import ensemble_runs, last_epoch_accuracy, save_prediction
+    def average(self, run_ids: list[str]) -> None:
+        """Average the runs' probabilities into a submission under submissions/, recorded as an
+        ensemble so that the table lists it on later visits."""
+        self.post_message(EnsembleAveraged(average([RUNS_DIR / run for run in run_ids])))
 
-        members = [RUNS_DIR / run for run in run_ids]
-        try:
-            prediction = ensemble_runs(members)
-            path = save_prediction(prediction, f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
-            last = last_epoch_accuracy(members)
-        except (WorkbenchError, OSError) as error:
-            self.app.call_from_thread(self.notify, user_message(error), severity="error")
-            return
-        accuracy = ""
-        if prediction.val_accuracy is not None:
-            accuracy = (f"; validation accuracy {100 * prediction.val_accuracy:.2f}% on "
-                        f"{len(prediction.val_labels):,} rows held out by all, best epochs")
-            if last is not None:
-                accuracy += f" ({100 * last:.2f}% with the last epochs)"
-        self.app.call_from_thread(self.notify, f"Wrote {path}{accuracy}. Submit it on the "
-                                  "Submit screen (k).", timeout=10)
+    @on(EnsembleAveraged)
+    def averaged_shown(self, message: EnsembleAveraged) -> None:
+        self.averaged = message.result
+        self.notify(averaged_note(message.result), timeout=10)
+        self.action_reload()
 
     def action_delete(self) -> None:
         run = self.selected
@@ -189,3 +240,23 @@ class RunsScreen(WorkbenchScreen):
             self.action_reload()
 
         self.app.push_screen(ConfirmDelete(run), confirmed)
+
+
+def row_key(table: DataTable) -> str | None:
+    """The key of the row under the cursor; None in an empty table."""
+    if not table.row_count:
+        return None
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
+def refill_rows(table: DataTable, rows: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Replace the rows (key, cells); the cursor stays on the row it was on while that row is
+    still there (else at the same place)."""
+    current, place = row_key(table), table.cursor_row
+    table.clear()
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+    keys = [key for key, _ in rows]
+    if keys:
+        table.move_cursor(row=keys.index(current) if current in keys
+                          else min(place, len(keys) - 1), animate=False)

@@ -1,29 +1,38 @@
 """Submit: pick a run's or a saved submission, see the checker's verdict, the first rows and the
 label distribution; one key sends it to Kaggle through the engine, after a confirmation that
-names the file, the run and the message, one submission at a time; the submission history."""
+names the file, the run and the message, one submission at a time. The outcome (the score and
+its place on the public leaderboard) stays on the screen; the history, each row naming the run
+it came from, is loaded on entry when credentials exist."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from workbench.engine.errors import WorkbenchError, user_message
-from workbench.engine.kaggle import COMPETITION, TEST_ROWS, credentials_source
+from workbench.engine.data import Competition
+from workbench.engine.errors import WorkbenchError, printable, user_message
+from workbench.engine.kaggle import credentials_source
 from workbench.engine.runs import RUNS_DIR
-from workbench.engine.submission import SUBMISSIONS_DIR, check_submission_file
-from workbench.tui.messages import WorkFailed
+from workbench.engine.submission import (COMPETITION, SUBMISSIONS_DIR, Expectation,
+                                         check_submission_file, default_message,
+                                         kaggle_test_set, problem_lines, run_of)
+from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
 
-KAGGLE_TEST_ROWS = TEST_ROWS[COMPETITION]
+POLL_S = 5.0  # how often Kaggle is asked whether the score is there
+HEAD_BYTES = 4096  # enough for the first rows shown
+T = TypeVar("T")
 
 
 def submission_files() -> list[Path]:
@@ -33,18 +42,42 @@ def submission_files() -> list[Path]:
     return runs + saved
 
 
-def run_of(path: Path) -> str | None:
-    """The run whose submission ``path`` is (runs/RUN/submission.csv), else None."""
-    try:
-        relative = path.resolve().relative_to(RUNS_DIR.resolve())
-    except ValueError:
-        return None
-    return relative.parts[0] if len(relative.parts) == 2 else None
+def described(path: Path) -> str:
+    """The file and, for a run's submission, the run: "submission.csv (run 2026...)"."""
+    run = run_of(path)
+    return f"{path.name} (run {run})" if run else path.name
+
+
+def verdict(path: Path, competition: Competition) -> tuple[str, str]:
+    """The checker's verdict on ``path`` against the loaded data's test set and Kaggle's (what
+    ctrl+s sends to), and the preview: the first rows and the label counts."""
+    data = Expectation(competition.test_ids, competition.source)
+    kaggle = kaggle_test_set()
+    check = check_submission_file(path, data.ids)
+    if check.ok:
+        text = (f"valid: {check.rows:,} rows, every ImageId of {data.source} once, labels 0-9")
+        if len(data.ids) != len(kaggle.ids):
+            text += (f"\n(not for Kaggle: its test set has {len(kaggle.ids):,} images; train on "
+                     "Kaggle's data to submit there)")
+    elif len(data.ids) != len(kaggle.ids) and check_submission_file(path, kaggle.ids).ok:
+        text = (f"valid for {kaggle.source}, where ctrl+s sends it: {check.rows:,} rows, "
+                f"ImageId 1..{check.rows:,} once, labels 0-9 (the loaded data, {data.source}, "
+                f"has {len(data.ids):,} test images)")
+    else:
+        text = "problems:\n" + "\n".join(f"- {p}" for p in problem_lines(check, data))
+    top = max(check.label_counts.values(), default=0) or 1
+    bars = "\n".join(f"{d} {'█' * round(20 * n / top):<20} {n:,}"
+                     for d, n in check.label_counts.items())
+    with path.open("rb") as file:
+        head = file.read(HEAD_BYTES).decode("utf-8", "replace").splitlines()[:6]
+    rows = "\n".join(printable(line) for line in head)
+    return f"{path}\n{text}", f"first rows:\n{rows}\n\nlabels:\n{bars}"
 
 
 class ConfirmSubmit(ModalScreen[bool]):
     """Asks before a submission is sent: it uses one of the day's few. Enter alone does not
-    send (the focus starts on Cancel), so a double Enter cannot submit."""
+    send (the focus starts on Cancel), so a double Enter cannot submit. The file, the run and
+    the message are shown whole (they wrap)."""
 
     BINDINGS = [("y", "answer(True)", "Submit"), ("n,escape", "answer(False)", "Cancel")]
 
@@ -68,8 +101,13 @@ class ConfirmSubmit(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+    @on(Button.Pressed, "#yes")
+    def yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def no(self) -> None:
+        self.dismiss(False)
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
@@ -80,16 +118,10 @@ class SubmitScreen(WorkbenchScreen):
         Binding("ctrl+s", "submit", "Submit to Kaggle", id="submit.send", priority=True),
         Binding("ctrl+y", "history", "Kaggle history", id="submit.history", priority=True),
     ]
-    confirming = False  # the confirmation is on screen
-
-    @dataclass
-    class Status(Message):
-        text: str
-        error: bool = False
-
-    @dataclass
-    class History(Message):
-        rows: list
+    confirming: var[bool] = var(False)  # the confirmation is on screen
+    asked: var[bool] = var(False)  # the screen comes back from the confirmation, not a visit
+    sending: var[str] = var("")  # the submission in flight ("submission.csv (run ...)")
+    suggested: var[str] = var("")  # the message filled in for the chosen file
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,74 +130,77 @@ class SubmitScreen(WorkbenchScreen):
             with Vertical(id="verdict-side"):
                 yield Static("", id="verdict", markup=False)
                 yield Static("", id="preview", markup=False)
-            with Vertical():
+            with Vertical(id="kaggle-side"):
                 yield Input(placeholder="message for Kaggle (what is this submission?)",
                             id="message")
-                yield Static("enter or ctrl+s submits (checked first); ctrl+y loads the history.",
-                             id="kaggle-status", markup=False)
+                yield Static("enter or ctrl+s submits (checked first); ctrl+y reloads the "
+                             "history.", id="kaggle-status", markup=False)
+                yield Static("", id="kaggle-outcome", markup=False)
                 yield DataTable(id="history", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#history", DataTable).add_columns("date", "file", "message", "status",
-                                                          "public score")
+        self.query_one("#history", DataTable).add_columns(
+            "date", "public score", "status", "file (run)", "message")
 
     def on_screen_resume(self) -> None:
+        if self.asked:
+            self.asked = False
+            return
         files = [str(p) for p in submission_files()]
         if not refill(self.query_one("#submission-file", Select), files):
             self.query_one("#verdict", Static).update("No submissions yet: train a run (t).")
+        if self._engine(credentials_source, "#kaggle-status") is not None:
+            self.action_history()  # else the line says how to set them up
+
+    def _engine(self, call: Callable[[], T], line: str) -> T | None:
+        """``call()``, or None with the engine's sentence on the ``line`` Static: the screen's
+        one place for the engine's errors on the UI thread (its workers' failures go to the
+        app's handler, then to ``on_work_failed``)."""
+        try:
+            return call()
+        except (WorkbenchError, OSError) as error:
+            self.query_one(line, Static).update(user_message(error))
+            return None
+
+    def _status(self, text: str) -> None:
+        self.query_one("#kaggle-status", Static).update(text)
 
     @property
     def path(self) -> Path | None:
         select = self.query_one("#submission-file", Select)
         return None if select.is_blank() else Path(str(select.value))
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
-            self._check(Path(event.value))
-
-    def _check(self, path: Path) -> None:
+    @on(Select.Changed, "#submission-file")
+    def file_chosen(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str):
+            return
+        path = Path(event.value)
+        message = self.query_one("#message", Input)
+        if message.value in ("", self.suggested):  # the user's own words are kept
+            message.value = self.suggested = default_message(path)
         competition = self.app.competition
-        if competition is None:
-            return
-        try:
-            check = check_submission_file(path, competition.test_ids)
-        except (WorkbenchError, OSError) as error:
-            self.query_one("#verdict", Static).update(user_message(error))
-            return
-        if check.ok:
-            verdict = (f"valid: {check.rows:,} rows, every ImageId of {competition.source} "
-                       "once, labels 0-9")
-            if competition.n_test != KAGGLE_TEST_ROWS:
-                verdict += (f"\n(Kaggle's test set has {KAGGLE_TEST_ROWS:,} images: train on "
-                            "Kaggle's data to submit there)")
-        else:
-            verdict = "problems:\n" + "\n".join(f"- {p}" for p in check.problems)
-        top = max(check.label_counts.values(), default=0) or 1
-        bars = "\n".join(f"{d} {'█' * round(20 * n / top):<20} {n:,}"
-                         for d, n in check.label_counts.items())
-        head = "\n".join(path.read_text().splitlines()[:6])
-        self.query_one("#verdict", Static).update(f"{path}\n{verdict}")
-        self.query_one("#preview", Static).update(f"first rows:\n{head}\n\nlabels:\n{bars}")
+        if competition is not None:
+            shown = self._engine(lambda: verdict(path, competition), "#verdict")
+            if shown is not None:
+                self.query_one("#verdict", Static).update(shown[0])
+                self.query_one("#preview", Static).update(shown[1])
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted, "#message")
+    def message_submitted(self) -> None:
         self.action_submit()
 
     @property
     def in_flight(self) -> bool:
-        """A submission is being sent (its worker belongs to the app: switching screens and
-        back does not forget it)."""
+        """A submission is being sent or waits for its score (its worker belongs to the app:
+        switching screens and back does not forget it)."""
         return any(w.group == "kaggle" and not w.is_finished for w in self.app.workers)
-
-    @property
-    def sending(self) -> bool:
-        """A submission is being confirmed or sent: the next one waits for it."""
-        return self.confirming or self.in_flight
 
     def action_submit(self) -> None:
         path, message = self.path, self.query_one("#message", Input).value.strip()
-        if self.sending:
-            self.notify("A submission is already being sent; wait for its answer.",
+        if self.confirming or self.in_flight:
+            self.notify(f"{self.sending or 'A submission'} is already being sent or waiting for "
+                        "its score: one submission at a time, wait for its outcome.",
                         severity="warning")
             return
         if path is None:
@@ -175,65 +210,70 @@ class SubmitScreen(WorkbenchScreen):
             self.notify("Write a message for Kaggle first.", severity="warning")
             self.query_one("#message", Input).focus()
             return
-        try:
-            credentials_source()  # no question asked for what cannot be sent
-        except WorkbenchError as error:
-            self.post_message(self.Status(user_message(error), error=True))
-            return
+        if self._engine(credentials_source, "#kaggle-status") is None:
+            return  # no question asked for what cannot be sent
 
         def answered(yes: bool | None) -> None:
             self.confirming = False
             if yes and not self.in_flight:
-                self.post_message(self.Status(f"Submitting {path.name} ..."))
+                self.sending = described(path)
+                self._status(f"Submitting {self.sending} ...")
                 self.send(path, message)
             elif not yes:
-                self.post_message(self.Status("Not submitted."))
+                self._status("Not submitted.")
 
-        self.confirming = True
+        self.confirming = self.asked = True
         self.app.push_screen(ConfirmSubmit(path, message), answered)
 
     @background("kaggle", "Submitting to Kaggle")
     def send(self, path: Path, message: str) -> None:
-        from workbench.engine.kaggle import submit
+        from workbench.engine.kaggle import outcome, submit
 
-        try:
-            result = submit(path, message,
-                            on_status=lambda s: self.post_message(self.Status(f"{s.status} ...")))
-        except (WorkbenchError, OSError) as error:
-            self.post_message(self.Status(user_message(error), error=True))
-            return
-        if result is None:
-            self.post_message(self.Status("Submitted; not in the history yet."))
-        else:
-            score = f", public score {result.public_score}" if result.public_score else ""
-            self.post_message(self.Status(f"{result.status}{score}", result.status == "ERROR"))
-        self.app.call_from_thread(self.load_history)
+        result = submit(path, message, poll_s=POLL_S, on_status=lambda s: self.post_message(
+            KaggleStatus(f"{s.source}: {s.status}, waiting for its score ...")))
+        if result is not None and result.status == "COMPLETE":
+            self.post_message(KaggleStatus(f"{result.source}: scored; reading the leaderboard "
+                                           "..."))
+        self.post_message(KaggleOutcome(outcome(result),
+                                        result is not None and result.status == "ERROR"))
+        self.app.call_from_thread(self.action_history)
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        self.query_one("#kaggle-status", Static).update(message.text)
+        if message.group == "kaggle":
+            self.sending = ""
+        self._status(message.text)
 
     def action_history(self) -> None:
-        self.post_message(self.Status("Loading the submission history ..."))
+        if not self.sending:
+            self._status("Loading the submission history ...")
         self.load_history()
 
     @background("kaggle-history", "Loading the Kaggle history")
     def load_history(self) -> None:
         from workbench.engine.kaggle import submissions
 
-        try:
-            self.post_message(self.History(submissions()))
-        except (WorkbenchError, OSError) as error:
-            self.post_message(self.Status(user_message(error), error=True))
+        self.post_message(KaggleHistory(submissions()))
 
-    def on_submit_screen_status(self, message: Status) -> None:
-        self.query_one("#kaggle-status", Static).update(message.text)
-        if message.error:
-            self.notify(message.text, title="Kaggle", severity="error", timeout=15)
+    @on(KaggleStatus)
+    def status_shown(self, message: KaggleStatus) -> None:
+        self._status(message.text)
 
-    def on_submit_screen_history(self, message: History) -> None:
+    @on(KaggleOutcome)
+    def outcome_shown(self, message: KaggleOutcome) -> None:
+        self.sending = ""
+        self._status("Done; the line below says how it went.")
+        outcome = self.query_one("#kaggle-outcome", Static)
+        outcome.update(message.text)
+        outcome.set_class(message.error, "-error")
+        self.notify(message.text, title="Kaggle", severity="error" if message.error else
+                    "information", timeout=15)
+
+    @on(KaggleHistory)
+    def history_shown(self, message: KaggleHistory) -> None:
         table = self.query_one("#history", DataTable)
         table.clear()
         for item in message.rows:
-            table.add_row(item.date, item.file_name, item.description, item.status,
-                          item.public_score or item.error or "")
-        self.query_one("#kaggle-status", Static).update(f"{len(message.rows)} submissions.")
+            table.add_row(item.date[:16], item.public_score or item.error or "", item.status,
+                          item.source, item.description)
+        if not self.sending:  # the line tells how a submission in flight goes until it ends
+            self._status(f"Kaggle lists {len(message.rows)} of your submissions.")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -21,11 +22,18 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 
 
 class DigitGrid(Widget, can_focus=True):
-    """Shows ``images[rows]`` a page at a time; arrows move the cursor, pages turn by themselves."""
+    """Shows ``images[rows]`` a page at a time; arrows move the cursor, pages turn by themselves.
+    Under the page, a line says where the cursor is: which digit of how many, which page."""
 
-    BINDINGS = [("left", "move(-1)", "Prev"), ("right", "move(1)", "Next"),
-                ("up", "move_row(-1)", ""), ("down", "move_row(1)", ""),
-                ("pageup", "page(-1)", "Page up"), ("pagedown", "page(1)", "Page down")]
+    BINDING_GROUP_TITLE = "Digits"
+    BINDINGS = [  # off the footer, which the screen's keys need; the keys help lists them
+        Binding("left", "move(-1)", "Prev", show=False),
+        Binding("right", "move(1)", "Next", show=False),
+        Binding("up", "move_row(-1)", "Row up", show=False),
+        Binding("down", "move_row(1)", "Row down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+    ]
     cursor = reactive(0)
     ascii = reactive(False)
 
@@ -52,7 +60,8 @@ class DigitGrid(Widget, can_focus=True):
 
     @property
     def per_page(self) -> int:
-        return self.columns * max(1, self.size.height // TILE_H)
+        """The tiles that fit above the position line."""
+        return self.columns * max(1, (self.size.height - 1) // TILE_H)
 
     def watch_cursor(self) -> None:
         self.refresh()
@@ -61,15 +70,16 @@ class DigitGrid(Widget, can_focus=True):
         self.refresh()
 
     def action_move(self, step: int) -> None:
-        self._go(self.cursor + step)
+        self.select(self.cursor + step)
 
     def action_move_row(self, step: int) -> None:
-        self._go(self.cursor + step * self.columns)
+        self.select(self.cursor + step * self.columns)
 
     def action_page(self, step: int) -> None:
-        self._go(self.cursor + step * self.per_page)
+        self.select(self.cursor + step * self.per_page)
 
-    def _go(self, position: int) -> None:
+    def select(self, position: int) -> None:
+        """Put the cursor on ``position`` (of ``rows``; kept in range), turning the page."""
         if len(self.rows):
             self.cursor = max(0, min(len(self.rows) - 1, position))
             self.post_message(self.Selected(self.cursor))
@@ -87,7 +97,8 @@ class DigitGrid(Widget, can_focus=True):
                     text.append_text(tile[line])
                 text.append("\n")
         page, pages = start // self.per_page + 1, -(-len(self.rows) // self.per_page)
-        text.append(f"page {page:,}/{pages:,}  ({len(self.rows):,} digits)", style="dim")
+        text.append(f"{self.cursor + 1:,} of {len(self.rows):,}", style="bold")
+        text.append(f"  ·  page {page:,}/{pages:,}", style="dim")
         return text
 
     def _tile(self, position: int) -> list[Text]:

@@ -1,18 +1,20 @@
 """A fake Kaggle API on 127.0.0.1 speaking what the official client (kaggle 2.2.5) sends.
 
-Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload, CreateSubmission,
-ListSubmissions, GetLeaderboard, DownloadDataFiles}, POST /api/v1/security.OAuthService/IntrospectToken (an
-access token is valid when it equals ``token``), PUT /upload/<token>, GET /files/<name>. Requests may come
-with absolute URLs (through HTTP_PROXY), as a proxied client sends them.
+Routes: POST /api/v1/competitions.CompetitionApiService/{StartSubmissionUpload,
+CreateSubmission, ListSubmissions, GetLeaderboard, DownloadDataFiles},
+POST /api/v1/security.OAuthService/IntrospectToken (an access token is valid when it equals
+``token``), PUT /upload/<token>, GET /files/<name>. Requests may come with absolute URLs
+(through HTTP_PROXY), as a proxied client sends them.
 
 The leaderboard is ``leaderboard`` (public scores, best first), served in pages of the
 ``pageSize`` asked for (at most ``max_page``) with a ``nextPageToken``, as Kaggle serves it.
 
 Faults: ``fail`` answers a call with an error instead of doing it, or (``after=True``) does it
 and then answers with the error, as a gateway that lost Kaggle's answer does; with ``reason``
-the status line carries that reason and the body is empty (no JSON to read it from); ``delay_s`` holds a
-call before doing it, ``answer_delay_s`` after doing it (a create that lands, then times out);
-``hold`` keeps a call waiting until the test sets its event (a request in flight, no timing).
+the status line carries that reason and the body is empty (no JSON to read it from);
+``delay_s`` holds a call before doing it, ``answer_delay_s`` after doing it (a create that
+lands, then times out); ``hold`` keeps a call waiting until the test sets its event (a request
+in flight, no timing).
 Submissions are dated now (UTC), as Kaggle dates them, or ``date`` if given (for snapshots).
 """
 

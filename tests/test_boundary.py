@@ -16,7 +16,8 @@ FORBIDDEN = {
     "tui": ("workbench.cli",),
     "cli": ("workbench.tui", "textual"),
 }
-KERAS_MODULES = {"training", "callbacks", "layers", "losses", "schedules", "search"}  # keras imports rich
+# keras imports rich
+KERAS_MODULES = {"training", "callbacks", "layers", "losses", "schedules", "search"}
 
 
 def imported(path: Path) -> set[str]:

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import engine_command
 from tests.test_cli import assert_one_line_error
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli-train")]  # one module fixture
+
 
 @pytest.fixture(scope="module")
 def trained(tiny_data, tmp_path_factory):
@@ -129,7 +131,8 @@ def test_sigint_keeps_a_checkpoint_and_resume_continues(tiny_data, tmp_path, cli
     done = json.loads(state.read_text())["epoch"]
     assert done < 400
     check = subprocess.run(
-        [sys.executable, "-c", "import sys, keras; print(keras.saving.load_model(sys.argv[1]).name)",
+        [sys.executable, "-c",
+         "import sys, keras; print(keras.saving.load_model(sys.argv[1]).name)",
          str(run / "last.keras")], capture_output=True, text=True, timeout=120)
     assert check.stdout.strip() == "mlp", check.stderr[-500:]
     resumed = cli("train", "--resume", run.name, "--epochs", str(done + 1), cwd=tmp_path)

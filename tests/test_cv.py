@@ -113,6 +113,7 @@ def test_a_stopped_cv_resumes_fold_by_fold(tiny_data, tmp_path):
     assert [len(runs.read_history(run)) for run in second.runs] == [3, 3, 3]
 
 
+@pytest.mark.slow
 def test_fold_processes_at_once_write_what_one_process_writes(tiny_data, tmp_path, cli):
     """`cv --fold i` in three processes at once, sharing the runs folder, against one `cv`."""
     flags = ["cv", "--data", tiny_data, "--model", "linear", "--epochs", "1", "--folds", "3",
@@ -298,7 +299,8 @@ def test_cli_cv_refuses_bad_names_and_flags_before_any_work(tmp_path, capsys, mo
                          (["cv", "--folds", "1", "--model", "linear"], "at least 2 folds"),
                          (["cv", "--combine", "a", "--name", "b"], "at least two CVs"),
                          (["cv", "--combine", "a", "b"], "needs --name"),
-                         (["cv", "--pseudo-labels", "nope", "--model", "linear"], "no finished CV")):
+                         (["cv", "--pseudo-labels", "nope", "--model", "linear"],
+                          "no finished CV")):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert phrase in err and err.count("\n") == 1, err

@@ -90,6 +90,7 @@ def test_export_into_a_read_only_folder(tiny_data, tmp_path, read_only):
     assert_one_line_error(result, "permission denied")
 
 
+@pytest.mark.slow
 def test_a_full_disk_mid_training_keeps_the_last_checkpoint(tiny_data, tmp_path):
     """Epoch 1 is written; the disk fills before epoch 2's checkpoint: a clear error, the run
     still holds epoch 1 whole (no temp files left), and --resume finishes it later."""

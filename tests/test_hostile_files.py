@@ -646,6 +646,7 @@ def pngs(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
 def test_kill_9_of_export_leaves_no_workers_and_resumes_to_the_same_files(tmp_path):
     """Kill the export when its first PNG appears, again when more are there, then run it to
@@ -662,8 +663,8 @@ def test_kill_9_of_export_leaves_no_workers_and_resumes_to_the_same_files(tmp_pa
         for at_least in (1, 1200, 2400):
             process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-            wait_for(lambda: process.poll() is not None or sum(
-                1 for _ in out.rglob("*.png")) >= at_least, 60)
+            wait_for(lambda process=process, at_least=at_least: process.poll() is not None
+                     or sum(1 for _ in out.rglob("*.png")) >= at_least, 60)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed += 1

@@ -270,6 +270,7 @@ def search_command(folder: Path, data: Path) -> list[str]:
             "--dir", str(folder)]
 
 
+@pytest.mark.slow
 def test_search_killed_after_its_first_trial_resumes_without_losing_it(tmp_path, tiny_data,
                                                                        uninterrupted):
     folder = tmp_path / "search"
@@ -292,6 +293,7 @@ def test_search_killed_after_its_first_trial_resumes_without_losing_it(tmp_path,
     assert again.stdout.lstrip().startswith("4 trials, best first")  # no KerasTuner chatter
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [3, 4])
 def test_search_killed_at_a_write_resumes_to_the_same_trials(tmp_path, tiny_data,
                                                              uninterrupted, kill_at):

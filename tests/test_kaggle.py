@@ -146,7 +146,7 @@ def test_credentials_source_names_where_not_what(monkeypatch, tmp_path):
     assert source == "KAGGLE_USERNAME/KAGGLE_KEY" and SECRET not in source
     monkeypatch.delenv("KAGGLE_KEY")
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
-    (tmp_path / "kaggle.json").write_text('{"username": "tester", "key": "%s"}' % SECRET)
+    (tmp_path / "kaggle.json").write_text(f'{{"username": "tester", "key": "{SECRET}"}}')
     assert wb_kaggle.credentials_source() == str(tmp_path / "kaggle.json")
 
 

@@ -30,6 +30,8 @@ from workbench.engine.data import load_competition
 from workbench.engine.runs import list_runs, read_history, run_status
 from workbench.engine.submission import check_submission_file
 
+pytestmark = pytest.mark.slow
+
 TRIALS = int(os.environ.get("WORKBENCH_FAULT_TRIALS", "4"))
 CHILD_TIMEOUT_S = 300
 
@@ -116,7 +118,7 @@ def test_kill_9_of_train_then_resume_ends_as_an_uninterrupted_run(fork, tiny_dat
         work.mkdir()
         scenario += 1
 
-        def argv_of():
+        def argv_of(work=work):
             folders = runs.run_folders(work / "runs")
             if not folders:  # killed before its folder appeared: the same command again
                 return ["train", "--model", "linear", "--epochs", 3, "--batch-size", 64,
@@ -144,7 +146,7 @@ def test_kill_9_of_an_ensemble_then_the_same_command_ends_as_an_uninterrupted_on
         scenario += 1
         argv = ["ensemble", "--members", 2, "--model", "linear", "--epochs", 1, "--batch-size",
                 64, "--data", tiny_data, "--name", "ens"]
-        kills += crash_until_done(fork, lambda: argv, work, rng, 50, no_leftovers)
+        kills += crash_until_done(fork, lambda argv=argv: argv, work, rng, 50, no_leftovers)
         manifest = json.loads((work / "runs" / "ensembles" / "ens.json").read_text())
         members = [work / "runs" / name for name in manifest["members"]]
         assert len(members) == 2 and sorted(runs.run_folders(work / "runs")) == sorted(members)
@@ -173,10 +175,11 @@ def test_kill_9_of_a_cv_then_the_same_command_ends_as_an_uninterrupted_one(
                 "--data", tiny_data, "--name", "c"]
         if by_fold:
             for fold in (0, 1):  # the last fold to finish gathers the CV
-                kills += crash_until_done(fork, lambda: [*argv, "--fold", fold], work, rng, 30,
-                                          no_leftovers)
+                kills += crash_until_done(fork,
+                                          lambda argv=argv, fold=fold: [*argv, "--fold", fold],
+                                          work, rng, 30, no_leftovers)
         else:
-            kills += crash_until_done(fork, lambda: argv, work, rng, 60, no_leftovers)
+            kills += crash_until_done(fork, lambda argv=argv: argv, work, rng, 60, no_leftovers)
         manifest = json.loads((work / "runs" / "cv" / "c.json").read_text())
         folds = [work / "runs" / manifest["runs"][str(i)] for i in range(2)]
         assert sorted(runs.run_folders(work / "runs")) == sorted(folds)

@@ -1,4 +1,4 @@
-"""Every way data comes in: Kaggle's zip, a folder, one CSV, the embedded sample, $WORKBENCH_DATA."""
+"""Every way data comes in: Kaggle's zip, a folder, one CSV, the sample, $WORKBENCH_DATA."""
 
 import numpy as np
 import pytest

@@ -30,7 +30,8 @@ def zipped(**members: bytes) -> bytes:
 CSV_CORPUS = {
     "truncated last line": GOOD[:-300],
     "wrong header": GOOD.replace(b"label", b"digit", 1),
-    "783 pixel columns": (",".join(HEADER.split(",")[:-1]) + "\n").encode() + GOOD.split(b"\n", 1)[1],
+    "783 pixel columns": ((",".join(HEADER.split(",")[:-1]) + "\n").encode()
+                          + GOOD.split(b"\n", 1)[1]),
     "786 columns": GOOD.replace(b"pixel783\n", b"pixel783,extra\n", 1),
     "float pixels": GOOD.replace(b"\n1,", b"\n1,0.5,", 1),
     "negative pixel": GOOD.replace(b"\n2,", b"\n2,-3,", 1),

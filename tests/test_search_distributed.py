@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import engine_command
 from workbench.cli import main
 
+pytestmark = pytest.mark.slow
+
 GRID = ["--model", "linear", "--optimizers", "adam", "sgd", "--lrs", "0.1", "0.01",
         "--schedules", "constant", "--epochs", "1", "--cpu"]
 CELLS = sorted((o, lr, "constant") for o in ("adam", "sgd") for lr in (0.1, 0.01))

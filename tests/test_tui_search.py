@@ -12,9 +12,10 @@ from textual.widgets import Input, Select, Static
 
 from tests.test_search_screen_engine import search_folder, trials_csv
 from workbench.engine.recipes import OPTIMIZERS
-from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
+from workbench.engine.search import (run_search, DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, Trial)
 from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens import search as search_screen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Heatmap
 
@@ -68,6 +69,17 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         tiny_data, tmp_path, monkeypatch):
     """The one real grid: 2 optimizers x 2 rates x 1 schedule, 1 epoch of the linear model."""
     monkeypatch.chdir(tmp_path)
+    grids = []
+
+    def first_stopped(folder, space, *, stop, **settings):
+        """The first grid's stop is requested before its first trial can end (as x pressed at
+        once would be), whatever the machine's load; the second grid runs to its end."""
+        if not grids:
+            stop.set()
+        grids.append(folder)
+        return run_search(folder, space, stop=stop, **settings)
+
+    monkeypatch.setattr(search_screen, "run_search", first_stopped)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("o")

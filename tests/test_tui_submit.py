@@ -130,7 +130,8 @@ async def test_a_second_submit_while_waiting_for_the_score_is_refused(workdir, f
         await pilot.pause()
         assert type(app.screen).__name__ == "SubmitScreen"  # no second question
         refusals = [n for n in heard if "waiting for its score" in n]
-        assert len(refusals) == 1 and "one submission at a time" in refusals[0] and RUN in refusals[0]
+        assert (len(refusals) == 1 and "one submission at a time" in refusals[0]
+                and RUN in refusals[0])
         fake.pending_polls = 0
         await until(pilot, lambda: text(app, "#kaggle-outcome") != "")
         await settle(pilot)

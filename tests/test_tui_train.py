@@ -71,7 +71,7 @@ async def test_the_form_has_every_knob_and_the_run_records_them(tiny_data, tmp_p
         assert accuracy.series["validation"][0] == [1, 2]
         assert accuracy.x_max == 2
         loss = app.screen.query_one("#loss", Curves).series["train (batches)"][0]
-        assert loss and 0 < loss[0] and loss[-1] <= 2
+        assert loss and loss[0] > 0 and loss[-1] <= 2
     config = json.loads(next((tmp_path / "runs").iterdir()).joinpath("config.json").read_text())
     assert (config["batch_size"], config["seed"], config["val_split"], config["early_stopping"],
             config["label_smoothing"], config["precision"], config["cpu"]) == (
@@ -204,6 +204,7 @@ async def test_a_resumed_run_shows_every_epoch_and_says_when_it_predicts(tmp_pat
             await until(pilot, lambda: "finished: 3 epochs" in text(app, "#status"))
 
 
+@pytest.mark.slow
 async def test_a_training_started_by_the_cli_appears_with_live_curves(tiny_data, tmp_path,
                                                                      monkeypatch):
     """A `workbench-engine train` in another process (another terminal, SSH) is watched live."""

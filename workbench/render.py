@@ -32,3 +32,8 @@ def digit_blocks(image: np.ndarray) -> Text:
 @lru_cache(maxsize=4096)
 def _style(upper: int, lower: int) -> Style:
     return Style(color=f"rgb({upper},{upper},{upper})", bgcolor=f"rgb({lower},{lower},{lower})")
+
+
+def plural(count: object, word: str) -> str:
+    """``1 epoch``, ``2 epochs`` (and ``? epochs`` for a count not known)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -74,7 +74,8 @@ def run_search_command(args: argparse.Namespace) -> int:
         table.add_row(str(rank), *_row(trial))
     out.print(table)
     mine = trials_file(folder)
-    gathered = f"the chief gathers every worker's into {folder / 'trials.csv'} when the grid is done."
+    gathered = (f"the chief gathers every worker's into {folder / 'trials.csv'} "
+                "when the grid is done.")
     if mine.name == "trials.csv":  # this search's, or a distributed chief's (it gathers them)
         out.print(f"All trials: {mine}")
     elif mine.is_file():

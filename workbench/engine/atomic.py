@@ -1,4 +1,4 @@
-"""Atomic file writes: a temp file in the same folder, then a rename, so no reader sees half a file."""
+"""Atomic file writes: a temp file in the same folder, then a rename: no reader sees half a file."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 from workbench.engine.errors import WorkbenchError, printable
 
@@ -29,7 +29,7 @@ class Device:
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
-def keras(cpu: bool = False) -> ModuleType:
+def keras(cpu: bool = False) -> Any:
     """Import Keras (slow: seconds); ``cpu`` hides GPUs, which only works before the first import.
 
     The backend is checked first (``check_backend``), and any other failure of the import (a

@@ -9,11 +9,13 @@ that cannot be read or written (a file where the folder belongs, read-only, full
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,10 +90,8 @@ def _valid(table: Table, labelled: bool | None) -> bool:
 
 
 def _write(path: Path, stamp: str, table: Table) -> None:
-    arrays = {"stamp": np.array(stamp), "images": table.images}
+    arrays: dict[str, Any] = {"stamp": np.array(stamp), "images": table.images}
     if table.labels is not None:
         arrays["labels"] = table.labels
-    try:
+    with contextlib.suppress(OSError):
         write_atomic(path, lambda out: np.savez(out, **arrays))
-    except OSError:
-        pass

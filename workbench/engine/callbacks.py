@@ -8,12 +8,14 @@ resumed fit begins. Importing this module imports Keras.
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.engine.backend import keras as _keras
 
-keras = _keras()
+keras: Any = _keras()
 
 
-class Resumable:
+class Resumable(keras.callbacks.Callback):
     """A callback whose ``STATE`` attributes are saved with each epoch and restored on resume."""
 
     STATE: tuple[str, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,17 +36,17 @@ def _number(name: str, value: object, whole: bool) -> float:
         raise WorkbenchError(f"{name} must be {kind} (got {str(value)[:40]!r}).")
     if not math.isfinite(value):
         raise WorkbenchError(f"{name} must be a finite number (got {value}).")
-    return value
+    return float(value) if not whole else int(value)
 
 
 def check_range(name: str, value: object, low: float, high: float, *, whole: bool = False,
                 hint: str = "") -> float:
     """``value`` if it is a finite number in [low, high], else WorkbenchError in one sentence."""
-    _number(name, value, whole)
-    if not low <= value <= high:
+    number = _number(name, value, whole)
+    if not low <= number <= high:
         shown = (f"{low:,}..{high:,}" if whole else f"[{low:g}, {high:g}]")
         raise WorkbenchError(f"{name} {value} is outside {shown}{'; ' + hint if hint else ''}.")
-    return value
+    return number
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
@@ -62,27 +63,27 @@ def check_batch_size(batch_size: object) -> int:
 
 
 def check_learning_rate(rate: object) -> float:
-    _number("learning rate", rate, whole=False)
-    if not 0 < rate <= MAX_LEARNING_RATE:
+    number = _number("learning rate", rate, whole=False)
+    if not 0 < number <= MAX_LEARNING_RATE:
         raise WorkbenchError(f"learning rate {rate} is outside (0, {MAX_LEARNING_RATE:g}]; "
                              "use e.g. 0.001.")
-    return float(rate)
+    return number
 
 
 def check_val_split(fraction: object) -> float:
-    _number("validation split", fraction, whole=False)
-    if not 0 <= fraction < 1:
+    number = _number("validation split", fraction, whole=False)
+    if not 0 <= number < 1:
         raise WorkbenchError(f"validation split {fraction} is outside [0, 1); use e.g. 0.1 "
                              "for 10%.")
-    return float(fraction)
+    return number
 
 
 def check_folds(folds: object) -> int:
-    _number("folds", folds, whole=True)
-    if not 2 <= folds <= MAX_FOLDS:
+    number = int(_number("folds", folds, whole=True))
+    if not 2 <= number <= MAX_FOLDS:
         raise WorkbenchError(f"folds must be 2 or more and at most {MAX_FOLDS} (got {folds}); "
                              "use e.g. 5.")
-    return int(folds)
+    return number
 
 
 def check_patience(patience: object) -> int:
@@ -125,7 +126,7 @@ class TrainConfig:
         if config.preset:
             config = replace(config, preset=check_choice("preset", config.preset, PRESETS))
             preset = PRESETS[config.preset]
-        chosen = {}
+        chosen: dict[str, Any] = {}
         for name, default in DEFAULTS.items():
             value = getattr(config, name)
             if value is None and preset is not None:

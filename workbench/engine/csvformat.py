@@ -117,7 +117,8 @@ def _check_header(head: bytes, name: str, labelled: bool | None) -> bool:
     try:
         text = head.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise WorkbenchError(f"{name} line 1 is not UTF-8 text; save the file as UTF-8 CSV.") from None
+        raise WorkbenchError(f"{name} line 1 is not UTF-8 text; "
+                             "save the file as UTF-8 CSV.") from None
     cells = [cell.strip().strip('"').strip() for cell in text.split(",")]
     separators = {";": "semicolons", "\t": "tabs", "|": "'|'"}
     for separator in separators if len(cells) == 1 else ():
@@ -190,11 +191,13 @@ def _raise_first_problem(body: bytes, name: str, labelled: bool) -> None:
         if len(cells) != len(header):
             fix = "the file looks cut short: download it again" if index == len(lines) - 1 else (
                 "fix or delete that line")
-            raise WorkbenchError(f"{where} has {len(cells)} columns, expected {len(header)}; {fix}.")
+            raise WorkbenchError(f"{where} has {len(cells)} columns, "
+                                 f"expected {len(header)}; {fix}.")
         for column, cell in enumerate(cells, start=1):
             problem = _cell_problem(cell, column == 1 and labelled)
             if problem:
-                raise WorkbenchError(f"{where}, column {column} ({header[column - 1]}): {problem}.")
+                raise WorkbenchError(f"{where}, column {column} "
+                                     f"({header[column - 1]}): {problem}.")
 
 
 def _cell_problem(cell: bytes, is_label: bool) -> str | None:
@@ -203,7 +206,8 @@ def _cell_problem(cell: bytes, is_label: bool) -> str | None:
         text = cell.decode("utf-8").strip()
     except UnicodeDecodeError:
         return "the cell is not UTF-8 text; save the file as UTF-8 CSV"
-    what, top = ("labels are digits 0-9", 9) if is_label else ("pixels are whole numbers 0-255", 255)
+    what, top = (("labels are digits 0-9", 9) if is_label
+                 else ("pixels are whole numbers 0-255", 255))
     if not text:
         return f"the cell is empty; {what}: fill it in or delete the line"
     if text.lower() in _MISSING:

@@ -280,7 +280,7 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
         parts.append((oof["probabilities"], oof["labels"], oof["folds"],
                       test["probabilities"], test["image_ids"]))
     first = parts[0]
-    for part, (oof, labels, folds, test, ids) in zip(names[1:], parts[1:]):
+    for part, (_, labels, folds, _, ids) in zip(names[1:], parts[1:]):
         if not (np.array_equal(folds, first[2]) and np.array_equal(labels, first[1])):
             raise WorkbenchError(f"CVs '{names[0]}' and '{part}' hold out different folds; "
                                  "combine CVs made on the same data with the same --folds and "

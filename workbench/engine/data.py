@@ -1,4 +1,4 @@
-"""Load a competition: Kaggle's zip as downloaded, a folder of CSVs, one CSV, or the embedded sample."""
+"""Load a competition: Kaggle's zip, a folder of CSVs, one CSV, or the embedded sample."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +274,7 @@ def _install_timeout() -> None:
         def send(self, request, stream=False, timeout=None, **kwargs):
             return original(self, request, stream=stream, timeout=timeout or TIMEOUT_S, **kwargs)
 
-        HTTPAdapter.send = send
+        HTTPAdapter.send = send  # type: ignore[method-assign, assignment]  # once, for all
         _timeout_installed = True
 
 
@@ -478,7 +478,7 @@ def _made_after(date, since: float) -> bool:
     if not isinstance(date, datetime):
         return True
     if date.tzinfo is None:  # the client's dates are naive UTC
-        date = date.replace(tzinfo=timezone.utc)
+        date = date.replace(tzinfo=UTC)
     return date.timestamp() >= since - CLOCK_SLACK_S
 
 

@@ -1,8 +1,10 @@
 """Custom Keras layers of the registry (imported lazily: importing this imports Keras)."""
 
+from typing import Any
+
 from workbench.engine.backend import keras as _keras
 
-keras = _keras()
+keras: Any = _keras()
 
 
 @keras.saving.register_keras_serializable("workbench")

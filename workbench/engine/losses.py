@@ -5,9 +5,11 @@ labels in every data path; this loss takes the integer labels as they are. Impor
 imports Keras (and registers the loss for loading checkpoints).
 """
 
+from typing import Any
+
 from workbench.engine.backend import keras as _keras
 
-keras = _keras()
+keras: Any = _keras()
 ops = keras.ops
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from workbench.engine.backend import keras as _keras, use_xla
 from workbench.engine.errors import WorkbenchError
@@ -18,7 +19,7 @@ from workbench.engine.errors import WorkbenchError
 class ModelSpec:
     name: str
     summary: str
-    build: Callable[[], object]
+    build: Callable[[], Any]
     augment_by_default: bool
     trainable: bool = True
 

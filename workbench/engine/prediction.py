@@ -7,6 +7,7 @@ import stat
 from dataclasses import dataclass, fields
 from functools import reduce
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ class Prediction:
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    runs.write_file(path, lambda out: np.savez(out, **arrays))
+    payload: dict[str, Any] = dict(arrays)
+    runs.write_file(path, lambda out: np.savez(out, **payload))
 
 
 def load_npz(path: Path, *keys: str) -> dict[str, np.ndarray]:
@@ -119,8 +121,9 @@ def predict_probabilities(model, images: np.ndarray, tta: bool = False,
     if not len(images):
         return np.zeros((0, 10), np.float32)
     views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
-    total = sum(np.asarray(model.predict(view, batch_size=batch_size, verbose=0), np.float32)
-                for view in views)
+    total = np.zeros((len(images), 10), np.float32)
+    for view in views:
+        total += np.asarray(model.predict(view, batch_size=batch_size, verbose=0), np.float32)
     return total / len(views)
 
 
@@ -149,9 +152,10 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
         return predict_checkpoint(run, kept_checkpoint(run), tta=tta)
     try:
         test = load_npz(saved_test, "probabilities", "image_ids")
-        val = (load_npz(saved_val, "probabilities", "labels", "ids") if saved_val.is_file()
-               else {"probabilities": np.zeros((0, 10), np.float32),
-                     "labels": np.zeros(0, np.uint8), "ids": np.zeros(0, np.int64)})
+        val: dict[str, np.ndarray] = (
+            load_npz(saved_val, "probabilities", "labels", "ids") if saved_val.is_file()
+            else {"probabilities": np.zeros((0, 10), np.float32),
+                  "labels": np.zeros(0, np.uint8), "ids": np.zeros(0, np.int64)})
     except ValueError as error:
         raise runs.RunDamaged(run, str(error)) from None
     return _checked(run, Prediction(test["probabilities"], test["image_ids"],

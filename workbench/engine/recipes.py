@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from workbench.engine.errors import WorkbenchError, printable
 
-# Keras class and default learning rate of each optimizer. Adadelta needs 1.0: tf.keras' default of 0.001 barely
-# learns (one of the seed's bugs).
+# Keras class and default learning rate of each optimizer. Adadelta needs 1.0: tf.keras' default
+# of 0.001 barely learns (one of the seed's bugs).
 OPTIMIZERS: dict[str, tuple[str, float]] = {
     "adam": ("Adam", 1e-3), "adamax": ("Adamax", 2e-3), "nadam": ("Nadam", 1e-3),
     "rmsprop": ("RMSprop", 1e-3), "adadelta": ("Adadelta", 1.0), "adagrad": ("Adagrad", 0.01),

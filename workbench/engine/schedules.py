@@ -8,19 +8,19 @@ the schedule where it stopped. ``plateau`` is a constant rate that a callback lo
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from workbench.engine.backend import keras as _keras
 from workbench.engine.callbacks import ResumablePlateau
 from workbench.engine.losses import loss
 from workbench.engine.recipes import OPTIMIZERS, PLATEAU
 
-keras = _keras()
+keras: Any = _keras()
 ops = keras.ops
-Schedule = keras.optimizers.schedules.LearningRateSchedule
 
 
 @keras.saving.register_keras_serializable("workbench")
-class StepSchedule(Schedule):
+class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """The cyclic schedules Keras lacks: ``kind`` picks the formula. Checkpoints written before
     ``linear`` and ``exponential`` became Keras's own schedules name them here too, and load as
     those (``from_config``)."""

@@ -1,4 +1,4 @@
-"""The convergence search: optimizers x learning rates x schedules, a few epochs each, on KerasTuner.
+"""The convergence search: optimizers x learning rates x schedules, a few epochs each.
 
 KerasTuner's grid oracle keeps its state in the search folder, so running the same search again
 resumes it (finished trials are skipped). Each trial appends a row to ``trials.csv`` there, written
@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from workbench.engine import backend, runs
 from workbench.engine.config import (check_batch_size, check_epochs, check_learning_rate,
@@ -55,7 +56,8 @@ DEFAULT_SCHEDULES = ("constant", "plateau", "triangular", "triangular2")
 CONVERGED_WITHIN = 0.001  # an epoch within 0.1 point of the trial's best counts as converged
 POLL_SECONDS = 0.5  # a waiting worker's pause between asks; the chief's between its checks
 # A search's other settings when not given (the CLI's and the app's form's defaults too).
-SETTINGS = {"model": "simple-cnn", "epochs": 3, "batch_size": 128, "val_split": 0.1, "seed": 0}
+SETTINGS: dict[str, Any] = {"model": "simple-cnn", "epochs": 3, "batch_size": 128,
+                            "val_split": 0.1, "seed": 0}
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,10 @@ def _read_file(path: Path) -> list[Trial]:
     trials = []
     for row in csv.DictReader(io.StringIO(text)):
         try:
-            trials.append(Trial(**{
+            values: dict[str, Any] = {
                 k: float(v) if types[k] == "float" else int(v) if types[k] == "int" else v
-                for k, v in row.items() if k in types}))
+                for k, v in row.items() if k in types}
+            trials.append(Trial(**values))
         except (TypeError, ValueError):
             continue
     return trials
@@ -447,7 +450,8 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
                           callbacks=callbacks).history
         accuracies = [0.0 if a != a else a for a in history["val_accuracy"]]  # NaN: 0
         best = max(accuracies)
-        return Trial(trial_id, *key, best, accuracies[-1],
+        optimizer, learning_rate, schedule = key
+        return Trial(trial_id, optimizer, learning_rate, schedule, best, accuracies[-1],
                      next(i for i, a in enumerate(accuracies, 1) if a >= best - CONVERGED_WITHIN),
                      len(accuracies), round(time.perf_counter() - start, 2)), record.rows
 
@@ -485,12 +489,12 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
             _discard(project)
             search()
     except _TrialFailed as failed:
-        key, error = failed.args
-        if isinstance(error, (WorkbenchError, OSError)):
-            raise error from None
+        key, cause = failed.args
+        if isinstance(cause, (WorkbenchError, OSError)):
+            raise cause from None
         raise WorkbenchError(
-            f"trial {key[0]} lr {key[1]:g} {key[2]} failed ({type(error).__name__}: "
-            f"{' '.join(str(error).split())[:160]}); the finished trials are kept in "
+            f"trial {key[0]} lr {key[1]:g} {key[2]} failed ({type(cause).__name__}: "
+            f"{' '.join(str(cause).split())[:160]}); the finished trials are kept in "
             f"{printable(str(trials_file(folder)))}: fix the cause and run the same command to "
             "resume.") from None
     if _is_chief():  # the workers' files, gathered: the one file that holds every trial

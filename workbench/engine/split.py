@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, validation): ``fraction`` of each class to validation, sorted."""
     if fraction <= 0:
         return np.arange(len(labels)), np.zeros(0, dtype=np.int64)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from workbench.engine.prediction import (load_checkpoint, predict_probabilities,
 from workbench.engine.review import read_suspects
 from workbench.engine.submission import write_submission
 
-keras = backend.keras()
+keras: Any = backend.keras()
 from workbench.engine.callbacks import ResumableEarlyStopping  # noqa: E402
 from workbench.engine.schedules import compile_model, plateau_callback  # noqa: E402
 

@@ -36,9 +36,8 @@ class WorkbenchScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":
             return self.typing
-        if self.typing and action in self._letter_actions:
-            return False
-        return True
+        # A letter key typed in a text field is text, so its action is off.
+        return not (self.typing and action in self._letter_actions)
 
     def action_leave_field(self) -> None:
         """Escape in a text field: the focus leaves it, so the screen's keys work again."""

@@ -30,7 +30,16 @@ def section_title(node: DOMNode, screen: Screen) -> str:
         return f"{screen.sub_title or type(screen).__name__.removesuffix('Screen')} screen"
     if node is screen.app:
         return "Everywhere"
-    return node.BINDING_GROUP_TITLE or type(node).__name__
+    if node.BINDING_GROUP_TITLE:
+        return node.BINDING_GROUP_TITLE
+    kind = type(node).__name__
+    return f"The focused {WIDGET_NAMES.get(kind, kind.lower())}"
+
+
+# What a user calls the widgets whose keys the help lists (not their class names).
+WIDGET_NAMES = {"DataTable": "table", "VerticalScroll": "panel", "Heatmap": "heatmap",
+                "Canvas": "canvas", "DigitGrid": "digit grid", "Input": "text field",
+                "Select": "menu", "Button": "button", "Checkbox": "checkbox"}
 
 
 def key_sections(screen: Screen) -> list[tuple[str, list[KeyLine]]]:
@@ -39,7 +48,7 @@ def key_sections(screen: Screen) -> list[tuple[str, list[KeyLine]]]:
     grouped: dict[DOMNode, dict[object, list[Binding]]] = {}
     enabled: dict[object, bool] = {}
     for node, binding, is_enabled, _ in screen.active_bindings.values():
-        if binding.system:
+        if binding.system or binding.action.endswith("copy_text"):  # Textual's own, not ours
             continue
         line = (node, binding.group or binding.action)
         grouped.setdefault(node, {}).setdefault(line, []).append(binding)

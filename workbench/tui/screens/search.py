@@ -29,6 +29,7 @@ from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, SearchState,
                                      Trial, check_search, read_search, run_search,
                                      search_folders, search_stamp, trial_history)
+from workbench.render import plural
 from workbench.tui.messages import SearchEnded, SearchTrialFinished, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill
@@ -46,6 +47,11 @@ def words(text: str) -> list[str]:
 
 def percent(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{100 * value:.2f}%"
+
+
+def trial_number(trial: Trial) -> str:
+    """The trial as the CLI counts them ([1/N]): KerasTuner numbers from 0."""
+    return str(int(trial.trial) + 1) if trial.trial.isdigit() else trial.trial
 
 
 class SearchScreen(WorkbenchScreen):
@@ -205,7 +211,7 @@ class SearchScreen(WorkbenchScreen):
         if state is not None:
             if state.settings:
                 line += (f": {state.settings.get('model', '?')}, "
-                         f"{state.settings.get('epochs', '?')} epochs a trial")
+                         f"{plural(state.settings.get('epochs', '?'), 'epoch')} a trial")
             line += f" · {len(state.trials)} of {state.space.size} trials"
             if state.trials:
                 best = state.trials[0]
@@ -248,7 +254,7 @@ class SearchScreen(WorkbenchScreen):
                      f"best val acc  {percent(trial.best_val_accuracy)}",
                      f"final val acc {percent(trial.final_val_accuracy)}",
                      f"converged at  epoch {trial.epochs_to_converge} of {trial.epochs}",
-                     f"time          {trial.seconds:.1f} s (trial {trial.trial})"]
+                     f"time          {trial.seconds:.1f} s (trial {trial_number(trial)})"]
             if history:
                 lines.append("epoch  val acc  rate")
                 lines += [f"{row['epoch']:>5}  {percent(row['val_accuracy']):>7}  "

@@ -31,6 +31,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarte
                                      TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
+from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
@@ -111,7 +112,7 @@ class TrainScreen(WorkbenchScreen):
                     yield field("Train", Select(PLANS, value="run", allow_blank=False,
                                                 id="plan", compact=True))
                     yield field("Folds / members", entry("members", "5", kind="integer"))
-                yield entry("plan-name", placeholder="CV or ensemble name (blank: automatic)")
+                yield entry("plan-name", placeholder="name (blank: automatic)")
             with Vertical(id="live"):
                 yield Static("Ready. Press g (or Start) to train.", id="status", markup=False)
                 yield ProgressBar(total=1, id="progress", show_eta=False)
@@ -226,6 +227,9 @@ class TrainScreen(WorkbenchScreen):
 
     @on(Button.Pressed, "#stop")
     def action_stop(self) -> None:
+        if not self.training and self.follower is not None and not self.own:
+            self.notify("This run is trained by another process: stop it there (Ctrl-C in its "
+                        "terminal); the app only watches it.", severity="warning")
         if self.training:
             self.app.training_stop.set()
             self.query_one("#status", Static).update("Stopping after this batch ...")
@@ -322,6 +326,7 @@ class TrainScreen(WorkbenchScreen):
         if live and (self.follower is None or live[0] != self.follower.run):
             self.member = self._member_of(live[0])
             self.epoch_lines = []
+            self.query_one("#epochs-log", Static).update("")
             self.watch_run(live[0], own=False)
 
     @staticmethod
@@ -338,6 +343,7 @@ class TrainScreen(WorkbenchScreen):
         status = self.query_one("#status", Static)
         progress = self.query_one("#progress", ProgressBar)
         if isinstance(event, MemberStarted):
+            progress.update(total=1, progress=0)
             self.member = f"{event.kind} {event.index} of {event.members}"
             self._log(f"-- {self.member} --")
             status.update(self.member)
@@ -347,7 +353,7 @@ class TrainScreen(WorkbenchScreen):
                 curves.x_max = event.epochs
             progress.update(total=event.epochs * event.steps_per_epoch,
                             progress=event.initial_epoch * event.steps_per_epoch)
-            elsewhere = "" if self.own else " (started outside the app: watching)"
+            elsewhere = "" if self.own else " (started outside the app)"
             self.header = ((f"{self.member}: " if self.member else "")
                            + f"run {event.run_id}{elsewhere}\n{event.model} on {event.device}; "
                            f"{event.train_rows:,} train / {event.val_rows:,} validation rows")
@@ -357,10 +363,9 @@ class TrainScreen(WorkbenchScreen):
         elif isinstance(event, BatchEnded):
             progress.update(progress=(event.epoch - 1) * event.steps + event.step)
             self._batch_loss(event)
-            status.update(f"{self.header}\nepoch {event.epoch}/{self.epochs}, step {event.step}"
-                          f"/{event.steps}  loss {event.loss:.4f}  acc "
-                          f"{100 * event.accuracy:.2f}%  {event.samples_per_s:,.0f} samples/s"
-                          f"  ETA {clock(event.eta_s)}")
+            status.update(f"{self.header}\nepoch {event.epoch}/{self.epochs} · step {event.step}"
+                          f"/{event.steps} · ETA {clock(event.eta_s)} · loss {event.loss:.4f} · "
+                          f"acc {100 * event.accuracy:.2f}% · {event.samples_per_s:,.0f}/s")
         elif isinstance(event, EpochEnded):
             self._epoch_points(event.epoch, event.loss, event.accuracy, event.val_loss,
                                event.val_accuracy)
@@ -375,8 +380,9 @@ class TrainScreen(WorkbenchScreen):
         elif isinstance(event, TrainFinished):
             best = ("" if event.best_val_accuracy is None
                     else f", best val acc {100 * event.best_val_accuracy:.2f}%")
-            self._log(f"{event.status}: {event.epochs_done} epochs{best}")
-            status.update(f"{self.header}\n{event.status}: {event.epochs_done} epochs{best}"
+            done = plural(event.epochs_done, "epoch")
+            self._log(f"{event.status}: {done}{best}")
+            status.update(f"{self.header}\n{event.status}: {done}{best}"
                           + (f" ({event.message})" if event.message else ""))
 
     def _batch_loss(self, event: BatchEnded) -> None:
@@ -413,7 +419,8 @@ class TrainScreen(WorkbenchScreen):
         else:
             best = ("" if result.best_val_accuracy is None
                     else f", best val acc {100 * result.best_val_accuracy:.2f}%")
-            text = f"Run {result.run.name} {result.status}: {result.epochs_done} epochs{best}"
+            text = (f"Run {result.run.name} {result.status}: "
+                    f"{plural(result.epochs_done, 'epoch')}{best}")
             if result.status == "interrupted":
                 text += "; u resumes it"
         self.query_one("#status", Static).update(f"{self.header}\n{text}")

@@ -67,6 +67,8 @@ class Curves(PlotextPlot):
         right = max([self.x_max or 0] + [xs[-1] for xs, _ in self.series.values() if xs])
         if right:
             plt.xlim(0, right)
+            step = max(1, round(right / 8))  # whole epochs on the axis, at most ~9 of them
+            plt.xticks(list(range(0, int(right) + 1, step)))
         width = max(20, self.size.width)
         for name, (xs, ys) in self.series.items():
             if xs:

@@ -92,6 +92,7 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         screen.query_one("#search-epochs", Input).value = "1"
         await pilot.press("g")
         heatmap = screen.query_one(Heatmap)  # the grid at once, every cell pending
+        await until(pilot, lambda: heatmap.row_count == 2, 60)
         assert heatmap.row_count == 2 and len(heatmap.columns) == 2 and not heatmap.cells
         await pilot.press("x")  # stopped before its first trial is over
         await app.workers.wait_for_complete()

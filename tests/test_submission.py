@@ -75,7 +75,7 @@ def test_writer_writes_a_file_the_checker_accepts(tmp_path):
 def test_writer_refuses_to_overwrite_without_force(tmp_path):
     labels = np.zeros(5, dtype=np.uint8)
     write_submission(IDS, labels, "mine", directory=tmp_path)
-    with pytest.raises(WorkbenchError, match="already exists; pass --force"):
+    with pytest.raises(WorkbenchError, match=r"already exists; overwrite it \(--force\)"):
         write_submission(IDS, labels + 1, "mine", directory=tmp_path)
     assert (tmp_path / "mine.csv").read_bytes() == submission_bytes(IDS, labels)
     write_submission(IDS, labels + 1, "mine", directory=tmp_path, force=True)

@@ -4,12 +4,14 @@ and trials that other processes write appear while the screen is open."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Select, Static
 
+from tests.helpers import Notes
 from tests.test_search_screen_engine import search_folder, trials_csv
 from workbench.engine.recipes import OPTIMIZERS
 from workbench.engine.search import (run_search, DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
@@ -27,7 +29,9 @@ async def until(pilot, condition, seconds: float = 10.0) -> None:
     """Let the app run until ``condition()`` holds (the screen polls the folder each second)."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "the screen did not get there in time"
+        assert time.monotonic() < deadline, (
+            "the screen did not get there in time; its status: "
+            + str(pilot.app.screen.query_one("#search-status").render()))
         await pilot.pause(0.05)
 
 
@@ -69,19 +73,21 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         tiny_data, tmp_path, monkeypatch):
     """The one real grid: 2 optimizers x 2 rates x 1 schedule, 1 epoch of the linear model."""
     monkeypatch.chdir(tmp_path)
-    grids = []
+    grids, go_on = [], threading.Event()
 
-    def first_stopped(folder, space, *, stop, **settings):
-        """The first grid's stop is requested before its first trial can end (as x pressed at
-        once would be), whatever the machine's load; the second grid runs to its end."""
+    def first_held(folder, space, *, stop, **settings):
+        """The first grid waits, before its first trial, until the test has seen it pending and
+        pressed x: the stop then comes before any trial ends, whatever the machine's load. The
+        second grid runs to its end."""
         if not grids:
-            stop.set()
+            assert go_on.wait(120)
         grids.append(folder)
         return run_search(folder, space, stop=stop, **settings)
 
-    monkeypatch.setattr(search_screen, "run_search", first_stopped)
+    monkeypatch.setattr(search_screen, "run_search", first_held)
     app = WorkbenchApp(str(tiny_data))
-    async with app.run_test(size=(160, 50)) as pilot:
+    heard = Notes()
+    async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
         await pilot.press("o")
         screen = app.screen
         assert "No search under runs/ yet" in text(app, "#search-status")
@@ -92,9 +98,11 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         screen.query_one("#search-epochs", Input).value = "1"
         await pilot.press("g")
         heatmap = screen.query_one(Heatmap)  # the grid at once, every cell pending
-        await until(pilot, lambda: heatmap.row_count == 2, 60)
+        await until(pilot, lambda: heatmap.row_count == 2 or heard, 60)
+        assert not heard, heard  # no "Cannot start", no failure
         assert heatmap.row_count == 2 and len(heatmap.columns) == 2 and not heatmap.cells
         await pilot.press("x")  # stopped before its first trial is over
+        go_on.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "Stopped; Start (g) with the same form resumes runs/search-linear" in text(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from workbench.engine.backend import PRECISIONS
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.models import model_spec
 from workbench.engine.recipes import DEFAULTS, OPTIMIZERS, PRESETS, SCHEDULES, check_choice
 from workbench.engine.split import fold_split, stratified_split
@@ -206,8 +206,9 @@ class TrainConfig:
         train_idx, _ = stratified_split(labels, self.val_split, self.validation_seed)
         if not len(train_idx):
             raise WorkbenchError(f"validation split {self.val_split} holds out all "
-                                 f"{len(labels):,} labelled rows, leaving none to train on; "
-                                 "use a smaller --val-split (e.g. 0.1).")
+                                 f"{len(labels):,} labelled rows, leaving none to train on",
+                                 ("use a smaller validation split (", Option("val_split"),
+                                  ", e.g. 0.1)."))
 
     def to_dict(self) -> dict:
         return asdict(self)

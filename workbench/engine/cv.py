@@ -26,7 +26,7 @@ import numpy as np
 from workbench.engine import runs
 from workbench.engine.atomic import write_atomic
 from workbench.engine.config import TrainConfig, check_folds
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
 from workbench.engine.prediction import (Prediction, load_npz, predict_run, save_prediction,
                                          write_npz)
@@ -131,8 +131,9 @@ def read_manifest(path: Path) -> dict:
         if manifest and not _well_formed(manifest):
             raise ValueError(f"{path.name} does not hold a recipe and the runs of the folds")
     except ValueError as error:
-        raise WorkbenchError(f"the CV's manifest {runs.shown(str(path))} is damaged ({error}); "
-                             "delete it to start the CV anew, or give another --name.") from None
+        raise WorkbenchError(f"the CV's manifest {runs.shown(str(path))} is damaged ({error})",
+                             ("delete it to start the CV anew, or give another name (",
+                              Option("name"), ").")) from None
     return manifest
 
 
@@ -181,8 +182,9 @@ def train_cv(
     with _locked(path):
         manifest = read_manifest(path)
         if manifest and manifest.get("recipe") != recipe:
-            raise WorkbenchError(f"CV '{name}' already exists with another recipe; give a new "
-                                 "--name, or the same flags to continue it.")
+            raise WorkbenchError(f"CV '{name}' already exists with another recipe",
+                                 ("give a new name (", Option("name"), "), or the same settings "
+                                  "to continue it."))
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "runs": {}})
     subscribers = list(subscribers)
@@ -282,9 +284,9 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     first = parts[0]
     for part, (_, labels, folds, _, ids) in zip(names[1:], parts[1:]):
         if not (np.array_equal(folds, first[2]) and np.array_equal(labels, first[1])):
-            raise WorkbenchError(f"CVs '{names[0]}' and '{part}' hold out different folds; "
-                                 "combine CVs made on the same data with the same --folds and "
-                                 "--seed.")
+            raise WorkbenchError(f"CVs '{names[0]}' and '{part}' hold out different folds",
+                                 ("combine CVs made on the same data with the same folds (",
+                                  Option("folds"), ") and seed (", Option("seed"), ")."))
         if not np.array_equal(ids, first[4]):
             raise WorkbenchError(f"CVs '{names[0]}' and '{part}' predicted different test sets.")
     summaries = [read_summary(part, runs_dir) for part in names]
@@ -293,7 +295,8 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     with _locked(path):
         existing = read_manifest(path)
         if existing and existing["recipe"].get("combine") != list(names):
-            raise WorkbenchError(f"CV '{name}' already exists; give the combined CV a new --name.")
+            raise WorkbenchError(f"CV '{name}' already exists",
+                                 ("give the combined CV a new name (", Option("name"), ")."))
         runs.write_json(path, {"recipe": {"combine": list(names),
                                           "folds": int(first[2].max()) + 1, "refit": 0},
                                "runs": {}})
@@ -382,13 +385,13 @@ def _out_of_fold(predictions: list[Prediction]) -> tuple[np.ndarray, np.ndarray,
     for fold, prediction in enumerate(predictions):
         index = np.asarray(prediction.val_ids, dtype=np.int64) - 1
         if len(index) and (index.max() >= rows or (fold_of[index] >= 0).any()):
-            raise WorkbenchError("the CV's folds overlap; its runs were not made by one CV. "
-                                 "Start it again under a new --name.")
+            raise WorkbenchError("the CV's folds overlap: its runs were not made by one CV",
+                                 ("start it again under a new name (", Option("name"), ")."))
         oof[index], labels[index], fold_of[index] = (prediction.val_probabilities,
                                                      prediction.val_labels, fold)
     if (fold_of < 0).any():
-        raise WorkbenchError("the CV's folds do not cover every row; start it again under a "
-                             "new --name.")
+        raise WorkbenchError("the CV's folds do not cover every row",
+                             ("start it again under a new name (", Option("name"), ")."))
     return oof, labels, fold_of
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
 from workbench.engine.prediction import (Prediction, _on_common_rows, ensemble_runs,
                                          last_epoch_accuracy, load_npz, save_prediction)
@@ -70,8 +70,8 @@ def read_manifest(path: Path) -> dict:
             raise ValueError(f"{path.name} does not hold a recipe and a list of member runs")
     except ValueError as error:
         raise WorkbenchError(f"the ensemble's manifest {runs.shown(str(path))} is damaged "
-                             f"({error}); delete it to start the ensemble anew, or give another "
-                             "--name.") from None
+                             f"({error})", ("delete it to start the ensemble anew, or give "
+                                            "another name (", Option("name"), ").")) from None
     return manifest
 
 
@@ -88,7 +88,8 @@ def train_ensemble(
 ) -> EnsembleResult:
     """Train (or continue) the ``members`` of ``config``'s ensemble, then average them."""
     if members < 2:
-        raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
+        raise WorkbenchError("an ensemble needs at least 2 members",
+                             ("use 2 or more (", Option("members"), ")."))
     if name is not None:
         runs.check_name(name, "an ensemble")
     config = config.resolved()
@@ -101,8 +102,9 @@ def train_ensemble(
     with runs.locked(path.with_suffix(".lock")):
         manifest = read_manifest(path)
         if manifest and manifest["recipe"] != recipe:
-            raise WorkbenchError(f"ensemble '{name}' already exists with another recipe; give a "
-                                 "new --name, or the same flags to continue it.")
+            raise WorkbenchError(f"ensemble '{name}' already exists with another recipe",
+                                 ("give a new name (", Option("name"), "), or the same settings "
+                                  "to continue it."))
         runs.remove_temp_files(path.parent, f"{path.name}.")
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "members": []})

@@ -4,6 +4,8 @@ sentence for an operating-system error (disk full, read-only folder, missing fil
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 
 def printable(text: str) -> str:
@@ -24,11 +26,45 @@ def _escape(char: str) -> str:
     return char.encode("unicode_escape").decode("ascii")
 
 
-class WorkbenchError(Exception):
-    """A problem with the user's input or environment; str() is the message to show."""
+@dataclass(frozen=True)
+class Option:
+    """A setting that fixes a problem, by the CLI's name for it (``val_split`` is
+    ``--val-split``): data in the error, so that each face words it its own way, a flag in the
+    CLI, a field or a key in the app."""
 
-    def __init__(self, message: object = "") -> None:
-        super().__init__(printable(str(message)))
+    name: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+Words = Callable[[Option], str]
+
+
+def as_flag(option: Option) -> str:
+    return option.flag
+
+
+class WorkbenchError(Exception):
+    """A problem the user can fix: what is wrong (``problem``) and how to fix it (``fix``: text
+    and the ``Option``s that do it). str() is the sentence with the options as CLI flags;
+    ``phrased(words)`` words them another way."""
+
+    def __init__(self, problem: object = "", fix: str | Sequence[str | Option] = ()) -> None:
+        self.problem = printable(str(problem))
+        self.fix: tuple[str | Option, ...] = (fix,) if isinstance(fix, str) else tuple(fix)
+        super().__init__(self.phrased(as_flag))
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return tuple(part for part in self.fix if isinstance(part, Option))
+
+    def phrased(self, words: Words) -> str:
+        if not self.fix:
+            return self.problem
+        fix = "".join(part if isinstance(part, str) else words(part) for part in self.fix)
+        return f"{self.problem}; {printable(fix)}"
 
 
 FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -73,12 +109,13 @@ def _problem(error: OSError) -> str:
     return printable(f"{detail}: {name}" if name else detail)
 
 
-def describe_os_error(error: OSError) -> str:
+def describe_os_error(error: OSError, words: Words = as_flag) -> str:
     """One sentence naming the file, the problem and the fix; files written before are kept."""
     where = f" {printable(str(error.filename))}" if error.filename is not None else ""
     if error.errno in FULL:
         return (f"no space left to write{where} (disk full or file size limit); free some "
-                "space or write elsewhere (--runs-dir, --name); files written before are kept.")
+                f"space or write elsewhere ({words(Option('runs_dir'))}, "
+                f"{words(Option('name'))}); files written before are kept.")
     if error.errno in DENIED:
         return (f"permission denied for{where} (a read-only folder or disk, or a file you may "
                 "not read); fix its permissions or choose another path.")
@@ -86,6 +123,11 @@ def describe_os_error(error: OSError) -> str:
     return f"{_problem(error)}; {fix}."
 
 
-def user_message(error: Exception) -> str:
-    """The sentence to show for an engine error or an operating-system error."""
-    return describe_os_error(error) if isinstance(error, OSError) else printable(str(error))
+def user_message(error: Exception, words: Words = as_flag) -> str:
+    """The sentence to show for an engine error or an operating-system error, the options that
+    fix it worded by ``words`` (CLI flags unless a face says otherwise)."""
+    if isinstance(error, OSError):
+        return describe_os_error(error, words)
+    if isinstance(error, WorkbenchError):
+        return error.phrased(words)
+    return printable(str(error))

@@ -44,7 +44,7 @@ from workbench.engine import backend, runs
 from workbench.engine.config import (check_batch_size, check_epochs, check_learning_rate,
                                      check_seed, check_val_split)
 from workbench.engine.data import load_competition
-from workbench.engine.errors import WorkbenchError, printable
+from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.recipes import OPTIMIZERS, SCHEDULES, check_choice
 from workbench.engine.split import stratified_split
@@ -237,8 +237,8 @@ def _check_folder(folder: Path, settings: dict) -> None:
     """Keep one search per folder: the same settings resume it, others are refused (before
     Keras loads: nothing is written here)."""
     if folder.exists() and not folder.is_dir():
-        raise WorkbenchError(f"{printable(str(folder))} is a file, not a search folder; pass "
-                             "--dir with a folder.")
+        raise WorkbenchError(f"{printable(str(folder))} is a file, not a search folder",
+                             ("give a folder (", Option("dir"), ")."))
     path = folder / "search.json"
     if not path.is_file():
         return
@@ -247,13 +247,14 @@ def _check_folder(folder: Path, settings: dict) -> None:
     except ValueError:
         saved = None
     if not isinstance(saved, dict):
-        raise WorkbenchError(f"{printable(str(path))} is damaged (not the search's settings); "
-                             "delete it to continue this search with the settings given, or "
-                             "pass --dir to start a new one.")
+        raise WorkbenchError(f"{printable(str(path))} is damaged (not the search's settings)",
+                             ("delete it to continue this search with the settings given, or "
+                              "give another folder (", Option("dir"), ") to start a new one."))
     if saved != settings:
         changed = ", ".join(k for k in settings if saved.get(k) != settings[k])
         raise WorkbenchError(f"{printable(str(folder))} holds a search with other settings "
-                             f"({changed}); pass --dir to start a new search there.")
+                             f"({changed})", ("give another folder (", Option("dir"),
+                                              ") to start a new search there."))
 
 
 def _claim_folder(folder: Path, settings: dict) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from workbench.engine.atomic import write_atomic
 from workbench.engine.csvformat import sniff
 from workbench.engine.data import load_competition, read_file, sample_path
-from workbench.engine.errors import WorkbenchError, describe_os_error, printable
+from workbench.engine.errors import Option, WorkbenchError, describe_os_error, printable
 from workbench.engine.runs import read_json
 
 COMPETITION = "digit-recognizer"
@@ -258,8 +258,9 @@ def write_submission(
                              "'.', '_' and '-'.")
     path = directory / f"{name.removesuffix('.csv')}.csv"
     if path.exists() and not force:
-        raise WorkbenchError(f"{path} already exists; pass --force to overwrite it or choose "
-                             "another --name.")
+        raise WorkbenchError(f"{path} already exists",
+                             ("overwrite it (", Option("force"), ") or choose another name (",
+                              Option("name"), ")."))
     if len(image_ids) == 0:
         raise WorkbenchError("the test set is empty; load data that has a test.csv to write a "
                              "submission.")

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from workbench import __version__
 from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import WorkbenchError
 from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
@@ -31,7 +31,7 @@ from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.search import SearchScreen
 from workbench.tui.screens.submit import SubmitScreen
 from workbench.tui.screens.train import TrainScreen
-from workbench.tui.workers import OWNERS, background, failure_text
+from workbench.tui.workers import OWNERS, background, failure_text, say
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class WorkbenchApp(App):
         try:
             competition = load_competition(self.data)
         except (WorkbenchError, OSError) as error:
-            self.call_from_thread(self.notify, user_message(error),
+            self.call_from_thread(self.notify, say(error),
                                   title="Could not load the data",
                                   severity="error", timeout=30)
             return

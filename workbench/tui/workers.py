@@ -16,7 +16,7 @@ from weakref import WeakKeyDictionary
 from textual.message_pump import MessagePump
 from textual.worker import Worker
 
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import Option, WorkbenchError, user_message
 
 # The screen (or widget) that started each worker, to tell it when the work failed.
 OWNERS: WeakKeyDictionary[Worker, MessagePump] = WeakKeyDictionary()
@@ -42,9 +42,28 @@ def background(group: str, description: str) -> Callable:
     return decorate
 
 
+# What fixes a problem, in the app's words: the engine names options as the CLI's flags.
+FIELDS = {
+    "name": "the name field", "val_split": "the Validation split field",
+    "seed": "the Seed field", "epochs": "the Epochs field", "folds": "the Folds / members field",
+    "members": "the Folds / members field", "dir": "the Search screen's Folder field",
+    "force": "delete the old file first", "runs_dir": "start the app in another folder",
+    "data": "start the app with --data PATH",
+}
+
+
+def in_app(option: Option) -> str:
+    return FIELDS.get(option.name, option.flag)
+
+
+def say(error: BaseException) -> str:
+    """The engine's sentence for ``error``, its fix worded for the app (a field, not a flag)."""
+    return user_message(error, in_app) if isinstance(error, Exception) else str(error)
+
+
 def failure_text(error: BaseException | None) -> str:
     """One line for a failed worker: the engine's sentence, or the error's type and message."""
     if isinstance(error, (WorkbenchError, OSError)):
-        return user_message(error)
+        return say(error)
     detail = " ".join(str(error).split())[:200] if error is not None else ""
     return f"{type(error).__name__}: {detail}" if detail else type(error).__name__

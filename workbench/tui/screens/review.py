@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Select, Static
 
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.suspects import read_dismissed, toggle_dismissed
@@ -25,6 +25,7 @@ from workbench.render import digit_blocks
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
+from workbench.tui.workers import say
 
 CV_PREFIX = "cv/"  # a choice naming a CV, not a run: neither a run id nor a CV name holds '/'
 T = TypeVar("T")
@@ -143,7 +144,7 @@ class ReviewScreen(WorkbenchScreen):
         try:
             return work()
         except (WorkbenchError, OSError) as error:
-            self.notify(user_message(error), severity="error")
+            self.notify(say(error), severity="error")
             return None
 
     @on(Select.Changed, "#review-run")

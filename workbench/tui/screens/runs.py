@@ -13,12 +13,12 @@ from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from workbench.engine.cv import cv_status, list_cvs, wilson_interval
 from workbench.engine.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.runs import RUNS_DIR, RunSummary, delete_run, list_runs, read_history
 from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background
+from workbench.tui.workers import background, say
 
 ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
 
@@ -232,7 +232,7 @@ class RunsScreen(WorkbenchScreen):
             try:
                 delete_run(RUNS_DIR / run)
             except (WorkbenchError, OSError) as error:
-                self.notify(user_message(error), severity="error")
+                self.notify(say(error), severity="error")
                 return
             if run in self.overlay:
                 self.overlay.remove(run)

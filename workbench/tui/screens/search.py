@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import MODELS
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
@@ -35,7 +35,7 @@ from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Cell, Heatmap, cell_name
-from workbench.tui.workers import background
+from workbench.tui.workers import background, say
 
 HIDDEN = ("batch_size", "val_split", "seed")  # settings the form leaves at the CLI's defaults
 
@@ -337,7 +337,7 @@ class SearchScreen(WorkbenchScreen):
         try:
             folder, space, settings = self._request()
         except (WorkbenchError, OSError) as error:
-            self.notify(user_message(error), title="Cannot start", severity="error")
+            self.notify(say(error), title="Cannot start", severity="error")
             return
         self.app.training_stop = threading.Event()
         self.running = (folder, space)

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from workbench.engine.data import Competition
-from workbench.engine.errors import WorkbenchError, printable, user_message
+from workbench.engine.errors import WorkbenchError, printable
 from workbench.engine.kaggle import credentials_source
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.submission import (COMPETITION, SUBMISSIONS_DIR, Expectation,
@@ -28,7 +28,8 @@ from workbench.engine.submission import (COMPETITION, SUBMISSIONS_DIR, Expectati
 from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
-from workbench.tui.workers import background
+from workbench.tui.widgets.bars import bar_chart
+from workbench.tui.workers import background, say
 
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there
 HEAD_BYTES = 4096  # enough for the first rows shown
@@ -65,9 +66,7 @@ def verdict(path: Path, competition: Competition) -> tuple[str, str]:
                 f"has {len(data.ids):,} test images)")
     else:
         text = "problems:\n" + "\n".join(f"- {p}" for p in problem_lines(check, data))
-    top = max(check.label_counts.values(), default=0) or 1
-    bars = "\n".join(f"{d} {'█' * round(20 * n / top):<20} {n:,}"
-                     for d, n in check.label_counts.items())
+    bars = bar_chart([check.label_counts.get(digit, 0) for digit in range(10)], 20).plain
     with path.open("rb") as file:
         head = file.read(HEAD_BYTES).decode("utf-8", "replace").splitlines()[:6]
     rows = "\n".join(printable(line) for line in head)
@@ -160,7 +159,7 @@ class SubmitScreen(WorkbenchScreen):
         try:
             return call()
         except (WorkbenchError, OSError) as error:
-            self.query_one(line, Static).update(user_message(error))
+            self.query_one(line, Static).update(say(error))
             return None
 
     def _status(self, text: str) -> None:

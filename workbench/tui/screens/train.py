@@ -25,7 +25,7 @@ from workbench.engine.cv import CVResult, check_name
 from workbench.engine.cv import default_name as cv_name
 from workbench.engine.ensemble import EnsembleResult
 from workbench.engine.ensemble import default_name as ensemble_name
-from workbench.engine.errors import WorkbenchError, user_message
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.eventlog import EventFollower, live_runs
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, Predicting,
                                      TrainFinished, TrainStarted)
@@ -35,7 +35,7 @@ from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background
+from workbench.tui.workers import background, say
 
 PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
 FOLLOW_S = 0.25  # how often the watched run's event log is read
@@ -218,7 +218,7 @@ class TrainScreen(WorkbenchScreen):
             config = self._config()
             plan, count, name = self._plan(config)
         except (WorkbenchError, OSError) as error:
-            self.notify(user_message(error), title="Cannot start", severity="error")
+            self.notify(say(error), title="Cannot start", severity="error")
             return
         what = {"run": config.model, "cv": f"CV {name}: {count} folds of {config.model}",
                 "ensemble": f"ensemble {name}: {count} {config.model} members"}[plan]
@@ -288,7 +288,7 @@ class TrainScreen(WorkbenchScreen):
             else:
                 result = train(config, subscribers=[publish], stop=self.app.training_stop)
         except (WorkbenchError, OSError) as error:
-            self.post_message(TrainingFailed(user_message(error)))
+            self.post_message(TrainingFailed(say(error)))
         except Exception as error:  # the app keeps working whatever the engine raises
             self.post_message(TrainingFailed(f"{type(error).__name__}: {error}"))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -104,3 +105,12 @@ class Notes(list):
         if isinstance(message, Notify):
             note = message.notification
             self.append(f"{note.title}: {note.message}" if note.title else note.message)
+
+
+async def until(pilot, condition, seconds: float = 60) -> None:
+    """Let the app run until ``condition()`` holds (an event in the app, a file, a server):
+    wait for the event, not for a time; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the awaited event never happened"
+        await pilot.pause(0.02)

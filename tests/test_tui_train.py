@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Input, ProgressBar, Select
 
 from tests.conftest import engine_command
-from tests.helpers import Notes
+from tests.helpers import Notes, until
 from workbench.engine import runs
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Predicting, TrainFinished,
@@ -24,15 +24,6 @@ from workbench.tui.widgets.curves import Curves
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
-
-
-async def until(pilot, condition, seconds: float = 60) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``seconds``."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app never reached the expected state")
 
 
 async def start(pilot, **fields) -> None:

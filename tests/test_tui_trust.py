@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input, Label, Select, Static
 
 from tests.fake_kaggle import FakeKaggle
-from tests.helpers import Notes, synthetic_run
+from tests.helpers import Notes, synthetic_run, until
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
 
@@ -26,14 +26,6 @@ def text(app, selector):
 def confirming(app) -> bool:
     """The Submit screen's confirmation is up."""
     return type(app.screen).__name__ == "ConfirmSubmit"
-
-
-async def until(pilot, condition, seconds: float = 60) -> None:
-    """Wait for ``condition`` (an event in the app or the fake server), not for a time."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the awaited event never happened"
-        await pilot.pause(0.02)
 
 
 async def loaded(pilot):

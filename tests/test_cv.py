@@ -149,19 +149,19 @@ def test_a_fold_claimed_by_another_process_is_left_to_it(tiny_data, tmp_path):
     # Fold 1's run is held by another claim (its own open lock file, as another process's
     # would be): this CV leaves it alone, and trains fold 2.
     path = cv.manifest_path(result.name, tmp_path / "runs")
-    with runs.create_run(cv.fold_config(config, 3, 1).resolved().to_dict(),
-                         tmp_path / "runs") as claim:
+    with runs.Run.create(cv.fold_config(config, 3, 1).resolved().to_dict(),
+                         tmp_path / "runs") as held:
         runs.write_json(path, {**runs.read_json(path), "runs": {
-            **runs.read_json(path)["runs"], "1": claim.run.name}})
-        assert runs.run_status(claim.run) == "running"
+            **runs.read_json(path)["runs"], "1": held.id}})
+        assert runs.run_status(held.path) == "running"
         again = run_cv(tiny_data, tmp_path, config=config)
         assert again.status == "waiting"
-        assert again.runs[1] == claim.run and not (claim.run / "last.keras").exists()
+        assert again.runs[1] == held.path and not (held.path / "last.keras").exists()
         assert runs.run_status(again.runs[2]) == "finished"
     # Its holder gone, the fold is free: the same CV trains it and gathers.
-    assert runs.run_status(claim.run) == "interrupted"
+    assert runs.run_status(held.path) == "interrupted"
     last = run_cv(tiny_data, tmp_path, config=config)
-    assert last.status == "finished" and last.runs[1] == claim.run
+    assert last.status == "finished" and last.runs[1] == held.path
 
 
 def test_a_fold_recorded_running_by_a_dead_process_is_resumed(tiny_data, tmp_path):

@@ -356,10 +356,10 @@ def test_running_is_read_from_the_lock_not_from_a_recorded_pid(folder):
     # process holding the run's lock: the run was interrupted, and can be resumed.
     write(run / "status.json", {"status": "running", "pid": 1})
     assert run_status(run) == "interrupted"
-    with runs.claim_run(run):
+    with runs.Run.claim(run):
         assert run_status(run) == "running" and runs.is_running(run)
         with pytest.raises(runs.RunBusy, match="being trained by another process"):
-            runs.claim_run(run)  # another open file description: as another process would be
+            runs.Run.claim(run)  # another open file description: as another process would be
         with pytest.raises(WorkbenchError, match="still training"):
             runs.delete_run(run)
     assert run_status(run) == "interrupted"

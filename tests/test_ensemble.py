@@ -155,9 +155,9 @@ def test_a_member_another_process_trains_is_refused_in_one_sentence(tiny_data, t
                                                                      monkeypatch):
     monkeypatch.setattr(runs, "CLAIM_PATIENCE_S", 0.1, raising=False)
     config = recipe(tiny_data, epochs=1).resolved()
-    with runs.create_run(ensemble.member_config(config, 0).to_dict(), tmp_path / "runs") as held:
+    with runs.Run.create(ensemble.member_config(config, 0).to_dict(), tmp_path / "runs") as held:
         runs.write_json(tmp_path / "runs" / "ensembles" / "mine.json",
-                        {"recipe": config.to_dict(), "members": [held.run.name]})
+                        {"recipe": config.to_dict(), "members": [held.id]})
         with pytest.raises(WorkbenchError, match="being trained by another process"):
             ensemble.train_ensemble(config, 2, name="mine", runs_dir=tmp_path / "runs")
-        assert not (held.run / "last.keras").exists()
+        assert not (held.path / "last.keras").exists()

@@ -13,6 +13,7 @@ from workbench.engine.events import BatchEnded, EpochEnded, EventQueue, TrainFin
 from workbench.engine.submission import check_submission_file
 
 from workbench.engine import training
+
 RUN_FILES = {"config.json", "status.json", "state.json", "history.csv", "best.keras",
              "last.keras", "val_predictions.npz", "test_predictions.npz", "submission.csv"}
 
@@ -41,6 +42,37 @@ def test_run_folder_holds_every_file(tiny_data, tmp_path):
     saved = runs.read_json(result.run / "config.json")
     assert saved["learning_rate"] == 1e-3 and saved["optimizer"] == "adam"
     assert "CPU" in saved["device"]
+
+
+def test_a_run_made_first_is_fitted_in_its_own_folder(tiny_data, tmp_path):
+    """Ensembles and CVs make (and record) a run before fitting it: fit trains that folder."""
+    recorded = []
+    with runs.Run.create(config(tiny_data).resolved().to_dict(), tmp_path,
+                         record=recorded.append) as run:
+        assert recorded == [run.id] and run.claimed and run.status == "running"
+        result = training.fit(run)
+        assert result.run == run.path and result.status == "finished"
+        assert run.epochs_done == 2 and len(run.history) == 2
+        assert run.best_val_accuracy == result.best_val_accuracy
+        assert run.last_checkpoint.is_file() and run.test_predictions.is_file()
+    assert not run.claimed and run.status == "finished"
+    assert [path.name for path in tmp_path.iterdir()] == [run.id]
+    before = (run.path / "status.json").read_bytes()
+    with runs.Run.claim(run.path) as again, pytest.raises(WorkbenchError, match="all 2"):
+        training.fit(again)  # finished: refused, nothing written
+    assert (run.path / "status.json").read_bytes() == before
+    with runs.Run.claim(run.path) as again:
+        assert training.fit(again, epochs=3).epochs_done == 3
+
+
+def test_only_the_holder_of_a_run_writes_it(tiny_data, tmp_path):
+    with runs.Run.create(config(tiny_data).resolved().to_dict(), tmp_path) as run:
+        pass
+    for write in (lambda: run.write_state({"epoch": 9}), lambda: run.set_status("failed"),
+                  lambda: run.write_history([]), lambda: run.write_config({})):
+        with pytest.raises(RuntimeError, match="without being claimed"):
+            write()
+    assert run.state == {} and run.config["model"] == "linear"
 
 
 def test_events_arrive_in_order_and_cross_threads(tiny_data, tmp_path):

@@ -45,7 +45,7 @@ def fake_live_run(runs_dir, run_id="20260101-120000-mlp"):
     run = runs_dir / run_id
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"model": "mlp", "epochs": 3}))
-    return run, runs.claim_run(run)
+    return run, runs.Run.claim(run)
 
 
 async def test_the_form_has_every_knob_and_the_run_records_them(tiny_data, tmp_path,

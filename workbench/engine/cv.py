@@ -200,24 +200,23 @@ def train_cv(
 
 def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
                   subscribers: list[Subscriber], stop, training) -> str:
-    """Claim member ``index`` under the manifest's lock (its run's lock, taken with no gap),
-    then train or resume it; its status after ("running": another process trains it)."""
+    """Claim member ``index``'s run under the manifest's lock (made and named in the manifest
+    if it has none yet), then fit it; its status after ("running": another process trains
+    it)."""
     with _locked(path):
-        ids = read_manifest(path)["runs"]
-        run_id = ids.get(str(index))
-        run = runs_dir / run_id if run_id else None
-        if run is not None and os.path.lexists(run):
-            runs.check_run(run)  # damaged: refused (deleting it lets the CV train it anew)
-            if runs.recorded_status(run) == "finished":
+        run_id = read_manifest(path)["runs"].get(str(index))
+        folder = runs_dir / run_id if run_id else None
+        if folder is not None and os.path.lexists(folder):
+            runs.check_run(folder)  # damaged: refused (deleting it lets the CV train it anew)
+            if runs.recorded_status(folder) == "finished":
                 return "finished"
             try:
-                claim = runs.claim_run(run)
+                run = runs.Run.claim(folder)
             except runs.RunBusy:
                 return "running"  # left to the process that trains it
-            if runs.recorded_status(run) == "finished":
-                claim.release()
+            if runs.recorded_status(folder) == "finished":
+                run.release()
                 return "finished"
-            new = False
         else:  # new, or named but never made (a crash) or deleted: train it anew
 
             def record(name: str) -> None:
@@ -225,14 +224,9 @@ def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
                 runs.write_json(path, {**manifest, "runs": {**manifest["runs"],
                                                             str(index): name}})
 
-            claim = runs.create_run(config.resolved().to_dict(), runs_dir, record)
-            run, new = claim.run, True
-    with claim:
-        if new:
-            result = training.train(config, subscribers=subscribers, stop=stop, claim=claim)
-        else:
-            result = training.resume(run, subscribers=subscribers, stop=stop, claim=claim)
-    return result.status
+            run = runs.Run.create(config.resolved().to_dict(), runs_dir, record)
+    with run:
+        return training.fit(run, subscribers=subscribers, stop=stop).status
 
 
 def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,

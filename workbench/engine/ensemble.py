@@ -112,21 +112,17 @@ def train_ensemble(
     paths: list[Path] = []
     accuracies: list[float | None] = []
     for index in range(members):
-        run, claim, new = _member(path, index, member_config(config, index), runs_dir)
+        run, new = _member(path, index, member_config(config, index), runs_dir)
         for subscriber in subscribers:
-            subscriber(MemberStarted(index + 1, members, None if new else run.name))
-        if claim is not None:
-            with claim:
-                if new:
-                    result = training.train(member_config(config, index),
-                                            subscribers=subscribers, stop=stop, claim=claim)
-                else:
-                    result = training.resume(run, subscribers=subscribers, stop=stop,
-                                             claim=claim)
+            subscriber(MemberStarted(index + 1, members, None if new else run.id))
+        if run.claimed:
+            with run:
+                result = training.fit(run, subscribers=subscribers, stop=stop)
             if result.status != "finished":
-                return EnsembleResult(name, "interrupted", paths + [run], accuracies + [None])
-        paths.append(run)
-        accuracies.append(runs.read_json(run / "state.json").get("best_val_accuracy"))
+                return EnsembleResult(name, "interrupted", paths + [run.path],
+                                      accuracies + [None])
+        paths.append(run.path)
+        accuracies.append(run.best_val_accuracy)
     prediction = ensemble_runs(paths, tta=tta)
     with runs.locked(path.with_suffix(".lock")):
         runs.remove_temp_files(submissions_dir, f"{name}.")
@@ -135,29 +131,26 @@ def train_ensemble(
                           last_epoch_accuracy(paths))
 
 
-def _member(path: Path, index: int, config: TrainConfig, runs_dir: Path
-            ) -> tuple[Path, runs.RunLock | None, bool]:
-    """Member ``index``'s run, its claim unless it has finished, and whether it is new: the run
+def _member(path: Path, index: int, config: TrainConfig, runs_dir: Path) -> tuple[runs.Run, bool]:
+    """Member ``index``'s run, claimed unless it has finished, and whether it is new: the run
     the manifest names, or a new one (when it names none, or one whose folder never appeared
     or was deleted), named in the manifest before its folder appears. A damaged member is
     refused (deleting it lets the same command train it anew)."""
     with runs.locked(path.with_suffix(".lock")):
         ids = read_manifest(path)["members"]
-        run = runs_dir / ids[index] if index < len(ids) else None
-        if run is not None and os.path.lexists(run):
-            runs.check_run(run)
-            claim = runs.claim_run(run)
-            if runs.recorded_status(run) == "finished":
-                claim.release()
-                return run, None, False
-            return run, claim, False
+        folder = runs_dir / ids[index] if index < len(ids) else None
+        if folder is not None and os.path.lexists(folder):
+            runs.check_run(folder)
+            run = runs.Run.claim(folder)
+            if runs.recorded_status(folder) == "finished":
+                run.release()
+            return run, False
 
         def record(name: str) -> None:
             runs.write_json(path, {**read_manifest(path),
                                    "members": [*ids[:index], name, *ids[index + 1:]]})
 
-        claim = runs.create_run(config.resolved().to_dict(), runs_dir, record)
-        return claim.run, claim, True
+        return runs.Run.create(config.resolved().to_dict(), runs_dir, record), True
 
 
 def average(members: list[Path], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,

@@ -5,7 +5,7 @@
 - ``state.json``: epochs done and callback state (the commit point of each epoch);
 - ``history.csv``: one row per epoch; ``best.keras`` and ``last.keras``: checkpoints;
 - ``val_predictions.npz``, ``test_predictions.npz``, ``submission.csv``: what the model predicts;
-- ``.lock``: the claim of the process that trains the run (``claim_run``). It is an ``flock``,
+- ``.lock``: the claim of the process that trains the run (``Run.claim``). It is an ``flock``,
   so it dies with its holder: a run is "running" only while its lock is held, never because a
   recorded pid happens to be alive (a restarted container reuses pids).
 
@@ -52,7 +52,7 @@ HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lear
                   "seconds")
 STATUSES = ("running", "finished", "interrupted", "failed")
 LOCK = ".lock"
-RUN_ID = re.compile(r"\d{8}-\d{6}-.+")  # what create_run names a folder
+RUN_ID = re.compile(r"\d{8}-\d{6}-.+")  # what Run.create names a folder
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_NAME = 200  # leaves room for the suffixes and temp-file prefixes within 255 bytes
 MAX_TEXT = 64 << 20  # no run's JSON or CSV is near this; /dev/zero behind a link would be
@@ -315,23 +315,180 @@ def check_run(run: Path) -> None:
 
 # -- the lock ------------------------------------------------------------------------------------
 
-class RunLock:
-    """The claim on a run folder: an exclusive ``flock`` on ``run/.lock``, held while this is
-    open and released when it is closed, or when its process ends or is killed."""
+class Run:
+    """One run folder: what it holds, readable at any time, and, once claimed, the lock of the
+    process that trains it: an exclusive ``flock`` on ``.lock``, released with ``release()``
+    or when its process ends or is killed. ``Run.create`` makes a new run, ``Run.claim``
+    takes an existing one; only the holder writes the run's files."""
 
-    def __init__(self, run: Path, fd: int) -> None:
-        self.run, self._fd = run, fd
+    def __init__(self, path: Path, fd: int | None = None) -> None:
+        self.path, self._fd = path, fd
+
+    @classmethod
+    def create(cls, config: dict, runs_dir: Path = RUNS_DIR,
+               record: Callable[[str], None] | None = None) -> Run:
+        """A new run folder ``<stamp>-<model>`` (a suffix if that is taken) holding ``config``
+        as its config.json, claimed by this process. ``record(name)`` runs before the folder
+        appears (to name it in a manifest, say), so no record misses a run that exists; one
+        that names a run that never appeared (the process died in between) means: train it
+        anew."""
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        with locked(runs_dir):  # the folder itself: no lock file among the runs
+            for stale in runs_dir.glob(".new-*"):  # made by a process that died making it
+                shutil.rmtree(stale, ignore_errors=True)
+            temp = runs_dir / f".new-{os.getpid()}-{time.time_ns()}"
+            temp.mkdir()
+            claim = None
+            try:
+                claim = cls.claim(temp)
+                write_json(temp / "config.json", config)
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                for attempt in range(1, 1000):
+                    name = f"{stamp}-{config['model']}{'' if attempt == 1 else f'-{attempt}'}"
+                    if not os.path.lexists(runs_dir / name):
+                        break
+                else:
+                    raise WorkbenchError(f"cannot create a run folder in {runs_dir}; too many "
+                                         "runs this second.")
+                if record is not None:
+                    record(name)
+                fault_point()
+                os.rename(temp, runs_dir / name)
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                if claim is not None:
+                    claim.release()
+                raise
+        claim.path = runs_dir / name
+        return claim
+
+    @classmethod
+    def claim(cls, path: Path) -> Run:
+        """The run at ``path``, its lock taken, or RunBusy: no two processes ever train one
+        run at once. Files that a crash left half-written in the folder go (only the holder
+        writes there)."""
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        deadline = time.monotonic() + CLAIM_PATIENCE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise RunBusy(path) from None
+                time.sleep(0.01)  # rides out another process's probe (is_running)
+        remove_temp_files(path)
+        return cls(path, fd)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def claimed(self) -> bool:
+        return self._fd is not None
+
+    @property
+    def config(self) -> dict:
+        """config.json: the recipe and what it ran with ({} if missing or damaged)."""
+        return read_json(self.path / "config.json")
+
+    @property
+    def state(self) -> dict:
+        """state.json: epochs done, the best validation accuracy, the callbacks' state."""
+        return read_json(self.path / "state.json")
+
+    @property
+    def history(self) -> list[dict]:
+        return read_history(self.path)
+
+    @property
+    def status(self) -> str:
+        return run_status(self.path)
+
+    @property
+    def epochs_done(self) -> int:
+        """The epochs the last committed state.json records."""
+        epoch = self.state.get("epoch", 0)
+        return epoch if is_count(epoch) else 0
+
+    @property
+    def best_val_accuracy(self) -> float | None:
+        best = self.state.get("best_val_accuracy")
+        return float(best) if is_number(best) else None
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.path / "last.keras"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.path / "best.keras"
+
+    @property
+    def val_predictions(self) -> Path:
+        return self.path / "val_predictions.npz"
+
+    @property
+    def test_predictions(self) -> Path:
+        return self.path / "test_predictions.npz"
+
+    def plan(self, epochs: int | None = None) -> tuple[TrainConfig, bool]:
+        """The recipe this run trains with, and whether it continues a checkpoint: see
+        ``plan_resume``."""
+        return plan_resume(self.path, epochs)
+
+    def write_config(self, config: dict) -> None:
+        self._write_json("config.json", config)
+
+    def write_state(self, state: dict) -> None:
+        """The commit point of an epoch: written after its history and checkpoints."""
+        self._write_json("state.json", state)
+
+    def write_history(self, rows: list[dict]) -> None:
+        self._check_claimed()
+        write_history(self.path, rows)
+
+    def set_status(self, status: str, message: str = "") -> None:
+        """Record the status; time spent running adds up over resumed sessions."""
+        previous = read_json(self.path / "status.json")
+        now = time.time()
+
+        def number(key: str, default: float) -> float:
+            value = previous.get(key, default)
+            return float(value) if is_number(value) and math.isfinite(value) else default
+
+        if status == "running":
+            before, started = number("seconds", 0.0), now
+        else:
+            before, started = number("seconds_before", 0.0), number("started", now)
+        self._write_json("status.json", {
+            "status": status, "message": message, "pid": os.getpid(), "started": started,
+            "updated": now, "seconds_before": before, "seconds": before + now - started,
+        })
+
+    def _write_json(self, name: str, data: dict) -> None:
+        self._check_claimed()
+        write_json(self.path / name, data)
+
+    def _check_claimed(self) -> None:
+        if not self.claimed:  # a programming error, never a user's: another process may train it
+            raise RuntimeError(f"run {self.id} is written without being claimed")
 
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> Run:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, claimed={self.claimed})"
 
 
 class RunBusy(WorkbenchError):
@@ -340,24 +497,6 @@ class RunBusy(WorkbenchError):
     def __init__(self, run: Path) -> None:
         super().__init__(f"run {shown(run.name)} is being trained by another process; wait for "
                          "it to end (or stop it) and try again.")
-
-
-def claim_run(run: Path) -> RunLock:
-    """Take ``run``'s lock, or raise RunBusy: no two processes ever train one run at once.
-    Files that a crash left half-written in the folder go (only the holder writes there)."""
-    fd = os.open(run / LOCK, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-    deadline = time.monotonic() + CLAIM_PATIENCE_S
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                os.close(fd)
-                raise RunBusy(run) from None
-            time.sleep(0.01)  # rides out another process's probe (is_running)
-    remove_temp_files(run)
-    return RunLock(run, fd)
 
 
 def is_running(run: Path) -> bool:
@@ -405,62 +544,6 @@ def remove_temp_files(folder: Path, prefix: str = "") -> None:
             if (name.startswith("." + prefix) and name.endswith((".tmp", ".tmp.keras"))
                     and path.is_file()):
                 path.unlink(missing_ok=True)
-
-
-def create_run(config: dict, runs_dir: Path = RUNS_DIR,
-               record: Callable[[str], None] | None = None) -> RunLock:
-    """A new run folder ``<stamp>-<model>`` (a suffix if that is taken) holding ``config`` as
-    its config.json, claimed by this process. ``record(name)`` runs before the folder appears
-    (to name it in a manifest, say), so no record misses a run that exists; one that names a
-    run that never appeared (the process died in between) means: train it anew."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    with locked(runs_dir):  # the folder itself: no lock file among the runs
-        for stale in runs_dir.glob(".new-*"):  # made by a process that died making it
-            shutil.rmtree(stale, ignore_errors=True)
-        temp = runs_dir / f".new-{os.getpid()}-{time.time_ns()}"
-        temp.mkdir()
-        claim = None
-        try:
-            claim = claim_run(temp)
-            write_json(temp / "config.json", config)
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            for attempt in range(1, 1000):
-                name = f"{stamp}-{config['model']}{'' if attempt == 1 else f'-{attempt}'}"
-                if not os.path.lexists(runs_dir / name):
-                    break
-            else:
-                raise WorkbenchError(f"cannot create a run folder in {runs_dir}; too many runs "
-                                     "this second.")
-            if record is not None:
-                record(name)
-            fault_point()
-            os.rename(temp, runs_dir / name)
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            if claim is not None:
-                claim.release()
-            raise
-    claim.run = runs_dir / name
-    return claim
-
-
-def set_status(run: Path, status: str, message: str = "") -> None:
-    """Record the status; time spent running adds up over resumed sessions."""
-    previous = read_json(run / "status.json")
-    now = time.time()
-
-    def number(key: str, default: float) -> float:
-        value = previous.get(key, default)
-        return float(value) if is_number(value) and math.isfinite(value) else default
-
-    if status == "running":
-        before, started = number("seconds", 0.0), now
-    else:
-        before, started = number("seconds_before", 0.0), number("started", now)
-    write_json(run / "status.json", {
-        "status": status, "message": message, "pid": os.getpid(), "started": started,
-        "updated": now, "seconds_before": before, "seconds": before + now - started,
-    })
 
 
 def recorded_status(run: Path) -> str:
@@ -647,7 +730,7 @@ def delete_run(run: Path) -> None:
         run.unlink()
         return
     try:
-        claim = claim_run(run)
+        claim = Run.claim(run)
     except RunBusy:
         raise WorkbenchError(f"{shown(run.name)} is still training; stop it before deleting "
                              "it.") from None

@@ -60,21 +60,17 @@ def train(
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     competition: Competition | None = None,
-    claim: runs.RunLock | None = None,
 ) -> TrainResult:
-    """Train a new run as ``config`` says, in a new folder, or in ``claim``'s: a run the caller
-    made and holds (``runs.create_run``, e.g. to record it first), which training takes over
-    and releases when it ends; ``stop`` ends it after the current batch."""
+    """Train a new run as ``config`` says, in a new folder; ``stop`` ends it after the current
+    batch. A recipe the data cannot train is refused before the folder is made."""
     config = config.resolved()
     if config.exclude_suspects:
-        read_suspects(strict=True)  # a damaged list is refused before a folder is made
-    if claim is None:  # a split the data cannot make is refused before a folder is made too
-        competition = competition or load_competition(config.data)
-        _check_labelled(competition)
-        config.check_rows(competition.train_labels)
-    claim = claim or runs.create_run(_record(config), runs_dir)
-    with claim:
-        return _fit_run(claim.run, config, False, list(subscribers), stop, competition)
+        read_suspects(strict=True)
+    competition = competition or load_competition(config.data)
+    _check_labelled(competition)
+    config.check_rows(competition.train_labels)
+    with runs.Run.create(_record(config), runs_dir) as run:
+        return fit(run, subscribers=subscribers, stop=stop, competition=competition)
 
 
 def resume(
@@ -83,17 +79,48 @@ def resume(
     epochs: int | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
-    claim: runs.RunLock | None = None,
 ) -> TrainResult:
-    """Continue ``run`` from its last checkpoint (from the start if it has none yet), up to
-    ``epochs`` in all (default: its own), holding its lock (``claim``, if the caller took it).
-    A damaged or finished run, or one that another process trains, is refused before anything
-    is written."""
+    """Continue the run in folder ``run`` (see ``fit``). A damaged run, or one that another
+    process trains, is refused before anything is written."""
     runs.check_run(run)
-    claim = claim or runs.claim_run(run)
-    with claim:
-        config, resumed = runs.plan_resume(run, epochs)
-        return _fit_run(run, config, resumed, list(subscribers), stop, None)
+    with runs.Run.claim(run) as claimed:
+        return fit(claimed, epochs=epochs, subscribers=subscribers, stop=stop)
+
+
+def fit(
+    run: runs.Run,
+    *,
+    epochs: int | None = None,
+    subscribers: Iterable[Subscriber] = (),
+    stop: threading.Event | None = None,
+    competition: Competition | None = None,
+) -> TrainResult:
+    """Train ``run``, which this process has claimed (``Run.create``, ``Run.claim``), as its
+    config.json says: from the start, or on from its last checkpoint, up to ``epochs`` in all
+    (default: its own). A finished run, or one that cannot go on, is refused before anything
+    is written (WorkbenchError). The caller keeps the claim and releases it."""
+    config, resumed = run.plan(epochs)
+    subscribers = [EventLog(run.path), *subscribers]  # any process can watch the run live
+    device = backend.device(config.cpu)
+    policy = backend.precision_policy(config.precision, device)
+    backend.set_precision(policy)
+    run.write_config(_record(config, device=str(device), policy=policy))
+    run.set_status("running")
+    status, message = "finished", ""
+    try:
+        _fit(run, config, resumed, subscribers, stop, competition, f"{device}, {policy}")
+    except (_Interrupted, KeyboardInterrupt):
+        status, message = "interrupted", "stopped by request; resume with --resume"
+    except Exception as error:
+        run.set_status("failed", f"{type(error).__name__}: {error}")
+        _emit(subscribers, TrainFinished(run.id, "failed", run.epochs_done,
+                                         run.best_val_accuracy, 0.0, str(error)))
+        raise
+    run.set_status(status, message)
+    seconds = runs.recorded_seconds(run.path)
+    _emit(subscribers, TrainFinished(run.id, status, run.epochs_done, run.best_val_accuracy,
+                                     seconds, message))
+    return TrainResult(run.path, status, run.epochs_done, run.best_val_accuracy)
 
 
 def _record(config: TrainConfig, **extra) -> dict:
@@ -101,37 +128,7 @@ def _record(config: TrainConfig, **extra) -> dict:
     return {**config.to_dict(), **extra, "keras": keras.__version__, "workbench": __version__}
 
 
-def _fit_run(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
-             stop: threading.Event | None, competition: Competition | None) -> TrainResult:
-    subscribers = [EventLog(run), *subscribers]  # any process can watch the run live
-    device = backend.device(config.cpu)
-    policy = backend.precision_policy(config.precision, device)
-    backend.set_precision(policy)
-    runs.write_json(run / "config.json", _record(config, device=str(device), policy=policy))
-    runs.set_status(run, "running")
-    status, message = "finished", ""
-    try:
-        _fit(run, config, resumed, subscribers, stop, competition, f"{device}, {policy}")
-    except (_Interrupted, KeyboardInterrupt):
-        status, message = "interrupted", "stopped by request; resume with --resume"
-    except Exception as error:
-        runs.set_status(run, "failed", f"{type(error).__name__}: {error}")
-        _emit(subscribers, TrainFinished(run.name, "failed", *_committed(run), 0.0, str(error)))
-        raise
-    runs.set_status(run, status, message)
-    epochs_done, best = _committed(run)
-    seconds = runs.read_json(run / "status.json").get("seconds", 0.0)
-    _emit(subscribers, TrainFinished(run.name, status, epochs_done, best, seconds, message))
-    return TrainResult(run, status, epochs_done, best)
-
-
-def _committed(run: Path) -> tuple[int, float | None]:
-    """Epochs done and the best validation accuracy, as the last state.json says."""
-    state = runs.read_json(run / "state.json")
-    return int(state.get("epoch", 0)), state.get("best_val_accuracy")
-
-
-def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
+def _fit(run: runs.Run, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
          stop: threading.Event | None, competition: Competition | None, device: str) -> None:
     """Load the data, fit (from the last checkpoint if ``resumed``), predict."""
     competition = competition or load_competition(config.data)
@@ -149,7 +146,7 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
         y = np.concatenate([y, labels])
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     steps = -(-len(train_idx) // config.batch_size)
-    state = runs.read_json(run / "state.json") if resumed else {}
+    state = run.state if resumed else {}
     initial_epoch = int(state.get("epoch", 0))
     model = _model(run, config, steps, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
@@ -160,7 +157,7 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
         recorder.stateful["early_stopping"] = ResumableEarlyStopping(
             monitor=monitor, patience=config.early_stopping, state=state.get("early_stopping"))
     callbacks = [recorder, *recorder.stateful.values()]
-    _emit(subscribers, TrainStarted(run.name, config.model, device, config.epochs,
+    _emit(subscribers, TrainStarted(run.id, config.model, device, config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
         model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
@@ -168,14 +165,13 @@ def _fit(run: Path, config: TrainConfig, resumed: bool, subscribers: list[Subscr
                   validation_data=validation if len(val_idx) else None,
                   validation_batch_size=1024, callbacks=callbacks, verbose=0)
     elif not model_spec(config.model).trainable:
-        _save_model(model, run / "last.keras")
-        _save_model(model, run / "best.keras")
-    _emit(subscribers, Predicting(run.name, len(val_idx), competition.n_test))
+        _save_model(model, run.last_checkpoint)
+        _save_model(model, run.best_checkpoint)
+    _emit(subscribers, Predicting(run.id, len(val_idx), competition.n_test))
     val_accuracy = _write_predictions(run, model, competition, val_idx,
                                       keep_best=config.folds is None)
     if recorder.best is None and val_accuracy is not None:
-        runs.write_json(run / "state.json", {**runs.read_json(run / "state.json"),
-                                             "best_val_accuracy": val_accuracy})
+        run.write_state({**run.state, "best_val_accuracy": val_accuracy})
 
 
 def _check_labelled(competition: Competition) -> None:
@@ -183,9 +179,9 @@ def _check_labelled(competition: Competition) -> None:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
 
 
-def _model(run: Path, config: TrainConfig, steps: int, resume: bool):
+def _model(run: runs.Run, config: TrainConfig, steps: int, resume: bool):
     if resume:
-        return load_checkpoint(run / "last.keras")
+        return load_checkpoint(run.last_checkpoint)
     model = build_model(config.model, config.augment, config.seed)
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
                   config.epochs, config.label_smoothing)
@@ -220,7 +216,7 @@ class _Recorder(keras.callbacks.Callback):
         self.steps, self.rows = steps, rows
         self.epochs_done = initial_epoch
         self.best = state.get("best_val_accuracy")
-        self.history = runs.read_history(run)[:initial_epoch]
+        self.history = run.history[:initial_epoch]
         self.epoch_seconds = [row["seconds"] for row in self.history if row.get("seconds")]
         self.stateful: dict = {}
 
@@ -250,15 +246,15 @@ class _Recorder(keras.callbacks.Callback):
                "learning_rate": self._lr(), "seconds": round(seconds, 3)}
         self.history.append(row)
         self.epoch_seconds.append(seconds)
-        runs.write_history(self.run, self.history)
-        _save_model(self.model, self.run / "last.keras")
+        self.run.write_history(self.history)
+        _save_model(self.model, self.run.last_checkpoint)
         improved = val_accuracy is not None and (self.best is None or val_accuracy > self.best)
         if improved:
             self.best = val_accuracy
         if improved or val_accuracy is None:  # with nothing to judge by, the best is the latest
-            _save_model(self.model, self.run / "best.keras")
+            _save_model(self.model, self.run.best_checkpoint)
         self.epochs_done = epoch + 1
-        runs.write_json(self.run / "state.json", {
+        self.run.write_state({
             "epoch": self.epochs_done, "best_val_accuracy": self.best,
             **{name: cb.get_state() for name, cb in self.stateful.items()}})
         left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
@@ -275,7 +271,7 @@ class _Recorder(keras.callbacks.Callback):
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
-def _write_predictions(run: Path, model, competition: Competition, val_idx: np.ndarray,
+def _write_predictions(run: runs.Run, model, competition: Competition, val_idx: np.ndarray,
                        keep_best: bool = True) -> float | None:
     """Predict validation and test rows with the best checkpoint; write the run's submission.
 
@@ -285,19 +281,19 @@ def _write_predictions(run: Path, model, competition: Competition, val_idx: np.n
     ones it is scored on. Returns the validation accuracy (None without validation rows)."""
     images = competition.train_images[val_idx]
     last = predict_probabilities(model, images) if len(val_idx) else None
-    if keep_best and (run / "best.keras").exists():
-        model.load_weights(run / "best.keras")
+    if keep_best and run.best_checkpoint.exists():
+        model.load_weights(run.best_checkpoint)
     accuracy = None
     if len(val_idx):
         probabilities = predict_probabilities(model, images) if keep_best else last
         labels = competition.train_labels[val_idx]
-        write_npz(run / "val_predictions.npz", probabilities=probabilities, labels=labels,
+        write_npz(run.val_predictions, probabilities=probabilities, labels=labels,
                   ids=val_idx + 1, last_probabilities=last)
         accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     if competition.n_test:
         probabilities = predict_probabilities(model, competition.test_images)
-        write_npz(run / "test_predictions.npz", probabilities=probabilities,
+        write_npz(run.test_predictions, probabilities=probabilities,
                   image_ids=competition.test_ids)
         write_submission(competition.test_ids, probabilities.argmax(axis=1), "submission",
-                         directory=run, force=True)
+                         directory=run.path, force=True)
     return accuracy

@@ -16,6 +16,14 @@ from tests.helpers import Kaggle, tiny_competition_folder
 os.environ["KAGGLE_API_ENVIRONMENT"] = "LOCALHOST"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker more than the cores. The pilot and subprocess tests spend a
+    third of their time waiting (for a child, a worker thread, a pause), which a spare worker
+    fills: 6m03s against 7m09s with 2 workers on this 2-core machine."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory, monkeypatch):
     """Each test gets its own cache folder, no WORKBENCH_DATA and no Kaggle credentials from

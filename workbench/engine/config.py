@@ -117,36 +117,36 @@ class TrainConfig:
     pseudo_labels: str | None = None  # an .npz of test probabilities (a CV's test.npz)
     pseudo_threshold: float = 0.99
 
-    def resolved(self) -> TrainConfig:
-        """Apply the preset, fill defaults, check every choice; raises WorkbenchError.
+    def resolved(self) -> Recipe:
+        """The recipe this config says: the preset applied, the defaults filled, every
+        choice checked; raises WorkbenchError.
 
         What the config sets wins over the preset, and the preset over the defaults."""
         config = self
         preset = None
         if config.preset:
-            config = replace(config, preset=check_choice("preset", config.preset, PRESETS))
-            preset = PRESETS[config.preset]
-        chosen: dict[str, Any] = {}
+            name = check_choice("preset", config.preset, PRESETS)
+            config, preset = replace(config, preset=name), PRESETS[name]
+        chosen: dict[str, Any] = {}  # every default filled: no None
         for name, default in DEFAULTS.items():
             value = getattr(config, name)
             if value is None and preset is not None:
                 value = getattr(preset, name)
             chosen[name] = default if value is None else value
         config = replace(config, **chosen)
-        optimizer = check_choice("optimizer", config.optimizer, OPTIMIZERS)
+        optimizer = check_choice("optimizer", chosen["optimizer"], OPTIMIZERS)
         if (config.learning_rate is None and preset is not None
                 and preset.optimizer.lower() == optimizer.lower()):
             config = replace(config, learning_rate=preset.learning_rate)
-        spec = model_spec(config.model)
+        spec = model_spec(chosen["model"])
         config = replace(config, epochs=check_epochs(config.epochs),
                          batch_size=check_batch_size(config.batch_size),
                          seed=check_seed(config.seed), val_split=check_val_split(config.val_split))
         if config.split_seed is not None:
             check_seed(config.split_seed, "split seed")
-        _number("label smoothing", config.label_smoothing, whole=False)
-        if not 0 <= config.label_smoothing < 1:
-            raise WorkbenchError(f"label smoothing {config.label_smoothing} is outside [0, 1); "
-                                 "use e.g. 0.1.")
+        smoothing = _number("label smoothing", chosen["label_smoothing"], whole=False)
+        if not 0 <= smoothing < 1:
+            raise WorkbenchError(f"label smoothing {smoothing} is outside [0, 1); use e.g. 0.1.")
         if config.learning_rate is not None:
             check_learning_rate(config.learning_rate)
         if config.early_stopping is not None:
@@ -169,13 +169,14 @@ class TrainConfig:
         pseudo = config.pseudo_labels
         if pseudo is not None:
             pseudo = str(Path(pseudo).expanduser().resolve())
-        return replace(
-            config, optimizer=optimizer, data=data, pseudo_labels=pseudo,
-            split_seed=config.seed if config.split_seed is None else config.split_seed,
-            schedule=check_choice("schedule", config.schedule, SCHEDULES),
-            learning_rate=config.learning_rate or OPTIMIZERS[optimizer][1],
-            augment=spec.augment_by_default if config.augment is None else config.augment,
-        )
+        return Recipe(**{
+            **{field.name: getattr(config, field.name) for field in fields(config)},
+            "optimizer": optimizer, "data": data, "pseudo_labels": pseudo,
+            "split_seed": config.seed if config.split_seed is None else config.split_seed,
+            "schedule": check_choice("schedule", chosen["schedule"], SCHEDULES),
+            "learning_rate": config.learning_rate or OPTIMIZERS[optimizer][1],
+            "augment": spec.augment_by_default if config.augment is None else config.augment,
+        })
 
     @property
     def validation_seed(self) -> int:
@@ -217,3 +218,19 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in names})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe(TrainConfig):
+    """A config with every choice made (``TrainConfig.resolved``): what training takes, typed
+    so that no None reaches it where a value is needed."""
+
+    model: str
+    epochs: int
+    batch_size: int
+    optimizer: str
+    learning_rate: float
+    schedule: str
+    augment: bool
+    label_smoothing: float
+    split_seed: int

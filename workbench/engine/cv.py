@@ -240,7 +240,7 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
         return CVResult(name, "waiting", state.members)
     path = manifest_path(name, runs_dir)
     with _locked(path):
-        predictions = [predict_run(run, tta) for run in state.members]
+        predictions = [predict_run(run, tta) for run in state.members if run is not None]
         oof, labels, fold_of = _out_of_fold(predictions[:state.folds])
         test = np.mean([p.test_probabilities for p in predictions], axis=0)
         summary, submission = _write_outputs(name, runs_dir, submissions_dir, oof, labels,

@@ -145,6 +145,7 @@ def load_competition(path: str | os.PathLike | None = None) -> Competition:
         table = _load_file(source, None)
         empty = Table(np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.uint8))
         train, test = (table, empty) if table.labels is not None else (empty, table)
+    assert train.labels is not None  # a train table always has its labels
     return Competition(
         source=describe_source(source),
         train_images=train.images,

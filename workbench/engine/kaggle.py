@@ -289,7 +289,7 @@ def _http_message(what: str, competition: str, status: int | None, error) -> str
         404: f"check the competition name ('{competition}') and that you have joined it",
         429: "Kaggle is rate-limiting: wait a few minutes and try again",
     }
-    fix = fixes.get(status, "Kaggle is having trouble: try again later" if (status or 0) >= 500
+    fix = fixes.get(status or 0, "Kaggle is having trouble: try again later" if (status or 0) >= 500
                     else "try again later")
     return f"{what} failed ({status or 'error'}): {reason}; {fix}."
 

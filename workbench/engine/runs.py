@@ -39,13 +39,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeGuard
 
 from workbench.engine.atomic import write_atomic
 from workbench.engine.errors import WorkbenchError
 
 if TYPE_CHECKING:
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.config import Recipe
 
 RUNS_DIR = Path("runs")
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
@@ -251,12 +251,12 @@ def write_history(run: Path, rows: list[dict]) -> None:
     write_file(run / "history.csv", buffer.getvalue().encode())
 
 
-def is_number(value) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """A JSON number (not a bool, which Python counts as one)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def is_count(value) -> bool:
+def is_count(value: object) -> TypeGuard[int]:
     """A JSON integer >= 0 (not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -434,7 +434,7 @@ class Run:
     def test_predictions(self) -> Path:
         return self.path / "test_predictions.npz"
 
-    def plan(self, epochs: int | None = None) -> tuple[TrainConfig, bool]:
+    def plan(self, epochs: int | None = None) -> tuple[Recipe, bool]:
         """The recipe this run trains with, and whether it continues a checkpoint: see
         ``plan_resume``."""
         return plan_resume(self.path, epochs)
@@ -569,7 +569,7 @@ def recorded_seconds(run: Path) -> float:
     return float(seconds) if is_number(seconds) and math.isfinite(seconds) else 0.0
 
 
-def plan_resume(run: Path, epochs: int | None = None) -> tuple[TrainConfig, bool]:
+def plan_resume(run: Path, epochs: int | None = None) -> tuple[Recipe, bool]:
     """The recipe ``run`` resumes with (up to ``epochs`` in all if given) and whether it has a
     checkpoint to continue from (without one it starts again, in the same folder);
     WorkbenchError if it cannot or need not train further. Reads only: the CLI calls it before

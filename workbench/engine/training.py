@@ -22,7 +22,7 @@ import numpy as np
 from workbench import __version__
 from workbench.engine import backend, runs
 from workbench.engine.atomic import naming
-from workbench.engine.config import TrainConfig
+from workbench.engine.config import Recipe, TrainConfig
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.eventlog import EventLog
@@ -123,12 +123,12 @@ def fit(
     return TrainResult(run.path, status, run.epochs_done, run.best_val_accuracy)
 
 
-def _record(config: TrainConfig, **extra) -> dict:
+def _record(config: Recipe, **extra) -> dict:
     """config.json: the recipe, and what it ran with."""
     return {**config.to_dict(), **extra, "keras": keras.__version__, "workbench": __version__}
 
 
-def _fit(run: runs.Run, config: TrainConfig, resumed: bool, subscribers: list[Subscriber],
+def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscriber],
          stop: threading.Event | None, competition: Competition | None, device: str) -> None:
     """Load the data, fit (from the last checkpoint if ``resumed``), predict."""
     competition = competition or load_competition(config.data)
@@ -179,7 +179,7 @@ def _check_labelled(competition: Competition) -> None:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
 
 
-def _model(run: runs.Run, config: TrainConfig, steps: int, resume: bool):
+def _model(run: runs.Run, config: Recipe, steps: int, resume: bool):
     if resume:
         return load_checkpoint(run.last_checkpoint)
     model = build_model(config.model, config.augment, config.seed)
@@ -284,7 +284,7 @@ def _write_predictions(run: runs.Run, model, competition: Competition, val_idx: 
     if keep_best and run.best_checkpoint.exists():
         model.load_weights(run.best_checkpoint)
     accuracy = None
-    if len(val_idx):
+    if last is not None:
         probabilities = predict_probabilities(model, images) if keep_best else last
         labels = competition.train_labels[val_idx]
         write_npz(run.val_predictions, probabilities=probabilities, labels=labels,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workbench.render import ASCII_RAMP, digit_ascii, digit_blocks
+from workbench.render import ASCII_RAMP, bar_chart, digit_ascii, digit_blocks
 
 
 def test_ascii_is_28_rows_of_56_chars_darker_is_denser():
@@ -24,3 +24,12 @@ def test_blocks_pack_two_pixel_rows_per_line():
     assert len(lines) == 14 and {len(line) for line in lines} == {28}
     style = text.spans[0].style
     assert style.color.triplet == (200, 200, 200) and style.bgcolor.triplet == (50, 50, 50)
+
+
+def test_bar_chart_scales_to_the_largest_value_or_to_top_and_marks_one_line():
+    chart = bar_chart([0, 5, 10], 4, highlight=2)
+    assert chart.plain.split("\n") == ["0      0", "1 ██   5", "2 ████ 10"]
+    assert [span.style for span in chart.spans if span.style] == ["bold green"]
+    shares = bar_chart([0.25, 0.5], 4, top=1.0, value=lambda p: f"{100 * p:.0f}%")
+    assert shares.plain.split("\n") == ["0 █    25%", "1 ██   50%"]
+    assert bar_chart([0, 0], 3).plain.split("\n") == ["0     0", "1     0"]

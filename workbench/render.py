@@ -1,7 +1,9 @@
-"""Draw a 28x28 digit as terminal text: half-block greyscale (two pixels a cell) or pure ASCII."""
+"""Terminal text both faces draw: a 28x28 digit (half-block greyscale, two pixels a cell, or
+pure ASCII) and the bar chart of a line per digit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -37,3 +39,18 @@ def _style(upper: int, lower: int) -> Style:
 def plural(count: object, word: str) -> str:
     """``1 epoch``, ``2 epochs`` (and ``? epochs`` for a count not known)."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def bar_chart(values: Sequence[float] | np.ndarray, width: int, *, top: float | None = None,
+              value: Callable[[float], str] = "{:,}".format,
+              highlight: int | None = None) -> Text:
+    """``0 ████      4,132``: the index, a bar of up to ``width`` cells scaled to ``top``
+    (default: the largest value), and ``value(v)``; line ``highlight`` stands out."""
+    numbers = np.asarray(values).tolist()
+    scale = max(numbers, default=0) if top is None else top
+    lines = []
+    for index, number in enumerate(numbers):
+        cells = round(width * number / scale) if scale > 0 else 0
+        lines.append(Text(f"{index} {'█' * cells:<{width}} {value(number)}",
+                          style="bold green" if index == highlight else ""))
+    return Text("\n").join(lines)

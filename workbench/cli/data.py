@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.cli.output import (CliConsole, bar_chart, err, labelled, out, progress_bar,
+from workbench.cli.output import (CliConsole, digit_bars, err, labelled, out, progress_bar,
                                   whole_number)
 from workbench.engine.data import load_competition
 from workbench.engine.errors import WorkbenchError, printable
@@ -54,8 +54,7 @@ def run_info(args: argparse.Namespace) -> int:
     if info.train_rows:
         out.print()
         out.print(labelled("Class balance", "(train)"))
-        for line in bar_chart(info.class_counts):
-            out.print(line)
+        out.print(digit_bars(info.class_counts, 40))
         out.print(labelled("Ink", "lit pixels per digit, mean: " + "  ".join(
             f"{d}: {v:.0f}" for d, v in info.mean_ink_per_class.items())))
     out.print(labelled("Pixels", f"mean {info.pixel_mean:.1f}, std {info.pixel_std:.1f}, "

@@ -13,6 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgress
 from rich.text import Text
 
 from workbench.engine.errors import printable
+from workbench.render import bar_chart
 
 
 class CliConsole(Console):
@@ -51,12 +52,11 @@ def progress_bar() -> Progress:
                     TimeRemainingColumn(), console=err)
 
 
-def bar_chart(counts: dict[int, int], width: int = 40) -> list[str]:
-    """One line per key: a bar scaled to the largest count, the count and its share."""
+def digit_bars(counts: dict[int, int], width: int) -> Text:
+    """A line per digit: a bar scaled to the largest count, the count and its share."""
     total = sum(counts.values()) or 1
-    top = max(counts.values(), default=0) or 1
-    return [f"{key:>3} {'█' * round(width * n / top):<{width}} {n:>7,} {100 * n / total:5.1f}%"
-            for key, n in counts.items()]
+    return bar_chart([counts.get(digit, 0) for digit in range(10)], width,
+                     value=lambda n: f"{n:>7,} {100 * n / total:5.1f}%")
 
 
 def labelled(label: str, text: str = "") -> Text:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.output import bar_chart, err, out
+from workbench.cli.output import digit_bars, err, out
 from workbench.engine.errors import printable
 from workbench.engine.submission import (COMPETITION, Expectation, SubmissionCheck,
                                          check_submission_file, expected_test_set, problem_lines)
@@ -46,6 +46,5 @@ def run_check(args: argparse.Namespace) -> int:
         return 2
     out.print(f"{name} is a valid submission: {check.rows:,} rows, ImageId 1..{check.rows:,}"
               f" once each, labels 0-9 ({expected.source}).")
-    for line in bar_chart(check.label_counts, width=30):
-        out.print(line)
+    out.print(digit_bars(check.label_counts, 30))
     return 0

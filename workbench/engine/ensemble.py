@@ -27,7 +27,7 @@ from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
-from workbench.engine.prediction import (Prediction, _on_common_rows, ensemble_runs,
+from workbench.engine.prediction import (Prediction, on_common_rows, ensemble_runs,
                                          last_epoch_accuracy, load_npz, save_prediction)
 from workbench.engine.submission import SUBMISSIONS_DIR
 
@@ -242,7 +242,7 @@ def held_out_accuracy(members: list[Path]) -> tuple[float, int] | None:
                 and val["labels"].shape == val["ids"].shape):
             raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
         saved.append((val["probabilities"], val["labels"], val["ids"]))
-    probabilities, labels, common = _on_common_rows(saved)
+    probabilities, labels, common = on_common_rows(saved)
     if not len(common):
         return None
     return float((np.mean(probabilities, axis=0).argmax(axis=1) == labels).mean()), len(common)

@@ -220,7 +220,7 @@ def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
     if any(not np.array_equal(p.image_ids, ids) for p in predictions):
         raise WorkbenchError("the runs predicted different test sets; ensemble runs trained on "
                              "the same data.")
-    val, labels, common = _on_common_rows(
+    val, labels, common = on_common_rows(
         [(p.val_probabilities, p.val_labels, p.val_ids) for p in predictions])
     return Prediction(np.mean([p.test_probabilities for p in predictions], axis=0), ids,
                       np.mean(val, axis=0) if len(common) else np.zeros((0, 10), np.float32),
@@ -250,13 +250,13 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
         saved.append((val["last_probabilities"], val["labels"], val["ids"]))
     if not saved:
         return None
-    last, labels, common = _on_common_rows(saved)
+    last, labels, common = on_common_rows(saved)
     if not len(common):
         return None
     return float((np.mean(last, axis=0).argmax(axis=1) == labels).mean())
 
 
-def _on_common_rows(runs_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+def on_common_rows(runs_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
                     ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Each run's (probabilities, labels, sorted ids) cut to the rows every run has: the
     probabilities of each run, the labels and the ids of those rows."""

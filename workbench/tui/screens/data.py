@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from workbench.engine.data import Competition
 from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.widgets.bars import bar_chart
+from workbench.render import bar_chart
 from workbench.tui.widgets.digit_grid import DigitGrid
 from workbench.tui.widgets.preview import DigitPreview
 

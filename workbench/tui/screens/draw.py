@@ -20,7 +20,7 @@ from workbench.engine.runs import RUNS_DIR
 from workbench.render import digit_blocks
 from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.widgets.bars import bar_chart
+from workbench.render import bar_chart
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
 

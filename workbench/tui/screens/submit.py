@@ -28,7 +28,7 @@ from workbench.engine.submission import (COMPETITION, SUBMISSIONS_DIR, Expectati
 from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
-from workbench.tui.widgets.bars import bar_chart
+from workbench.render import bar_chart
 from workbench.tui.workers import background, say
 
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there

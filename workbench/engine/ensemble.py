@@ -21,14 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import MemberStarted, Subscriber
-from workbench.engine.prediction import (Prediction, on_common_rows, ensemble_runs,
-                                         last_epoch_accuracy, load_npz, save_prediction)
+from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
+                                         last_epoch_accuracy, save_prediction)
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 
@@ -223,26 +222,3 @@ def ensemble_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> EnsembleStatus
         return replace(status, problem=str(error))
     return status if held_out is None else replace(status, accuracy=held_out[0],
                                                    rows=held_out[1])
-
-
-def held_out_accuracy(members: list[Path]) -> tuple[float, int] | None:
-    """The accuracy of the members' saved validation probabilities averaged, and the number of
-    rows every member held out; None if a member has none or no row is common. RunDamaged if
-    a member's predictions are damaged."""
-    saved = []
-    for run in members:
-        path = run / "val_predictions.npz"
-        if not path.is_file():
-            return None
-        try:
-            val = load_npz(path, "probabilities", "labels", "ids")
-        except ValueError as error:
-            raise runs.RunDamaged(run, str(error)) from None
-        if not (val["probabilities"].shape == (len(val["ids"]), 10)
-                and val["labels"].shape == val["ids"].shape):
-            raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
-        saved.append((val["probabilities"], val["labels"], val["ids"]))
-    probabilities, labels, common = on_common_rows(saved)
-    if not len(common):
-        return None
-    return float((np.mean(probabilities, axis=0).argmax(axis=1) == labels).mean()), len(common)

@@ -227,6 +227,36 @@ def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
                       labels, common)
 
 
+def held_out_accuracy(members: list[Path], key: str = "probabilities"
+                       ) -> tuple[float, int] | None:
+    """The accuracy of the members' saved validation ``key`` averaged, on the rows every member
+    held out, and the number of those rows; None if a member saved none or no row is common.
+    RunDamaged if a member's predictions are damaged. ``key`` "probabilities" is each member's
+    best epoch; "last_probabilities" its last (see ``last_epoch_accuracy``)."""
+    saved = []
+    for run in members:
+        path = run / "val_predictions.npz"
+        if not path.is_file():
+            return None
+        try:
+            val = load_npz(path, "labels", "ids", *(("probabilities",) if key == "probabilities"
+                                                     else ()))
+        except ValueError as error:
+            raise runs.RunDamaged(run, str(error)) from None
+        if key not in val:
+            return None
+        if not (val[key].shape == (len(val["ids"]), 10)
+                and val["labels"].shape == val["ids"].shape):
+            raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
+        saved.append((val[key], val["labels"], val["ids"]))
+    if not saved:
+        return None
+    probabilities, labels, common = on_common_rows(saved)
+    if not len(common):
+        return None
+    return float((np.mean(probabilities, axis=0).argmax(axis=1) == labels).mean()), len(common)
+
+
 def last_epoch_accuracy(members: list[Path]) -> float | None:
     """The held-out accuracy of the members' last epochs, averaged, on the rows all held out.
 
@@ -234,26 +264,8 @@ def last_epoch_accuracy(members: list[Path]) -> float | None:
     epoch was chosen by nothing, and it is what a refit on every row keeps. None unless every
     member saved its last epoch's predictions (older runs did not) and some row is common.
     """
-    saved = []
-    for run in members:
-        path = run / "val_predictions.npz"
-        if not path.is_file():
-            return None
-        try:
-            val = load_npz(path, "labels", "ids")
-        except ValueError as error:
-            raise runs.RunDamaged(run, str(error)) from None
-        if "last_probabilities" not in val:
-            return None
-        if val["last_probabilities"].shape != (len(val["ids"]), 10):
-            raise runs.RunDamaged(run, f"{path.name} holds arrays that do not fit together")
-        saved.append((val["last_probabilities"], val["labels"], val["ids"]))
-    if not saved:
-        return None
-    last, labels, common = on_common_rows(saved)
-    if not len(common):
-        return None
-    return float((np.mean(last, axis=0).argmax(axis=1) == labels).mean())
+    held_out = held_out_accuracy(members, "last_probabilities")
+    return None if held_out is None else held_out[0]
 
 
 def on_common_rows(runs_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -368,16 +368,9 @@ class Run:
         run at once. Files that a crash left half-written in the folder go (only the holder
         writes there)."""
         fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-        deadline = time.monotonic() + CLAIM_PATIENCE_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise RunBusy(path) from None
-                time.sleep(0.01)  # rides out another process's probe (is_running)
+        if not lock_within(fd, CLAIM_PATIENCE_S):
+            os.close(fd)
+            raise RunBusy(path)
         remove_temp_files(path)
         return cls(path, fd)
 
@@ -515,6 +508,20 @@ def is_running(run: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def lock_within(fd: int, seconds: float) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, trying for ``seconds``: long enough to ride out
+    another process's probe (``is_running``) or brief look, never a holder's whole work."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager

@@ -346,17 +346,10 @@ def _locked(folder: Path) -> Iterator[None]:
     its holder, so a killed search never blocks its resume."""
     fd = os.open(_lock_file(trials_file(folder)), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + 0.25  # a distributed chief's look (``_gone``) is brief
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WorkbenchError(f"the search in {printable(str(folder))} is running in "
-                                         "another process; let it finish (or stop it), then run "
-                                         "this command again to resume.") from None
-                time.sleep(0.01)
+        if not runs.lock_within(fd, 0.25):  # a distributed chief's look (``_gone``) is brief
+            raise WorkbenchError(f"the search in {printable(str(folder))} is running in another "
+                                 "process; let it finish (or stop it), then run this command "
+                                 "again to resume.")
         yield
     finally:
         os.close(fd)

@@ -61,7 +61,8 @@ def presets(args) -> None:
 
     competition = load_competition(require_zip())
     done = []
-    for name in args.presets or [p for p in PRESETS if p not in ("kaggle-best", "kaggle-lite", "deotte")]:
+    slow = ("kaggle-best", "kaggle-lite", "deotte")
+    for name in args.presets or [p for p in PRESETS if p not in slow]:
         config = TrainConfig(preset=name, model=args.model, epochs=args.epochs)
         done.append(train(config, runs_dir=args.runs_dir, competition=competition).run)
     report(done)

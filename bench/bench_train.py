@@ -106,12 +106,12 @@ def speed(args, competition) -> None:
     print("|---|---|---|---|---|---|")
     for model, batch, precision in itertools.product(args.models, args.batch_sizes,
                                                      args.precisions):
-        epochs = []
+        events: list = []
         with tempfile.TemporaryDirectory() as runs_dir:
             train(TrainConfig(model=model, epochs=args.epochs, batch_size=batch,
                               precision=precision), runs_dir=Path(runs_dir),
-                  subscribers=[lambda e: epochs.append(e) if isinstance(e, EpochEnded) else 0],
-                  competition=competition)
+                  subscribers=[events.append], competition=competition)
+        epochs = [event for event in events if isinstance(event, EpochEnded)]
         later = epochs[1:] or epochs
         rate = statistics.median(e.samples_per_s for e in later)
         print(f"| {model} | {batch} | {precision} | {rate:,.0f} | "
@@ -129,7 +129,7 @@ def to_accuracy(args, competition) -> None:
         config = TrainConfig(**json.loads(spec))
         stop, marks, best = threading.Event(), {}, [0.0]
 
-        def watch(event):
+        def watch(event, stop=stop, marks=marks, best=best):
             if isinstance(event, TrainStarted):
                 marks["start"] = time.perf_counter()
             elif isinstance(event, EpochEnded):

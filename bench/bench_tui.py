@@ -105,7 +105,7 @@ async def keys_while_training(presses: int) -> list[float]:
         await pilot.press("g")
         while not batches:
             await asyncio.sleep(0.05)
-        for i in range(presses):
+        for _ in range(presses):
             target = "data" if app.current_mode == "train" else "train"
             key = "d" if target == "data" else "t"
             start = time.perf_counter()

@@ -1,7 +1,7 @@
-"""Any benchmark here, before and after: the same command on an older commit's code and on this
-tree's, on the same machine and data, in one run, each figure with its ratio.
+"""Any benchmark here, before and after: the same command on an older commit's code and on
+this tree's, on the same machine and data, in one run, each figure with its ratio.
 
-    python bench/compare.py --base REV [--repeat 1] -- bench/bench_train.py speed --models strong-cnn
+    python bench/compare.py --base REV [--repeat N] -- bench/bench_train.py speed
 
 The benchmark script is this tree's (so its options are the same on both sides); only the
 ``workbench`` package it imports comes from REV (a detached git worktree, made and removed

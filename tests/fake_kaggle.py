@@ -20,9 +20,12 @@ Submissions are dated now (UTC), as Kaggle dates them, or ``date`` if given (for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -200,3 +203,26 @@ class FakeKaggle:
                 self._send(302, b"", {"Location": f"{fake.url}/files/digit-recognizer.zip"})
 
         return Handler
+
+
+@contextlib.contextmanager
+def served(monkeypatch, key: str = "fake-key", config_dir: Path | None = None,
+           **server) -> Iterator[FakeKaggle]:
+    """A ``FakeKaggle(**server)`` as the in-process client's endpoint, with fake legacy
+    credentials (user "tester", ``key``; no access token, no proxy, ``config_dir`` as
+    KAGGLE_CONFIG_DIR if given) and the engine's retry backoff cut to 10 ms."""
+    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
+    monkeypatch.setenv("KAGGLE_KEY", key)
+    if config_dir is not None:
+        monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config_dir))
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr("workbench.engine.kaggle.BACKOFF_S", 0.01)
+    from kaggle.api.kaggle_api_extended import KaggleApi
+    from kagglesdk import kaggle_env
+
+    assert "--local" in KaggleApi.args, "the client was imported before LOCALHOST was set"
+    with FakeKaggle(**server) as fake:
+        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, fake.url)
+        yield fake

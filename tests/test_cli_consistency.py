@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_kaggle import FakeKaggle
+from tests.fake_kaggle import served
 from tests.helpers import synthetic_run
 from workbench.cli import main
-from workbench.engine import kaggle as wb_kaggle
 from workbench.engine.data import load_competition
 
 RUN = "20261130-101010-simple-cnn"
@@ -33,16 +32,9 @@ def error_line(err: str) -> str:
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
     monkeypatch.chdir(tmp_path)
-    from kagglesdk import kaggle_env
-
-    with FakeKaggle(pending_polls=0, leaderboard=["1.00000", "0.99500", "0.99000"]) as server:
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+    with served(monkeypatch, SECRET, tmp_path / "kcfg", pending_polls=0,
+                leaderboard=["1.00000", "0.99500", "0.99000"]) as server:
         yield server
 
 

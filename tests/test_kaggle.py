@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.fake_kaggle import TRUNCATED, FakeKaggle
+from tests.fake_kaggle import TRUNCATED, served
 from workbench.engine import kaggle as wb_kaggle
 from workbench.engine.errors import WorkbenchError
 
@@ -14,18 +14,7 @@ SECRET = "fake-key-0123456789abcdef"
 @pytest.fixture
 def fake(monkeypatch, kaggle):
     """A fake Kaggle server the official client is pointed at, with fake credentials."""
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
-    from kaggle.api.kaggle_api_extended import KaggleApi
-    from kagglesdk import kaggle_env
-
-    assert "--local" in KaggleApi.args, "the client was imported before LOCALHOST was set"
-    with FakeKaggle(data_zip=kaggle.zip().read_bytes()) as server:
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+    with served(monkeypatch, SECRET, data_zip=kaggle.zip().read_bytes()) as server:
         yield server
 
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import engine_command
-from tests.fake_kaggle import FakeKaggle
+from tests.fake_kaggle import FakeKaggle, served
 from tests.helpers import Kaggle
 from tests.test_cli import assert_one_line_error
 from workbench.engine import kaggle as wb_kaggle
@@ -28,17 +28,7 @@ SECRET = "fake-key-5ec2e7-do-not-print"
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
     """The fake server, the in-process client pointed at it, fake legacy credentials."""
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
-    from kagglesdk import kaggle_env
-
-    with FakeKaggle() as server:
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+    with served(monkeypatch, SECRET, tmp_path / "kcfg") as server:
         yield server
 
 

@@ -168,19 +168,9 @@ async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monk
 
 @pytest.fixture
 def fake_kaggle(monkeypatch):
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", "fake-key")
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    from kaggle.api.kaggle_api_extended import KaggleApi
-    from kagglesdk import kaggle_env
+    from tests.fake_kaggle import served
 
-    from tests.fake_kaggle import FakeKaggle
-    from workbench.engine import kaggle as wb_kaggle
-
-    monkeypatch.setattr(wb_kaggle, "BACKOFF_S", 0.01)
-    assert "--local" in KaggleApi.args
-    with FakeKaggle() as server:
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+    with served(monkeypatch) as server:
         yield server
 
 

@@ -10,7 +10,7 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from tests.fake_kaggle import FakeKaggle
+from tests.fake_kaggle import served
 from tests.helpers import Kaggle, Notes, synthetic_run
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
@@ -66,21 +66,13 @@ def workdir(tmp_path, monkeypatch) -> Path:
 def fake(monkeypatch, tmp_path):
     """Fake credentials, and the fake server (one submission made elsewhere already in its
     history; a leaderboard served 3 entries a page) as the client's endpoint."""
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    monkeypatch.setattr("workbench.engine.kaggle.BACKOFF_S", 0.01)
     monkeypatch.setattr("workbench.tui.screens.submit.POLL_S", 0.01)
-    from kagglesdk import kaggle_env
-
-    with FakeKaggle(score="0.97600", leaderboard=LEADERBOARD, max_page=3,
-                    date="2026-11-30T10:20:30Z") as server:
+    with served(monkeypatch, SECRET, tmp_path / "kcfg", score="0.97600",
+                leaderboard=LEADERBOARD, max_page=3, date="2026-11-30T10:20:30Z") as server:
         server.submissions.append({
             "ref": 1, "date": "2026-11-29T09:00:00Z", "description": "from a notebook",
             "fileName": "submission.csv", "status": "COMPLETE", "publicScore": "0.99000",
             "polls": 0})
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
         yield server
 
 

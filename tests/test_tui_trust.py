@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Label, Select, Static
 
-from tests.fake_kaggle import FakeKaggle
+from tests.fake_kaggle import served
 from tests.helpers import Notes, synthetic_run, until
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
@@ -155,14 +155,7 @@ async def test_draw_on_a_damaged_checkpoint_is_a_message_not_a_crash(kaggle, tmp
 
 @pytest.fixture
 def fake_kaggle(monkeypatch, tmp_path):
-    monkeypatch.setenv("KAGGLE_USERNAME", "tester")
-    monkeypatch.setenv("KAGGLE_KEY", "fake-key")
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    from kagglesdk import kaggle_env
-
-    with FakeKaggle() as server:
-        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, server.url)
+    with served(monkeypatch, config_dir=tmp_path / "kcfg") as server:
         yield server
 
 

@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from workbench.engine import models
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import MODELS, model_spec
-
-from workbench.engine import models
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -18,6 +18,32 @@ def test_kaggle_best_preset_sets_the_whole_recipe():
     assert config.augment is True  # strong-cnn's default
 
 
+def test_the_fast_preset_is_fast_cnn_with_adam_fast_and_no_augmentation():
+    config = TrainConfig(preset="fast").resolved()
+    assert (config.model, config.optimizer, config.learning_rate, config.schedule,
+            config.epochs, config.batch_size, config.label_smoothing, config.augment) == (
+        "fast-cnn", "adam-fast", 0.01, "one-cycle", 3, 128, 0.1, False)
+
+
+def test_adam_fast_is_adam_whose_moments_forget_faster():
+    from workbench.engine.models import build_model
+    from workbench.engine.schedules import compile_model
+
+    model = build_model("fast-cnn")
+    compile_model(model, "adam-fast", 0.01, "one-cycle", 10, 3)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == "Adam"
+    assert (optimizer.beta_1, optimizer.beta_2) == (0.7, 0.9)
+    compile_model(model, "adam", 0.01, "constant", 10, 3)
+    assert (model.optimizer.beta_1, model.optimizer.beta_2) == (0.9, 0.999)
+
+
+def test_the_default_search_grid_is_the_seed_s_eight_optimizers():
+    from workbench.engine.search import DEFAULT_OPTIMIZERS
+
+    assert "adam-fast" not in DEFAULT_OPTIMIZERS and len(DEFAULT_OPTIMIZERS) == 8
+
+
 def test_flags_given_with_a_preset_win():
     config = TrainConfig(preset="KAGGLE-BEST", epochs=2, model="mlp", label_smoothing=0.0,
                          learning_rate=0.02).resolved()

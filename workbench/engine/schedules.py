@@ -13,7 +13,7 @@ from typing import Any
 from workbench.engine.backend import keras as _keras
 from workbench.engine.callbacks import ResumablePlateau
 from workbench.engine.losses import loss
-from workbench.engine.recipes import OPTIMIZERS, PLATEAU
+from workbench.engine.recipes import OPTIMIZER_ARGS, OPTIMIZERS, PLATEAU
 
 keras: Any = _keras()
 ops = keras.ops
@@ -90,5 +90,6 @@ def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epo
     """Compile ``model`` for training with the named optimizer, schedule and loss."""
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer][0])
     model.compile(optimizer=optimizer_class(learning_rate=learning_rate(
-        schedule, lr, steps_per_epoch, epochs)), loss=loss(label_smoothing),
+        schedule, lr, steps_per_epoch, epochs), **OPTIMIZER_ARGS.get(optimizer, {})),
+        loss=loss(label_smoothing),
         metrics=["accuracy"])

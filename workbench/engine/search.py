@@ -46,11 +46,11 @@ from workbench.engine.config import (check_batch_size, check_epochs, check_learn
 from workbench.engine.data import load_competition
 from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.models import build_model, model_spec
-from workbench.engine.recipes import OPTIMIZERS, SCHEDULES, check_choice
+from workbench.engine.recipes import OPTIMIZER_ARGS, OPTIMIZERS, SCHEDULES, check_choice
 from workbench.engine.split import stratified_split
 
 # The seed's grid: every optimizer, four decades of learning rate, four schedules.
-DEFAULT_OPTIMIZERS = tuple(OPTIMIZERS)
+DEFAULT_OPTIMIZERS = tuple(o for o in OPTIMIZERS if o not in OPTIMIZER_ARGS)  # the seed's grid
 DEFAULT_LEARNING_RATES = (1.0, 0.1, 0.01, 0.001)
 DEFAULT_SCHEDULES = ("constant", "plateau", "triangular", "triangular2")
 CONVERGED_WITHIN = 0.001  # an epoch within 0.1 point of the trial's best counts as converged

@@ -117,10 +117,10 @@ def fit(
                                          run.best_val_accuracy, 0.0, str(error)))
         raise
     run.set_status(status, message)
-    seconds = runs.recorded_seconds(run.path)
-    _emit(subscribers, TrainFinished(run.id, status, run.epochs_done, run.best_val_accuracy,
-                                     seconds, message))
-    return TrainResult(run.path, status, run.epochs_done, run.best_val_accuracy)
+    done, best = run.epochs_done, run.best_val_accuracy
+    _emit(subscribers, TrainFinished(run.id, status, done, best,
+                                     runs.recorded_seconds(run.path), message))
+    return TrainResult(run.path, status, done, best)
 
 
 def _record(config: Recipe, **extra) -> dict:

@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError

@@ -12,8 +12,8 @@ OPTIMIZERS: dict[str, tuple[str, float]] = {
     "adam": ("Adam", 1e-3), "adamax": ("Adamax", 2e-3), "nadam": ("Nadam", 1e-3),
     "rmsprop": ("RMSprop", 1e-3), "adadelta": ("Adadelta", 1.0), "adagrad": ("Adagrad", 0.01),
     "sgd": ("SGD", 0.1), "ftrl": ("Ftrl", 0.01),
-    # Adam whose moment estimates forget faster (tuomaso/train_mnist_fast): 0.2-0.3 points
-    # better than Adam's defaults after 3 epochs of fast-cnn, 3 seeds (BENCHMARKS.md).
+    # Adam whose moment estimates forget faster (tuomaso/train_mnist_fast): 0.19 points better
+    # than Adam's defaults after 3 epochs of fast-cnn, 3 seeds (BENCHMARKS.md).
     "adam-fast": ("Adam", 1e-2),
 }
 OPTIMIZER_ARGS: dict[str, dict[str, float]] = {"adam-fast": {"beta_1": 0.7, "beta_2": 0.9}}

@@ -39,7 +39,7 @@ def test_use_xla_compiles_the_augmented_model_under_jax_only(monkeypatch):
 
     model = models.build_model("simple-cnn", augment=True)
     compile_model(model, "adam", 1e-3, "constant", 1, 1)
-    augment = model.get_layer("augment").layers
+    augment = [model.get_layer("augment")]
     # TensorFlow on a CPU: Keras' own choice (the image layers opt out of XLA) stands.
     assert model.jit_compile is False and not any(layer.supports_jit for layer in augment)
     monkeypatch.setattr(keras().config, "backend", lambda: "jax")
@@ -62,10 +62,78 @@ def test_registry_builds_under_jax():
             "m = build_model('simple-cnn', True)\n"
             "compile_model(m, 'adam', 1e-3, 'constant', 2, 1)\n"
             "m.fit(np.zeros((8, 28, 28), np.uint8), np.zeros(8), batch_size=4, verbose=0)\n"
-            "state = m.get_layer('augment').layers[0].generator.state.value\n"
+            "state = m.get_layer('augment').seed_generator.state.value\n"
             "assert m.jit_compile and np.asarray(state)[1] == 2, state  # one draw a step\n"
             "import keras; print(keras.config.backend())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "jax"
+
+
+def test_the_fused_batchnorm_computes_what_keras_batchnormalization_does():
+    import tensorflow as tf
+
+    from workbench.engine.backend import keras
+    from workbench.engine.layers import BatchNorm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(2, 3, (16, 6, 6, 5)).astype("float32")
+    weights = tf.constant(rng.normal(0, 1, x.shape).astype("float32"))
+    ours, theirs = BatchNorm(momentum=0.9), keras().layers.BatchNormalization(momentum=0.9)
+    for layer in (ours, theirs):
+        layer.build(x.shape)
+        layer.gamma.assign(np.linspace(0.5, 2, 5))
+        layer.beta.assign(np.linspace(-1, 1, 5))
+
+    def step(layer):
+        inputs = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs, training=True)
+            loss = tf.reduce_sum(outputs * weights)
+        return [outputs, *tape.gradient(loss, [inputs, layer.gamma, layer.beta])]
+
+    for a, b in zip(step(ours), step(theirs)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
+    for name in ("moving_mean", "moving_variance"):
+        np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(),
+                                   rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=1e-5)
+    assert ours.moving_mean.numpy().any()  # training moved the statistics
+
+
+def test_a_model_with_the_new_layers_saves_and_loads_whole(tmp_path):
+    from workbench.engine.backend import keras
+    from workbench.engine.layers import BatchNorm, RandomAffine
+
+    model = models.build_model("strong-cnn")
+    assert isinstance(model.get_layer("augment"), RandomAffine)
+    assert any(isinstance(layer, BatchNorm) for layer in model.get_layer("strong_cnn").layers)
+    images = np.random.default_rng(2).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    model.save(tmp_path / "m.keras")
+    loaded = keras().saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), atol=1e-6)
+    assert loaded.get_layer("augment").get_config()["rotation"] == 10.0
+
+
+def test_random_affine_moves_digits_as_far_as_it_says_in_one_resampling():
+    from workbench.engine.layers import RandomAffine
+
+    rng = np.random.default_rng(3)
+    images = np.zeros((256, 28, 28, 1), "float32")
+    images[:, 10:18, 12:16] = 1.0  # a bar in the middle
+    assert np.array_equal(np.asarray(RandomAffine(0, 0, 0, seed=1)(images, training=True)),
+                          images)
+    layer = RandomAffine(10.0, 0.1, 0.1, seed=int(rng.integers(100)))
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+    moved = np.asarray(layer(images, training=True))[..., 0]
+    ys, xs = np.mgrid[:28, :28]
+    mass = moved.sum(axis=(1, 2))
+    shift_x = (moved * xs).sum(axis=(1, 2)) / mass - 13.5
+    shift_y = (moved * ys).sum(axis=(1, 2)) / mass - 13.5
+    # Shifts uniform up to 2.8 pixels each way (std 1.62); zoom changes the ink by <= ~21%.
+    for shift in (shift_x, shift_y):
+        assert np.abs(shift).max() <= 2.9 and 1.3 < shift.std() < 1.9
+    assert 0.75 < mass.min() and mass.max() < 1.25 * 32
+    assert np.asarray(layer.seed_generator.state)[1] == 1  # one draw a batch

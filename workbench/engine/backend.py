@@ -193,6 +193,31 @@ def set_precision(policy: str) -> None:
     keras().mixed_precision.set_global_policy(policy)
 
 
+def fuses_batch_norm() -> bool:
+    """Whether ``fused_batch_norm`` serves this backend (TensorFlow's kernel does)."""
+    return keras().config.backend() == "tensorflow"
+
+
+def fused_batch_norm(x, scale, offset, mean, variance, epsilon: float, training: bool):
+    """Batch normalization of channels-last ``x`` as one TensorFlow op (oneDNN's on CPUs), and
+    one op for its gradient: (outputs in x's dtype, batch mean, batch variance) in training, else
+    (outputs, mean, variance) as given. The variance returned is the biased one, as Keras' own.
+
+    Keras' BatchNormalization builds the same thing from ~8 ops in float32 (a cast, two
+    reductions, the affine, a cast back): 4.6x the time of this kernel in bfloat16 here, forward
+    and backward, and a third of strong-cnn's training step."""
+    import tensorflow as tf
+
+    if not training:
+        y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            x, scale, offset, mean=mean, variance=variance, epsilon=epsilon, is_training=False)
+        return y, mean, variance
+    y, batch_mean, batch_variance = tf.compat.v1.nn.fused_batch_norm(
+        x, scale, offset, epsilon=epsilon, is_training=True)
+    count = tf.cast(tf.size(x) // tf.shape(x)[-1], "float32")
+    return y, batch_mean, batch_variance * (count - 1) / count   # undo its Bessel correction
+
+
 def fit_inputs(x, y, batch_size: int, seed: int) -> dict:
     """``model.fit`` arguments for training arrays.
 

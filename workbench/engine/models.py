@@ -46,13 +46,10 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def augmentation(seed: int = 0):
-    """Rotation ~10 degrees, zoom ~0.1, shift ~0.1; empty pixels are filled with black."""
-    layers = _keras().layers
-    return _keras().Sequential([
-        layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
-        layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 1),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 2),
-    ], name="augment")
+    """Rotation up to 10 degrees, zoom 1 +- 0.1, shift up to 0.1 of the side; black fill."""
+    from workbench.engine.layers import RandomAffine
+
+    return RandomAffine(10.0, 0.1, 0.1, seed=seed, name="augment")
 
 
 def _random():
@@ -100,11 +97,13 @@ def _fast_cnn():
 def _strong_cnn(width: int = 1):
     """Kaggle's best public design (Chris Deotte): 32C3-32C3-32C5S2, 64C3-64C3-64C5S2, 128C4;
     ``width`` multiplies every layer's filters."""
+    from workbench.engine.layers import BatchNorm
+
     layers = _keras().layers
 
     def conv(filters, size, strides=1, padding="valid"):
         return [layers.Conv2D(filters, size, strides=strides, padding=padding,
-                              activation="relu"), layers.BatchNormalization()]
+                              activation="relu"), BatchNorm()]
 
     a, b, c = 32 * width, 64 * width, 128 * width
     return _keras().Sequential([
@@ -116,23 +115,25 @@ def _strong_cnn(width: int = 1):
 
 def _resnet():
     """A small residual net: a 32-filter stem, then two blocks per stage at 32, 64, 128 filters."""
+    from workbench.engine.layers import BatchNorm
+
     keras = _keras()
     layers = keras.layers
 
     def block(x, filters, strides):
         shortcut = x
         y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        y = layers.ReLU()(layers.BatchNormalization()(y))
+        y = layers.ReLU()(BatchNorm()(y))
         y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
-        y = layers.BatchNormalization()(y)
+        y = BatchNorm()(y)
         if strides != 1 or shortcut.shape[-1] != filters:
             shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut)
-            shortcut = layers.BatchNormalization()(shortcut)
+            shortcut = BatchNorm()(shortcut)
         return layers.ReLU()(layers.Add()([y, shortcut]))
 
     inputs = keras.Input((28, 28, 1))
     x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(BatchNorm()(x))
     for filters, strides in ((32, 1), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1)):
         x = block(x, filters, strides)
     x = layers.GlobalAveragePooling2D()(x)

@@ -132,8 +132,8 @@ def test_random_affine_moves_digits_as_far_as_it_says_in_one_resampling():
     mass = moved.sum(axis=(1, 2))
     shift_x = (moved * xs).sum(axis=(1, 2)) / mass - 13.5
     shift_y = (moved * ys).sum(axis=(1, 2)) / mass - 13.5
-    # Shifts uniform up to 2.8 pixels each way (std 1.62); zoom changes the ink by <= ~21%.
+    # Shifts uniform up to 2.8 pixels each way (std 1.62); zoom scales the ink by 0.83-1.23.
     for shift in (shift_x, shift_y):
         assert np.abs(shift).max() <= 2.9 and 1.3 < shift.std() < 1.9
-    assert 0.75 < mass.min() and mass.max() < 1.25 * 32
+    assert mass.min() > 0.75 * 32 and mass.max() < 1.3 * 32
     assert np.asarray(layer.seed_generator.state)[1] == 1  # one draw a batch

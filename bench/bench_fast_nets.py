@@ -6,8 +6,8 @@ over seeds, outside the engine (each knob exposed here, fit's wall time beside i
 
 Kaggle's train rows with the engine's 10% stratified split (seed 0); Adam with the given
 betas, one-cycle (the engine's schedule), no augmentation; the data fed as one shuffled
-tf.data stream, as the engine feeds it. ``--bn`` adds BatchNorm (momentum 0.9) after each
-conv; ``--wide`` uses 32 and 64 filters instead of 24 and 32.
+tf.data stream, as the engine feeds it. ``--bn`` adds BatchNorm (momentum 0.9; the engine's fused
+layer) after each conv; ``--wide`` uses 32 and 64 filters instead of 24 and 32.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from workbench.engine.data import load_competition
 
 
 def net(keras, bn: bool, wide: bool) -> list:
+    from workbench.engine.layers import BatchNorm
+
     layers = keras.layers
     first, second = (32, 64) if wide else (24, 32)
 
     def conv(filters, size):
         if not bn:
             return [layers.Conv2D(filters, size, activation="relu")]
-        return [layers.Conv2D(filters, size), layers.BatchNormalization(momentum=0.9),
+        return [layers.Conv2D(filters, size), BatchNorm(momentum=0.9),
                 layers.ReLU()]
 
     return [*conv(first, 5), layers.MaxPooling2D(2), *conv(second, 3), layers.MaxPooling2D(2),

@@ -1,8 +1,8 @@
 """Where a model's training time goes: samples/s of ``fit`` with one part taken away at a time.
 
-    python bench/bench_profile.py [--model strong-cnn] [--steps 40] [--repeat 3]
+    python bench/bench_profile.py [--model strong-cnn] [--batch 128] [--steps 40] [--repeat 3]
 
-Each variant trains --steps batches of 128 from the engine's input stream (Kaggle's train rows)
+Each variant trains --steps batches of --batch from the engine's input stream (Kaggle's train rows)
 after a warm-up epoch; the figure is the median samples/s of --repeat timed epochs. A part's
 share is what its removal saves: 1 - full / without. Variants: the model as the engine builds
 it (augmentation, precision "auto"); without augmentation; float32; without BatchNorm; and the
@@ -84,6 +84,7 @@ def augment_rate(x, steps: int, repeat: int, batch: int = 128) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="strong-cnn")
+    parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -98,20 +99,20 @@ def main() -> None:
         backend.set_precision(policy)
         keras.utils.set_random_seed(0)
         model = build.pop("transform", lambda m: m)(build_model(args.model, **build))
-        return rate(model, x, y, args.steps, args.repeat)
+        return rate(model, x, y, args.steps, args.repeat, args.batch)
 
     full = measure(auto)
     rows = [("as the engine builds it", auto, full),
             ("no augmentation", auto, measure(auto, augment=False)),
             ("float32", "float32", measure("float32")),
             ("no BatchNorm", auto, measure(auto, transform=without_batchnorm))]
-    print(f"machine: {machine()}; {args.model}, batch 128, {args.steps} steps, median of "
+    print(f"machine: {machine()}; {args.model}, batch {args.batch}, {args.steps} steps, median of "
           f"{args.repeat} epochs after a warm-up")
     print("| variant | precision | samples/s | share of the full step |\n|---|---|---|---|")
     for label, policy, value in rows:
         share = "-" if value == full else f"{100 * (1 - full / value):+.0f}%"
         print(f"| {label} | {policy} | {value:,.0f} | {share} |")
-    alone = augment_rate(x, args.steps, args.repeat)
+    alone = augment_rate(x, args.steps, args.repeat, args.batch)
     print(f"| augmentation block alone (forward) | float32 | {alone:,.0f} | "
           f"{100 * full / alone:.0f}% |")
 

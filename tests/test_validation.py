@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from workbench.engine.data import load_competition
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from tests.helpers import csv_bytes, make_images
 
 GOOD = csv_bytes(make_images(4), np.array([3, 1, 4, 1], dtype=np.uint8))
@@ -79,8 +79,13 @@ def test_label_column_in_test_csv(kaggle, tmp_path):
 
 
 def test_missing_path(tmp_path):
-    with pytest.raises(WorkbenchError, match=r"nowhere\.zip does not exist; point --data at"):
+    with pytest.raises(WorkbenchError, match=r"nowhere\.zip does not exist; give Kaggle's "
+                       r"digit-recognizer\.zip, .* or one CSV \(--data\)\.$") as raised:
         load_competition(tmp_path / "nowhere.zip")
+    # The fix is data: the app words it its own way, never as the CLI's flag alone.
+    assert raised.value.options == (Option("data"),)
+    assert raised.value.phrased(lambda option: "start the app with --data PATH").endswith(
+        "or one CSV (start the app with --data PATH).")
 
 
 def test_zip_without_train_csv(tmp_path):

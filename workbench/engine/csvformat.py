@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 
 SIDE = 28
 N_PIXELS = SIDE * SIDE
@@ -48,7 +48,8 @@ def parse_csv(data: bytes, name: str, labelled: bool | None = None) -> Table:
     if b"\n" not in data and b"\r" in data:  # old Mac line ends: CR only
         data = data.replace(b"\r", b"\n")
     if not _NON_SPACE.search(data):
-        raise WorkbenchError(f"{name} is empty; download it again or point --data at another file.")
+        raise WorkbenchError(f"{name} is empty", ("download it again or give another file (",
+                                                  Option("data"), ")."))
     end = data.find(b"\n")
     end = len(data) if end < 0 else end
     labelled = _check_header(data[:end], name, labelled)

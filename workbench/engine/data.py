@@ -14,7 +14,8 @@ import numpy as np
 
 from workbench.engine.cache import cached_table
 from workbench.engine.csvformat import SIDE, Table, parse_csv
-from workbench.engine.errors import DENIED, WorkbenchError, describe_os_error, printable
+from workbench.engine.errors import (
+    DENIED, Fix, Option, WorkbenchError, describe_os_error, printable)
 
 SAMPLE_NAME = "embedded sample"
 MAX_CSV_BYTES = 2 << 30
@@ -24,8 +25,9 @@ _READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2
 _METHOD_NAMES = {1: "Shrink", 6: "Implode", 9: "Deflate64", 10: "PKWARE Implode", 18: "IBM TERSE",
                  19: "IBM LZ77", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack",
                  98: "PPMd", 99: "AES encryption"}
-_WHAT = ("point --data at Kaggle's digit-recognizer.zip, a folder holding train.csv and test.csv, "
-         "or one CSV")
+# The fix for data that cannot be read, worded by each face (--data in the CLI).
+_WHAT: Fix = ("give Kaggle's digit-recognizer.zip, a folder holding train.csv and test.csv, or "
+              "one CSV (", Option("data"), ").")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def describe_source(path: Path) -> str:
     return SAMPLE_NAME if path == sample_path() else printable(str(path))
 
 
-def check_path(path: Path, fix: str, noun: str = "a file") -> os.stat_result:
+def check_path(path: Path, fix: Fix, noun: str = "a file") -> os.stat_result:
     """``stat`` of a file or folder the user named; anything else raises one sentence.
 
     A missing file, a dangling link, a link loop, a file used as a folder, a name too long and a
@@ -83,33 +85,33 @@ def check_path(path: Path, fix: str, noun: str = "a file") -> os.stat_result:
     except OSError as error:
         raise _path_error(path, error, fix) from None
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-        raise WorkbenchError(f"{path} is {_kind(info.st_mode)}, not {noun}; {fix}.")
+        raise WorkbenchError(f"{path} is {_kind(info.st_mode)}, not {noun}", fix)
     return info
 
 
-def read_file(path: Path, limit: int, fix: str, noun: str) -> bytes:
+def read_file(path: Path, limit: int, fix: Fix, noun: str) -> bytes:
     """The bytes of the regular file ``path``, refusing folders, devices, pipes and files over
     ``limit`` bytes (``/dev/zero`` or a file that grows while read) with one sentence each."""
     info = check_path(path, fix, noun)
     if stat.S_ISDIR(info.st_mode):
-        raise WorkbenchError(f"{path} is a folder where {noun} belongs; {fix}.")
+        raise WorkbenchError(f"{path} is a folder where {noun} belongs", fix)
     try:
         fd = os.open(path, os.O_RDONLY | _NONBLOCK)
         with os.fdopen(fd, "rb") as file:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):  # swapped since check_path
-                raise WorkbenchError(f"{path} is not a regular file; {fix}.")
+                raise WorkbenchError(f"{path} is not a regular file", fix)
             data = file.read(min(info.st_size, limit) + 1)  # one read, unless it grows meanwhile
             while len(data) <= limit and (more := file.read(1 << 20)):
                 data += more
     except OSError as error:
         raise _path_error(path, error, fix) from None
     if len(data) > limit:
-        raise WorkbenchError(f"{path} is over {limit >> 20} MiB, too big for {noun}; {fix}.")
+        raise WorkbenchError(f"{path} is over {limit >> 20} MiB, too big for {noun}", fix)
     return data
 
 
-def _path_error(path: Path, error: OSError, fix: str) -> WorkbenchError:
+def _path_error(path: Path, error: OSError, fix: Fix) -> WorkbenchError:
     """The sentence for a file the user named that cannot be opened: ``fix`` when it is missing,
     else the fix for that error (a shorter name, the link to mend, the permissions)."""
     if error.errno in DENIED:
@@ -118,8 +120,8 @@ def _path_error(path: Path, error: OSError, fix: str) -> WorkbenchError:
     if error.errno == errno.ENOENT:
         if path.is_symlink():
             return WorkbenchError(f"{path} is a link to {os.readlink(path)}, which does not "
-                                  f"exist; {fix}.")
-        return WorkbenchError(f"{path} does not exist; {fix}.")
+                                  "exist", fix)
+        return WorkbenchError(f"{path} does not exist", fix)
     return WorkbenchError(describe_os_error(OSError(error.errno, error.strerror, str(path))))
 
 
@@ -161,14 +163,14 @@ def _load_folder(folder: Path) -> tuple[Table, Table]:
         return _load_zip(_check_zip(zips[0]))
     for name in ("train.csv", "test.csv"):
         if not os.path.lexists(folder / name):
-            raise WorkbenchError(f"{folder} has no {name}; {_WHAT}.")
+            raise WorkbenchError(f"{folder} has no {name}", _WHAT)
     return _load_file(folder / "train.csv", True), _load_file(folder / "test.csv", False)
 
 
 def _check_zip(path: Path) -> Path:
     """``path`` if it is a regular file (a zip found in a folder can be a FIFO too)."""
     if not stat.S_ISREG(check_path(path, _WHAT, "a zip").st_mode):
-        raise WorkbenchError(f"{path} is a folder where a zip belongs; {_WHAT}.")
+        raise WorkbenchError(f"{path} is a folder where a zip belongs", _WHAT)
     return path
 
 
@@ -181,10 +183,10 @@ def _load_file(path: Path, labelled: bool | None) -> Table:
         labelled = _labelled_by_name(path.name)
     info = check_path(path, _WHAT, "a CSV file")
     if stat.S_ISDIR(info.st_mode):
-        raise WorkbenchError(f"{path} is a folder where a CSV file belongs; {_WHAT}.")
+        raise WorkbenchError(f"{path} is a folder where a CSV file belongs", _WHAT)
     if info.st_size > MAX_CSV_BYTES:
-        raise WorkbenchError(f"{path} is {info.st_size >> 20} MiB, too big for a digit CSV; "
-                             f"{_WHAT}.")
+        raise WorkbenchError(f"{path} is {info.st_size >> 20} MiB, too big for a digit CSV",
+                             _WHAT)
     return cached_table(
         f"file:{path.resolve()}:{labelled}",
         f"{info.st_size}:{info.st_mtime_ns}",
@@ -198,7 +200,7 @@ def _load_zip(path: Path) -> tuple[Table, Table]:
     try:
         archive = zipfile.ZipFile(path)
     except OSError as error:
-        raise _path_error(path, error, "check the file and the disk") from None
+        raise _path_error(path, error, "check the file and the disk.") from None
     except Exception as error:  # BadZipFile, NotImplementedError (zip version), EOFError, ...
         raise WorkbenchError(f"{path} is a damaged zip ({error or type(error).__name__}); "
                              "download it again.") from None
@@ -206,7 +208,7 @@ def _load_zip(path: Path) -> tuple[Table, Table]:
         with archive:
             return _zip_member(archive, path, "train.csv"), _zip_member(archive, path, "test.csv")
     except OSError as error:
-        raise _path_error(path, error, "check the file and the disk") from None
+        raise _path_error(path, error, "check the file and the disk.") from None
 
 
 def _zip_member(archive: zipfile.ZipFile, path: Path, name: str) -> Table:
@@ -230,14 +232,15 @@ def _zip_member(archive: zipfile.ZipFile, path: Path, name: str) -> Table:
 def _check_member(info: zipfile.ZipInfo, display: str) -> None:
     """Refuse, before reading, a member that is encrypted, compressed in a way Python cannot
     read, or that would unpack to more than a digit CSV can be (a zip bomb)."""
-    unzip = "unzip it with a tool that can and point --data at the folder, or download it again"
+    unzip = ("unzip it with a tool that can and give the folder (", Option("data"), "), or "
+             "download it again.")
     if info.flag_bits & 0x1:
-        raise WorkbenchError(f"{display} is encrypted (password-protected); Kaggle's zip is not: "
-                             f"{unzip}.")
+        raise WorkbenchError(f"{display} is encrypted (password-protected), and Kaggle's zip is "
+                             "not", unzip)
     if info.compress_type not in _READABLE_METHODS:
         method = _METHOD_NAMES.get(info.compress_type, "an unknown method")
         raise WorkbenchError(f"{display} is compressed with {method} (zip method "
-                             f"{info.compress_type}), which Python cannot read; {unzip}.")
+                             f"{info.compress_type}), which Python cannot read", unzip)
     if info.file_size > MAX_CSV_BYTES:
         raise WorkbenchError(f"{display} would unpack to {info.file_size >> 20} MiB, too big for "
                              "a digit CSV; download the competition zip again.")

@@ -40,6 +40,7 @@ class Option:
 
 
 Words = Callable[[Option], str]
+Fix = str | Sequence[str | Option]  # how to fix a problem: text, and the options that do it
 
 
 def as_flag(option: Option) -> str:
@@ -51,10 +52,16 @@ class WorkbenchError(Exception):
     and the ``Option``s that do it). str() is the sentence with the options as CLI flags;
     ``phrased(words)`` words them another way."""
 
-    def __init__(self, problem: object = "", fix: str | Sequence[str | Option] = ()) -> None:
+    def __init__(self, problem: object = "", fix: Fix = ()) -> None:
         self.problem = printable(str(problem))
         self.fix: tuple[str | Option, ...] = (fix,) if isinstance(fix, str) else tuple(fix)
         super().__init__(self.phrased(as_flag))
+
+    def __reduce__(self):
+        """Pickled whole, subclasses and their fields too (an error raised in a child process
+        reaches the parent as it was; Exception's own pickling would call __init__ with the
+        sentence alone)."""
+        return _rebuilt, (type(self), self.args, self.__dict__)
 
     @property
     def options(self) -> tuple[Option, ...]:
@@ -65,6 +72,13 @@ class WorkbenchError(Exception):
             return self.problem
         fix = "".join(part if isinstance(part, str) else words(part) for part in self.fix)
         return f"{self.problem}; {printable(fix)}"
+
+
+def _rebuilt(kind: type[WorkbenchError], args: tuple, state: dict) -> WorkbenchError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}

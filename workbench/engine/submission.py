@@ -68,8 +68,9 @@ def expected_test_set(data: str | os.PathLike | None = None,
 def kaggle_test_set(competition: str = COMPETITION) -> Expectation:
     """The competition's test set on Kaggle, by its known size."""
     if competition not in TEST_ROWS:
-        raise WorkbenchError(f"no test set size known for '{printable(competition)}'; pass "
-                             "--data with its test.csv so the submission can be checked.")
+        raise WorkbenchError(f"no test set size known for '{printable(competition)}'",
+                             ("give its data, with its test.csv (", Option("data"), "), so the "
+                              "submission can be checked."))
     return Expectation(np.arange(1, TEST_ROWS[competition] + 1),
                        f"Kaggle's {competition} test set")
 
@@ -91,7 +92,7 @@ def check_submission_file(path: Path, test_ids: np.ndarray) -> SubmissionCheck:
 
     Only a regular file of at most MAX_SUBMISSION_BYTES is read: a FIFO or /dev/zero would
     block or never end."""
-    data = read_file(Path(path), MAX_SUBMISSION_BYTES, "give the path of a submission CSV",
+    data = read_file(Path(path), MAX_SUBMISSION_BYTES, "give the path of a submission CSV.",
                      "a submission CSV")
     return check_submission_text(data, test_ids)
 
@@ -99,8 +100,9 @@ def check_submission_file(path: Path, test_ids: np.ndarray) -> SubmissionCheck:
 def check_submission_text(data: bytes, test_ids: np.ndarray) -> SubmissionCheck:
     """Check submission CSV bytes: header, every test ImageId once, labels 0-9."""
     if len(test_ids) == 0:
-        raise WorkbenchError("the data has no test images to check the submission against; "
-                             "point --data at the competition (with its test.csv) it is for.")
+        raise WorkbenchError("the data has no test images to check the submission against",
+                             ("give the competition it is for, with its test.csv (",
+                              Option("data"), ")."))
     check = SubmissionCheck()
     not_text = sniff(data)
     if not_text:

@@ -263,12 +263,12 @@ class TrainScreen(WorkbenchScreen):
     @background("train", "Training")
     def train(self, config: TrainConfig | None, run: Path | None, plan: str = "run",
               count: int = 0, name: str | None = None) -> None:
-        """Runs the engine in this worker thread: a run, a resumed run, a CV or an ensemble.
-        Progress is read from each run's event log; only which run to watch, and which member
-        of a CV or ensemble it is, come straight from the engine."""
-        from workbench.engine.cv import train_cv
-        from workbench.engine.ensemble import train_ensemble
-        from workbench.engine.training import resume, train
+        """Runs the engine in a child process at a lower priority (engine.child), watched from
+        this worker thread: a run, a resumed run, a CV or an ensemble. The app's keys are then
+        answered at once while Keras keeps every core busy. Progress is read from each run's
+        event log; only which run to watch, and which member of a CV or ensemble it is, come
+        straight from the engine."""
+        from workbench.engine.child import run_in_child
 
         def publish(event: Event) -> None:
             if isinstance(event, TrainStarted):
@@ -276,17 +276,16 @@ class TrainScreen(WorkbenchScreen):
             elif isinstance(event, MemberStarted):
                 self.post_message(TrainingEvent(event))
 
+        watch = {"subscribers": [publish], "stop": self.app.training_stop}
         try:
             if run is not None:
-                result = resume(run, subscribers=[publish], stop=self.app.training_stop)
+                result = run_in_child("resume", run, **watch)
             elif plan == "cv":
-                result = train_cv(config, count, name=name, subscribers=[publish],
-                                  stop=self.app.training_stop)
+                result = run_in_child("cv", config, count, name=name, **watch)
             elif plan == "ensemble":
-                result = train_ensemble(config, count, name=name, subscribers=[publish],
-                                        stop=self.app.training_stop)
+                result = run_in_child("ensemble", config, count, name=name, **watch)
             else:
-                result = train(config, subscribers=[publish], stop=self.app.training_stop)
+                result = run_in_child("train", config, **watch)
         except (WorkbenchError, OSError) as error:
             self.post_message(TrainingFailed(say(error)))
         except Exception as error:  # the app keeps working whatever the engine raises

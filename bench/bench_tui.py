@@ -2,13 +2,14 @@
 
     python bench/bench_tui.py first-frame [--repeat 5]
     python bench/bench_tui.py keys-while-training [--presses 20]
-                              [--trainers thread process niced idle]
+                              [--trainers app process niced idle]
 
 `first-frame`: `workbench` started in a pseudo-terminal, seconds until its first frame (the
 title) is on screen, against Textual's own minimal app (one Static) started the same way.
 `keys-while-training`: the app (headless pilot) while simple-cnn trains on the embedded sample,
-in the app's worker thread or in another process the app follows (--trainers); each key press
-switches screens, timed from the press until the screen has changed.
+started by the app (g) or as another process the app follows (--trainers); each key press
+switches screens, timed from the press until the screen has changed. Before/after:
+`bench/compare.py --base REV -- bench/bench_tui.py keys-while-training`.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def first_frame(args) -> None:
 
 
 TRAINERS = {
-    "thread": "the app's own worker thread (pressing g)",
+    "app": "the app itself (pressing g)",
     "process": "another process (workbench-engine train), the Train screen following its log",
     "niced": "another process at nice 10, the Train screen following its log",
     "idle": "nothing: the app's own cost of switching",
@@ -113,7 +114,7 @@ async def keys_while_training(presses: int, trainer: str) -> tuple[list[float], 
             show(event)
 
         screen.show = count
-        if trainer == "thread":
+        if trainer == "app":
             await pilot.press("g")
         elif trainer in ("process", "niced"):
             engine = str(Path(sys.executable).with_name("workbench-engine"))
@@ -162,7 +163,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p = sub.add_parser("keys-while-training")
     p.add_argument("--presses", type=int, default=20)
-    p.add_argument("--trainers", nargs="+", choices=TRAINERS, default=["thread"])
+    p.add_argument("--trainers", nargs="+", choices=TRAINERS, default=["app"])
     args = parser.parse_args()
     {"first-frame": first_frame, "keys-while-training": keys}[args.bench](args)
 

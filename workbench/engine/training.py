@@ -10,9 +10,10 @@ finished epoch's checkpoint is kept.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,10 +195,21 @@ def _emit(subscribers: list[Subscriber], event: Event) -> None:
 
 
 def _save_model(model, path: Path) -> None:
+    _write_checkpoint(path, model.save)
+
+
+def _copy_checkpoint(source: Path, path: Path) -> None:
+    """``source``'s bytes as ``path``: the same file as saving the model again, in a few ms
+    instead of 50-120 (Keras serialises the whole model anew at every save)."""
+    _write_checkpoint(path, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def _write_checkpoint(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a checkpoint to a temporary name, then put it in place atomically."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     try:
         runs.fault_point()
-        model.save(tmp)
+        write(tmp)
         runs.fault_point()
         os.replace(tmp, path)
     except BaseException as error:
@@ -252,7 +264,7 @@ class _Recorder(keras.callbacks.Callback):
         if improved:
             self.best = val_accuracy
         if improved or val_accuracy is None:  # with nothing to judge by, the best is the latest
-            _save_model(self.model, self.run.best_checkpoint)
+            _copy_checkpoint(self.run.last_checkpoint, self.run.best_checkpoint)
         self.epochs_done = epoch + 1
         self.run.write_state({
             "epoch": self.epochs_done, "best_val_accuracy": self.best,

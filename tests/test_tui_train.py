@@ -134,14 +134,33 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
     assert summary is not None and summary.rows == 300 and summary.folds == 2
 
 
+def trainers() -> list[int]:
+    """The pids of this process's children that run an engine job (engine.child)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                command = cmd.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"workbench.engine.child" in command:
+            found.append(int(entry))
+    return found
+
+
 async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
         await start(pilot, model="mlp", epochs="500")
         await until(pilot, lambda: "ETA" in text(app, "#status"))
+        # Keras trains in a child process at a lower priority: the app's keys come first.
+        (child,) = trainers()
+        assert os.getpriority(os.PRIO_PROCESS, child) == 10
         await pilot.press("x")
         await finished(pilot)
+        assert not trainers()  # the child has ended
         status = text(app, "#status")
         assert "interrupted" in status and "ETA" not in status
         assert not app.screen.query_one("#progress", ProgressBar).show_eta

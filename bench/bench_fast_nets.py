@@ -1,7 +1,7 @@
 """The search behind the `fast` preset: small nets trained for a few epochs, validation accuracy
 over seeds, outside the engine (each knob exposed here, fit's wall time beside it).
 
-    python bench/bench_fast_nets.py --net fast-cnn --epochs 3 --seeds 0 1 2 [--batch 128]
+    python bench/bench_fast_nets.py --epochs 3 --seeds 0 1 2 [--batch 128]
         [--lr 0.01] [--betas 0.7 0.9] [--ls 0.1] [--bn] [--wide] [--precision float32]
 
 Kaggle's train rows with the engine's 10% stratified split (seed 0); Adam with the given

@@ -163,6 +163,7 @@ async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypa
         assert not trainers()  # the child has ended
         status = text(app, "#status")
         assert "interrupted" in status and "ETA" not in status
+        assert "u resumes" in status and "--resume" not in status  # the app's words, not a flag
         assert not app.screen.query_one("#progress", ProgressBar).show_eta
     run = next((tmp_path / "runs").iterdir())
     assert runs.recorded_status(run) == "interrupted"

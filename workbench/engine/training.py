@@ -111,7 +111,7 @@ def fit(
     try:
         _fit(run, config, resumed, subscribers, stop, competition, f"{device}, {policy}")
     except (_Interrupted, KeyboardInterrupt):
-        status, message = "interrupted", "stopped by request; resume with --resume"
+        status, message = "interrupted", "stopped by request"  # each face says how to resume
     except Exception as error:
         run.set_status("failed", f"{type(error).__name__}: {error}")
         _emit(subscribers, TrainFinished(run.id, "failed", run.epochs_done,

@@ -381,8 +381,9 @@ class TrainScreen(WorkbenchScreen):
                     else f", best val acc {100 * event.best_val_accuracy:.2f}%")
             done = plural(event.epochs_done, "epoch")
             self._log(f"{event.status}: {done}{best}")
+            resume = "; u resumes the last interrupted run" if event.status == "interrupted" else ""
             status.update(f"{self.header}\n{event.status}: {done}{best}"
-                          + (f" ({event.message})" if event.message else ""))
+                          + (f" ({event.message}{resume})" if event.message else ""))
 
     def _batch_loss(self, event: BatchEnded) -> None:
         """Keras reports the running mean of the epoch's loss; the curve plots the mean over

@@ -80,7 +80,9 @@ def test_the_fused_batchnorm_computes_what_keras_batchnormalization_does():
     rng = np.random.default_rng(0)
     x = rng.normal(2, 3, (16, 6, 6, 5)).astype("float32")
     weights = tf.constant(rng.normal(0, 1, x.shape).astype("float32"))
-    ours, theirs = BatchNorm(momentum=0.9), keras().layers.BatchNormalization(momentum=0.9)
+    # float32 whatever global policy an earlier test in this process left behind
+    ours = BatchNorm(momentum=0.9, dtype="float32")
+    theirs = keras().layers.BatchNormalization(momentum=0.9, dtype="float32")
     for layer in (ours, theirs):
         layer.build(x.shape)
         layer.gamma.assign(np.linspace(0.5, 2, 5))

@@ -169,7 +169,9 @@ def config_dir(fake, monkeypatch, tmp_path):
     monkeypatch.delenv("KAGGLE_KEY")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.kaggle/access_token
     folder = tmp_path / "kcfg"
-    folder.mkdir()
+    # The client's first import in a process makes KAGGLE_CONFIG_DIR (a class attribute's
+    # side effect): it exists already when this test is the first in its worker to import it.
+    folder.mkdir(exist_ok=True)
     return folder
 
 
@@ -202,7 +204,7 @@ def test_a_list_in_kaggle_json_is_refused_even_with_credentials_in_the_environme
         fake, monkeypatch, tmp_path):
     """The client reads kaggle.json whatever the environment says, and a list crashes it."""
     folder = tmp_path / "kcfg"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)  # made by the client's first import, as in config_dir
     (folder / "kaggle.json").write_text("[]")
     with pytest.raises(WorkbenchError, match="kaggle.json holds list"):
         wb_kaggle.submissions()

@@ -48,7 +48,8 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
     finally:
         os.close(write_end)
     done = threading.Event()
-    threading.Thread(target=_stop_when, args=(child, stop, done), daemon=True).start()
+    if stop is not None:
+        threading.Thread(target=_stop_when, args=(child, stop, done), daemon=True).start()
     outcome: tuple[str, Any] | None = None
     try:
         assert child.stdin is not None
@@ -82,14 +83,12 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
     return value
 
 
-def _stop_when(child: subprocess.Popen, stop: threading.Event | None,
-               done: threading.Event) -> None:
+def _stop_when(child: subprocess.Popen, stop: threading.Event, done: threading.Event) -> None:
+    """Close the child's stdin (its stop) once ``stop`` is set, unless it is done first."""
     while not done.is_set():
-        if stop is not None and stop.wait(0.05):
+        if stop.wait(0.05):
             _close(child)
             return
-        if stop is None:
-            done.wait(0.05)
 
 
 def _close(child: subprocess.Popen) -> None:

@@ -71,7 +71,7 @@ class RandomAffine(keras.layers.Layer):
             return images
         ops = keras.ops
         height, width = images.shape[1], images.shape[2]
-        draws = keras.random.uniform((ops.shape(images)[0], 5), -1.0, 1.0,
+        draws = keras.random.uniform((ops.shape(images)[0], 4), -1.0, 1.0,
                                      seed=self.seed_generator)   # one draw a step
         angle = draws[:, 0] * (self.rotation * math.pi / 180)
         scale = 1.0 + draws[:, 1] * self.zoom

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -114,3 +115,18 @@ async def until(pilot, condition, seconds: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the awaited event never happened"
         await pilot.pause(0.02)
+
+
+def child_pids(command_part: bytes = b"") -> list[int]:
+    """The pids of this process's children whose command line holds ``command_part``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                command = cmd.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and command_part in command:
+            found.append(int(entry))
+    return found

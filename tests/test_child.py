@@ -10,10 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import child_pids
 from workbench.engine.child import run_in_child
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
@@ -25,20 +25,6 @@ pytestmark = pytest.mark.slow  # each child imports Keras
 
 def long_run(tiny_data) -> TrainConfig:
     return TrainConfig(model="mlp", epochs=500, batch_size=32, data=str(tiny_data))
-
-
-def children() -> list[int]:
-    """This process's child processes, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
-                found.append(int(entry.name))
-    return found
 
 
 def until(condition, seconds: float = 120.0) -> None:
@@ -86,7 +72,7 @@ def test_errors_pickle_with_their_kind_and_fields(tmp_path):
 def test_a_child_that_dies_is_one_sentence(tiny_data, tmp_path):
     def kill(event):
         if isinstance(event, EpochEnded):
-            for pid in children():
+            for pid in child_pids():
                 os.kill(pid, signal.SIGKILL)
 
     with pytest.raises(WorkbenchError, match="killed by signal 9 before it finished"):

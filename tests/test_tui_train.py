@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Input, ProgressBar, Select
 
 from tests.conftest import engine_command
-from tests.helpers import Notes, until
+from tests.helpers import Notes, child_pids, until
 from workbench.engine import runs
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Predicting, TrainFinished,
@@ -136,17 +136,7 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
 
 def trainers() -> list[int]:
     """The pids of this process's children that run an engine job (engine.child)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmd:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-                command = cmd.read()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == os.getpid() and b"workbench.engine.child" in command:
-            found.append(int(entry))
-    return found
+    return child_pids(b"workbench.engine.child")
 
 
 async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):

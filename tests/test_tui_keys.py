@@ -1,9 +1,11 @@
 """The keyboard rules every screen shares: a text field takes letters, Escape leaves it, and the
 footer offers only the keys that work."""
 
+from textual import events
 from textual.widgets import Input
 
 from workbench.tui.app import WorkbenchApp
+from workbench.tui.widgets.keybar import KeyBar
 
 
 def offered(app) -> set[str]:
@@ -40,3 +42,30 @@ async def test_escape_keeps_its_screen_meaning_outside_a_field(tmp_path, monkeyp
         assert message.value.endswith("x") and app.screen.focused is None
         await pilot.press("t")
         assert app.current_mode == "train"
+
+
+async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    mounted = []
+    async with app.run_test(size=(160, 40),
+                            message_hook=lambda m: mounted.append(m)
+                            if isinstance(m, events.Mount) else None) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        line = str(bar.render())
+        assert " g Start " in line and " d Data " in line and line.rstrip().endswith("^p palette")
+        keys, palette = bar.keys()
+        assert [k.enabled for k in keys if k.key == "t"] == [False]  # this screen: dimmed
+        mounted.clear()
+        await pilot.press("d", "t")  # a switch repaints the bar and mounts nothing
+        await pilot.pause()
+        assert app.current_mode == "train" and not mounted
+        await pilot.click(KeyBar, offset=(line.index(" r Runs ") + 1, 0))
+        assert app.current_mode == "runs"
+        bells = []
+        monkeypatch.setattr(app, "bell", lambda: bells.append(1))
+        line = str(app.screen.query_one(KeyBar).render())
+        await pilot.click(KeyBar, offset=(line.index(" r Runs ") + 1, 0))
+        assert app.current_mode == "runs" and bells == [1]  # the current screen's key: a bell

@@ -9,12 +9,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from workbench.engine.data import Competition
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.render import bar_chart
 from workbench.tui.widgets.digit_grid import DigitGrid
+from workbench.tui.widgets.keybar import KeyBar
 from workbench.tui.widgets.preview import DigitPreview
 
 LABELS = Binding.Group("One label")
@@ -44,7 +45,7 @@ class DataScreen(WorkbenchScreen):
                 yield Static("Loading the data ...", id="dataset", markup=False)
                 yield DigitPreview(id="detail")
                 yield Static("", id="balance")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#jump", Input).display = False

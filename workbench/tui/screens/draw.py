@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Header, Select, Static
 
 from workbench.engine.runs import RUNS_DIR
 from workbench.render import digit_blocks
@@ -23,6 +23,7 @@ from workbench.tui.screens.base import WorkbenchScreen
 from workbench.render import bar_chart
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.workers import background
+from workbench.tui.widgets.keybar import KeyBar
 
 BRUSH = np.array([[0.3, 0.7, 0.3], [0.7, 1.0, 0.7], [0.3, 0.7, 0.3]])
 CENTRE = (14, 14)
@@ -128,7 +129,7 @@ class DrawScreen(WorkbenchScreen):
                 yield Canvas(id="canvas")
                 yield Static("Draw with the mouse, or arrows + space; c clears.", id="draw-help")
             yield Static("", id="probabilities")
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         if not refill(self.query_one("#draw-run", Select), runs_with("best.keras")):

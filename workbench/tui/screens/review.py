@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Select, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Select, Static
 
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError
@@ -26,6 +26,7 @@ from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
 from workbench.tui.workers import say
+from workbench.tui.widgets.keybar import KeyBar
 
 CV_PREFIX = "cv/"  # a choice naming a CV, not a run: neither a run id nor a CV name holds '/'
 T = TypeVar("T")
@@ -103,7 +104,7 @@ class ReviewScreen(WorkbenchScreen):
                 yield DigitGrid(id="mistakes")
                 yield DataTable(id="suspects", cursor_type="row", zebra_stripes=True)
             yield Static("", id="mistake-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#suspects", DataTable)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, DataTable, Header, Static
 
 from workbench.engine.cv import cv_status, list_cvs, wilson_interval
 from workbench.engine.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
@@ -19,6 +19,7 @@ from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background, say
+from workbench.tui.widgets.keybar import KeyBar
 
 ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
 
@@ -114,7 +115,7 @@ class RunsScreen(WorkbenchScreen):
         with Horizontal(id="run-plots"):
             yield Curves("validation accuracy", "val acc", id="run-accuracy")
             yield Curves("validation loss", "val loss", id="run-loss")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#runs-table", DataTable).add_columns(

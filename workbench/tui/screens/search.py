@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.models import MODELS
@@ -36,6 +36,7 @@ from workbench.tui.widgets.choices import refill
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Cell, Heatmap, cell_name
 from workbench.tui.workers import background, say
+from workbench.tui.widgets.keybar import KeyBar
 
 HIDDEN = ("batch_size", "val_split", "seed")  # settings the form leaves at the CLI's defaults
 
@@ -110,7 +111,7 @@ class SearchScreen(WorkbenchScreen):
                                  markup=False)
                     yield Curves("accuracy", "accuracy", id="trial-accuracy")
                     yield Curves("loss", "loss", id="trial-loss")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._list_folders()

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from workbench.engine.data import Competition
 from workbench.engine.errors import WorkbenchError, printable
@@ -30,6 +30,7 @@ from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.render import bar_chart
 from workbench.tui.workers import background, say
+from workbench.tui.widgets.keybar import KeyBar
 
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there
 HEAD_BYTES = 4096  # enough for the first rows shown
@@ -136,7 +137,7 @@ class SubmitScreen(WorkbenchScreen):
                              "history.", id="kaggle-status", markup=False)
                 yield Static("", id="kaggle-outcome", markup=False)
                 yield DataTable(id="history", cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#history", DataTable).add_columns(

@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import (Button, Checkbox, Footer, Header, Input, Label, ProgressBar, Select,
+from textual.widgets import (Button, Checkbox, Header, Input, Label, ProgressBar, Select,
                              Static)
 
 from workbench.engine import runs
@@ -36,6 +36,7 @@ from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed,
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.workers import background, say
+from workbench.tui.widgets.keybar import KeyBar
 
 PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
 FOLLOW_S = 0.25  # how often the watched run's event log is read
@@ -120,7 +121,7 @@ class TrainScreen(WorkbenchScreen):
                     yield Curves("loss", "loss", id="loss")
                     yield Curves("accuracy", "accuracy", id="accuracy")
                 yield Static("", id="epochs-log", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_plan("run")

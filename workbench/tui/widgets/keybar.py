@@ -1,0 +1,113 @@
+"""The key bar at the foot of every screen: the keys that work here, drawn as one widget."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.screen import Screen
+from textual.widget import Widget
+
+
+class Key(NamedTuple):
+    key: str
+    display: str
+    description: str
+    enabled: bool
+
+
+class KeyBar(Widget):
+    """Textual's Footer, painted instead of mounted. The Footer mounts a widget per key and
+    mounts them all again whenever the bindings change (every screen switch and focus move):
+    that cost as much as restyling the whole Train screen, on every key that switches screens.
+    This bar only repaints. It looks the same: the keys of the screen, the current screen's
+    dimmed, the command palette's on the right; a click on a key presses it."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        .keybar--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        .keybar--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        .keybar--palette {
+            color: $foreground 20%;
+        }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._spans: list[tuple[int, int, Key]] = []
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        self.refresh()
+
+    def keys(self) -> tuple[list[Key], Key | None]:
+        """The keys shown (one per action, as the screen's bindings order them) and the
+        command palette's."""
+        active = self.screen.active_bindings
+        shown: dict[str, Key] = {}
+        for _, binding, enabled, _ in active.values():
+            if binding.show and binding.action not in shown:
+                shown[binding.action] = Key(binding.key, self.app.get_key_display(binding),
+                                            binding.description, enabled)
+        palette = None
+        if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
+            _, binding, enabled, _ = active[self.app.COMMAND_PALETTE_BINDING]
+            palette = Key(binding.key, self.app.get_key_display(binding), binding.description,
+                          enabled)
+            shown.pop(binding.action, None)
+        return list(shown.values()), palette
+
+    def render(self) -> Text:
+        keys, palette = self.keys()
+        key_style = self.get_component_rich_style("keybar--key")
+        description_style = self.get_component_rich_style("keybar--description")
+        dim = Style(dim=True)
+        width = self.size.width
+        right = Text()
+        if palette is not None:
+            right.append("▏", self.get_component_rich_style("keybar--palette"))
+            right.append(palette.display, key_style)
+            right.append(f" {palette.description}", description_style)
+            right.append(" ")
+        left, spans = Text(), []
+        for key in keys:
+            start = left.cell_len
+            left.append(f" {key.display} ", key_style + (dim if not key.enabled else Style()))
+            if key.description:
+                left.append(f"{key.description} ",
+                            description_style + (dim if not key.enabled else Style()))
+            spans.append((start, left.cell_len, key))
+        room = max(0, width - right.cell_len)
+        left.truncate(room, pad=True)
+        spans = [span for span in spans if span[0] < room]
+        if palette is not None:
+            spans.append((room, width, palette))
+        self._spans = spans
+        return Text.assemble(left, right, no_wrap=True, end="")
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                if key.enabled:
+                    self.app.simulate_key(key.key)
+                else:
+                    self.app.bell()
+                return

@@ -69,3 +69,25 @@ async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_
         line = str(app.screen.query_one(KeyBar).render())
         await pilot.click(KeyBar, offset=(line.index(" r Runs ") + 1, 0))
         assert app.current_mode == "runs" and bells == [1]  # the current screen's key: a bell
+
+
+async def test_a_theme_chosen_on_one_screen_is_on_the_others_when_they_come_back(tmp_path,
+                                                                               monkeypatch):
+    """Screens skip Textual's restyle when they come back (base.py): a new theme must still
+    reach them."""
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t", "d")
+        train = app.get_screen_stack("train")[0]
+        before = train.styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen is train
+        assert train.styles.background != before
+        app.theme = "textual-dark"
+        await pilot.press("d", "t")
+        await pilot.pause()
+        assert train.styles.background == before

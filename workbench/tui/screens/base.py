@@ -1,4 +1,4 @@
-"""What every screen of the app shares: the keyboard rules of a text field.
+"""What every screen of the app shares: the keyboard rules of a text field, and a cheap return.
 
 While a text field has the focus, a letter typed goes into it, so the screen's and the app's
 letter keys are hidden from the footer (they would not work); Escape leaves the field, and the
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from textual import events
 from textual.binding import Binding, BindingsMap
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
@@ -38,6 +40,15 @@ class WorkbenchScreen(Screen):
             return self.typing
         # A letter key typed in a text field is text, so its action is off.
         return not (self.typing and action in self._letter_actions)
+
+    def post_message(self, message: Message) -> bool:
+        """Textual restyles every widget of a screen each time its mode comes back (the
+        resume's ``refresh_styles``), though the stylesheet has not changed: on the Train screen
+        that was a third of the app's work in a screen switch. A stylesheet that did change (a
+        new theme) is applied by the switch itself, so the resume leaves it out."""
+        if isinstance(message, events.ScreenResume) and message.refresh_styles:
+            message = events.ScreenResume(refresh_styles=False)
+        return super().post_message(message)
 
     def action_leave_field(self) -> None:
         """Escape in a text field: the focus leaves it, so the screen's keys work again."""

@@ -62,7 +62,14 @@ async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_
         await pilot.press("d", "t")  # a switch repaints the bar and mounts nothing
         await pilot.pause()
         assert app.current_mode == "train" and not mounted
-        await pilot.click(KeyBar, offset=(line.index(" r Runs ") + 1, 0))
+        runs_x = line.index(" r Runs ") + 1
+        await pilot.hover(KeyBar, offset=(runs_x, 0))
+        bar = app.screen.query_one(KeyBar)
+        lit = bar.get_component_rich_style("keybar--hover").bgcolor
+        assert bar.key_at(runs_x).key == "r" and lit == [  # the key under the mouse is lit
+            span.style.bgcolor for span in bar.render().spans if span.start <= runs_x < span.end
+            and span.style.bgcolor is not None][-1]  # (the last span over a cell wins)
+        await pilot.click(KeyBar, offset=(runs_x, 0))
         assert app.current_mode == "runs"
         bells = []
         monkeypatch.setattr(app, "bell", lambda: bells.append(1))

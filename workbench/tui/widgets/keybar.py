@@ -23,10 +23,12 @@ class KeyBar(Widget):
     mounts them all again whenever the bindings change (every screen switch and focus move):
     that cost as much as restyling the whole Train screen, on every key that switches screens.
     This bar only repaints. It looks the same: the keys of the screen, the current screen's
-    dimmed, the command palette's on the right; a click on a key presses it."""
+    dimmed, the command palette's on the right; the key under the mouse is lit, and a click on
+    it presses it."""
 
     ALLOW_SELECT = False
-    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette"}
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette",
+                         "keybar--hover"}
     DEFAULT_CSS = """
     KeyBar {
         dock: bottom;
@@ -45,12 +47,16 @@ class KeyBar(Widget):
         .keybar--palette {
             color: $foreground 20%;
         }
+        .keybar--hover {
+            background: $block-hover-background;
+        }
     }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._spans: list[tuple[int, int, Key]] = []
+        self._hovered: Key | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -101,13 +107,29 @@ class KeyBar(Widget):
         if palette is not None:
             spans.append((room, width, palette))
         self._spans = spans
-        return Text.assemble(left, right, no_wrap=True, end="")
+        line = Text.assemble(left, right, no_wrap=True, end="")
+        for start, end, key in spans:
+            if key == self._hovered:
+                line.stylize(self.get_component_rich_style("keybar--hover"), start, end)
+        return line
+
+    def key_at(self, x: int) -> Key | None:
+        return next((key for start, end, key in self._spans if start <= x < end), None)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self._hover(self.key_at(event.x))
+
+    def on_leave(self) -> None:
+        self._hover(None)
+
+    def _hover(self, key: Key | None) -> None:
+        if key != self._hovered:
+            self._hovered = key
+            self.refresh()
 
     def on_click(self, event: events.Click) -> None:
-        for start, end, key in self._spans:
-            if start <= event.x < end:
-                if key.enabled:
-                    self.app.simulate_key(key.key)
-                else:
-                    self.app.bell()
-                return
+        key = self.key_at(event.x)
+        if key is not None and key.enabled:
+            self.app.simulate_key(key.key)
+        elif key is not None:
+            self.app.bell()

@@ -13,8 +13,9 @@ from textual.widgets import Input, Select, Static
 
 from tests.helpers import Notes
 from tests.test_search_screen_engine import search_folder, trials_csv
+from workbench.engine.child import run_in_child
 from workbench.engine.recipes import OPTIMIZERS
-from workbench.engine.search import (run_search, DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
+from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, Trial)
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens import search as search_screen
@@ -71,20 +72,21 @@ def utc(monkeypatch):
 
 async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_trial(
         tiny_data, tmp_path, monkeypatch):
-    """The one real grid: 2 optimizers x 2 rates x 1 schedule, 1 epoch of the linear model."""
+    """The one real grid: 2 optimizers x 2 rates x 1 schedule, 1 epoch of the linear model, in
+    a child process as the app runs it."""
     monkeypatch.chdir(tmp_path)
     grids, go_on = [], threading.Event()
 
-    def first_held(folder, space, *, stop, **settings):
-        """The first grid waits, before its first trial, until the test has seen it pending and
-        pressed x: the stop then comes before any trial ends, whatever the machine's load. The
-        second grid runs to its end."""
+    def first_held(job, folder, space, *, stop, **settings):
+        """The first grid's child starts only once the test has seen it pending and pressed x:
+        the stop then comes before any trial ends, whatever the machine's load (and a stop set
+        before the child starts must end it, not fail). The second grid runs to its end."""
         if not grids:
             assert go_on.wait(120)
-        grids.append(folder)
-        return run_search(folder, space, stop=stop, **settings)
+        grids.append((job, folder))
+        return run_in_child(job, folder, space, stop=stop, **settings)
 
-    monkeypatch.setattr(search_screen, "run_search", first_held)
+    monkeypatch.setattr(search_screen, "run_in_child", first_held)
     app = WorkbenchApp(str(tiny_data))
     heard = Notes()
     async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
@@ -115,6 +117,7 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         assert "4 of 4 trials" in text(app, "#search-status")
         assert len(heatmap.cells) == 4
         assert str(screen.query_one("#search-folder", Select).value) == "runs/search-linear"
+        assert [job for job, _ in grids] == ["search", "search"]  # a niced child, as training
 
         await pilot.press("down", "right", "enter")  # sgd, lr 0.01
         figures = text(app, "#trial-figures")
@@ -164,9 +167,7 @@ async def test_a_search_the_engine_refuses_is_told_and_the_form_can_start_again(
         await pilot.press("o")
         app.screen.query_one("#search-epochs", Input).value = "5"  # the folder's search has 3
         await pilot.press("g")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "The search failed: " in text(app, "#search-status")
+        await until(pilot, lambda: "The search failed: " in text(app, "#search-status"), 60)
         assert "holds a search with other settings (epochs)" in text(app, "#search-status")
         assert not app.screen.query_one("#search-start").disabled
         app.screen.query_one("#search-rates", Input).value = "0.1 fast"

@@ -27,6 +27,7 @@ JOBS = {
     "resume": ("workbench.engine.training", "resume"),
     "cv": ("workbench.engine.cv", "train_cv"),
     "ensemble": ("workbench.engine.ensemble", "train_ensemble"),
+    "search": ("workbench.engine.search", "search_job"),
 }
 
 NICE = 10
@@ -48,8 +49,6 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
     finally:
         os.close(write_end)
     done = threading.Event()
-    if stop is not None:
-        threading.Thread(target=_stop_when, args=(child, stop, done), daemon=True).start()
     outcome: tuple[str, Any] | None = None
     try:
         assert child.stdin is not None
@@ -58,6 +57,8 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
             child.stdin.flush()
         except BrokenPipeError:
             pass  # it died at once: said below
+        if stop is not None:  # after the job is written: a stop set already ends it at once
+            threading.Thread(target=_stop_when, args=(child, stop, done), daemon=True).start()
         with os.fdopen(read_end, "rb") as pipe:
             while True:
                 try:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.engine.search import Trial
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,17 @@ class MemberStarted:
     kind: str = "member"
 
 
-Event = TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
+@dataclass(frozen=True)
+class TrialFinished:
+    """A search's trial is done (or was done already): ``done`` of the grid's ``total``."""
+
+    trial: Trial
+    done: int
+    total: int
+
+
+Event = (TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
+         | TrialFinished)
 Subscriber = Callable[[Event], None]
 
 

@@ -45,6 +45,7 @@ from workbench.engine.config import (check_batch_size, check_epochs, check_learn
                                      check_seed, check_val_split)
 from workbench.engine.data import load_competition
 from workbench.engine.errors import Option, WorkbenchError, printable
+from workbench.engine.events import Subscriber, TrialFinished
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.recipes import OPTIMIZER_ARGS, OPTIMIZERS, SCHEDULES, check_choice
 from workbench.engine.split import stratified_split
@@ -353,6 +354,22 @@ def _locked(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def search_job(folder: Path, space: SearchSpace, *, subscribers: Sequence[Subscriber] = (),
+               stop: threading.Event | None = None, **settings: Any) -> bool:
+    """``run_search`` as a job for a child process (engine/child.py), as the app runs it: each
+    trial reaches ``subscribers`` as a ``TrialFinished`` event. Returns whether ``stop`` ended
+    it before the grid did."""
+    def on_trial(trial: Trial, done: int, total: int) -> None:
+        for subscriber in subscribers:
+            subscriber(TrialFinished(trial, done, total))
+
+    try:
+        run_search(folder, space, on_trial=on_trial, stop=stop, **settings)
+    except KeyboardInterrupt:
+        return True
+    return False
 
 
 def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, keras, kt, *,

@@ -22,12 +22,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
+from workbench.engine.child import run_in_child
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import TrialFinished
 from workbench.engine.models import MODELS
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, SearchState,
-                                     Trial, check_search, read_search, run_search,
+                                     Trial, check_search, read_search,
                                      search_folders, search_stamp, trial_history)
 from workbench.render import plural
 from workbench.tui.messages import SearchEnded, SearchTrialFinished, WorkFailed
@@ -357,16 +359,15 @@ class SearchScreen(WorkbenchScreen):
     @background("train", "The search")
     def search(self, folder: Path, space: SearchSpace, settings: dict,
                stop: threading.Event) -> None:
-        """The grid, in this worker thread; each finished trial comes back as a message."""
-        def on_trial(trial: Trial, done: int, total: int) -> None:
-            self.post_message(SearchTrialFinished(trial, done, total))
+        """The grid, in a child process at a lower priority (as a training is: the keys stay
+        answered); each finished trial comes back as a message."""
+        def on_event(event) -> None:
+            if isinstance(event, TrialFinished):
+                self.post_message(SearchTrialFinished(event.trial, event.done, event.total))
 
-        try:
-            run_search(folder, space, **settings, on_trial=on_trial, stop=stop)
-        except KeyboardInterrupt:
-            self.post_message(SearchEnded(folder, stopped=True))
-            return
-        self.post_message(SearchEnded(folder, stopped=False))
+        stopped = run_in_child("search", folder, space, subscribers=[on_event], stop=stop,
+                               **settings)
+        self.post_message(SearchEnded(folder, stopped=stopped))
 
     def on_search_trial_finished(self, message: SearchTrialFinished) -> None:
         trial = message.trial

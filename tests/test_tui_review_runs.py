@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from workbench.engine.data import Competition
 from workbench.engine.runs import write_history, write_json
 from workbench.tui import app as app_module
 from workbench.tui.app import WorkbenchApp
+from workbench.tui.screens import runs as runs_screen
 from workbench.tui.widgets.digit_grid import DigitGrid
 
 KAGGLE_ROWS = 42_000
@@ -305,8 +307,9 @@ def test_trained_on_tells_the_full_data_from_the_sample_and_a_path(tmp_path):
     assert trained_on(small, long) == "..." + long[-21:]
 
 
-async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_runs):
-    from workbench.engine.ensemble import manifest_path
+async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_runs,
+                                                                     monkeypatch):
+    from workbench.engine.ensemble import average, manifest_path
 
     held_out = np.sort(np.random.default_rng(8).choice(KAGGLE_ROWS, 4_200, replace=False))
     for seed in (11, 12, 13):
@@ -315,6 +318,15 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
     write_json(manifest_path("cnn-x2-seed11", review_runs), {  # trained by the CLI
         "recipe": {"model": "simple-cnn"}, "members": ["20260312-100001-simple-cnn",
                                                        "20260312-100002-simple-cnn"]})
+    held, made = threading.Event(), []
+
+    def average_held(run_paths):
+        """The first ensemble waits until the test has pressed e a second time."""
+        assert held.wait(60)
+        made.append(run_paths)
+        return average(run_paths)
+
+    monkeypatch.setattr(runs_screen, "average", average_held)
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
@@ -325,8 +337,10 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
         assert re.fullmatch(r"9\d\.\d\d% \(9\d\.\d\d-9\d\.\d\d\)",
                             groups["ensemble/cnn-x2-seed11"][2])
         assert re.fullmatch(r"9\d\.\d\d% \(9\d\.\d\d-9\d\.\d\d\)", groups["full5"][2])  # the CV
-        await pilot.press("c", "down", "c", "e")  # the two newest runs, averaged
+        await pilot.press("c", "down", "c", "e", "e")  # the two newest runs, averaged once
+        held.set()
         await settle(pilot)
+        assert len(made) == 1
         note = text(app, "#runs-note")
         assert re.search(r"ensemble ensemble-\d{8}-\d{6} of 2 runs: 9\d\.\d\d% on the 4,200 rows"
                          r" every run held out", note)

@@ -207,6 +207,9 @@ class RunsScreen(WorkbenchScreen):
         if len(self.overlay) < 2:
             self.notify("Overlay two or more runs first (c on each).", severity="warning")
             return
+        if any(w.group == "ensemble" and w.is_running for w in self.app.workers):
+            self.notify("An ensemble is being made; its result comes next.", severity="warning")
+            return
         self.notify(f"Ensembling {len(self.overlay)} runs ...")
         self.average(list(self.overlay))
 

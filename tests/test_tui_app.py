@@ -4,6 +4,7 @@ and Draw screens, driven by keys and the mouse as a user would."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import synthetic_run
+from tests.helpers import synthetic_run, until
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -293,3 +294,38 @@ def test_snapshot(snap_compare, sample_run, size, keys):
         await snapshot_settle(pilot)
 
     assert snap_compare(WorkbenchApp(), run_before=press, terminal_size=size)
+
+
+async def test_strokes_while_the_model_loads_load_it_once_and_the_last_stroke_is_shown(
+        kaggle, tmp_path, monkeypatch):
+    """Each stroke starts a prediction; the first waits for the model: the strokes after it
+    wait for that load (one load), and whatever order they end in, the newest is shown."""
+    from workbench.engine import prediction
+
+    monkeypatch.chdir(tmp_path)
+    run = synthetic_run(tmp_path / "runs", load_competition(str(kaggle.zip())))
+    (run / "best.keras").write_bytes(b"stand-in")
+    loads, released = [], threading.Event()
+
+    def pixels_mod_10(images, training=False):  # "predicts" how many pixels are on, mod 10
+        return np.eye(10)[[int((images[0] > 0).sum()) % 10]]
+
+    def slow_load(path):
+        loads.append(path)
+        assert released.wait(60)
+        return pixels_mod_10
+
+    monkeypatch.setattr(prediction, "load_checkpoint", slow_load)
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await until(pilot, lambda: loads)
+        canvas, counts = app.screen.query_one("#canvas"), []
+        for _ in range(3):
+            await pilot.press("space", "up")  # 3 strokes
+            counts.append(int((canvas.image > 0).sum()) % 10)
+        assert counts[-1] not in counts[:-1]  # an older stroke's answer would show otherwise
+        released.set()
+        await settle(pilot)
+        assert len(loads) == 1
+        assert f"prediction: {counts[-1]}" in text(app, "#probabilities")

@@ -91,6 +91,7 @@ class DrawingPredicted(Message):
 
     probabilities: np.ndarray | None
     note: str = ""
+    asked: int = 0  # which stroke's prediction this answers: an older one is not shown
 
 
 @dataclass

@@ -3,6 +3,7 @@ probabilities, updated as you draw."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,10 @@ class DrawScreen(WorkbenchScreen):
         self.failed_path: Path | None = None  # its model would not load: not retried per stroke
         # The loaded model and its file, kept until another run is chosen (set by the worker).
         self.model: tuple[Path, object] | None = None
+        # Each stroke starts a worker; while a model loads, the next strokes wait for it (one
+        # load), and an answer never replaces a newer stroke's (workers may end in any order).
+        self.loading = threading.Lock()
+        self.asked = self.shown = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -163,24 +168,26 @@ class DrawScreen(WorkbenchScreen):
         if self.model_path == self.failed_path:
             return
         image = self.query_one(Canvas).image
-        self._predict(self.model_path, image if image.any() else None)
+        self.asked += 1
+        self._predict(self.model_path, image if image.any() else None, self.asked)
 
     @background("draw", "Predicting the drawing")
-    def _predict(self, path: Path, image: np.ndarray | None) -> None:
+    def _predict(self, path: Path, image: np.ndarray | None, asked: int) -> None:
         """Loads the run's model unless it is the one loaded (Keras in this thread), then
         predicts the drawing. A failure (a damaged checkpoint, say) is the app's to show
         (model_failed here)."""
-        loaded = self.model
-        if loaded is None or loaded[0] != path:
-            from workbench.engine.prediction import load_checkpoint
+        with self.loading:
+            loaded = self.model
+            if loaded is None or loaded[0] != path:
+                from workbench.engine.prediction import load_checkpoint
 
-            self.post_message(DrawingPredicted(None, "Loading the model ..."))
-            loaded = self.model = (path, load_checkpoint(path))
+                self.post_message(DrawingPredicted(None, "Loading the model ...", asked))
+                loaded = self.model = (path, load_checkpoint(path))
         if image is None:
-            self.post_message(DrawingPredicted(None, HINT))
+            self.post_message(DrawingPredicted(None, HINT, asked))
             return
         probabilities = np.asarray(loaded[1](image[None], training=False))[0]
-        self.post_message(DrawingPredicted(probabilities))
+        self.post_message(DrawingPredicted(probabilities, asked=asked))
 
     @on(WorkFailed)
     def model_failed(self, message: WorkFailed) -> None:
@@ -190,6 +197,9 @@ class DrawScreen(WorkbenchScreen):
 
     @on(DrawingPredicted)
     def show_probabilities(self, message: DrawingPredicted) -> None:
+        if message.asked < self.shown:
+            return  # a newer stroke's answer is on the screen already
+        self.shown = message.asked
         panel = self.query_one("#probabilities", Static)
         if message.probabilities is None:
             panel.update(message.note)

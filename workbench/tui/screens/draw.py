@@ -123,7 +123,7 @@ class DrawScreen(WorkbenchScreen):
         self.model: tuple[Path, object] | None = None
         # Each stroke starts a worker; while a model loads, the next strokes wait for it (one
         # load), and an answer never replaces a newer stroke's (workers may end in any order).
-        self.loading = threading.Lock()
+        self.model_lock = threading.Lock()
         self.asked = self.shown = 0
 
     def compose(self) -> ComposeResult:
@@ -176,7 +176,7 @@ class DrawScreen(WorkbenchScreen):
         """Loads the run's model unless it is the one loaded (Keras in this thread), then
         predicts the drawing. A failure (a damaged checkpoint, say) is the app's to show
         (model_failed here)."""
-        with self.loading:
+        with self.model_lock:
             loaded = self.model
             if loaded is None or loaded[0] != path:
                 from workbench.engine.prediction import load_checkpoint

@@ -2,6 +2,7 @@
 footer offers only the keys that work."""
 
 from textual import events
+from textual.command import CommandPalette
 from textual.widgets import Input
 
 from workbench.tui.app import WorkbenchApp
@@ -58,10 +59,12 @@ async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_
         assert " g Start " in line and " d Data " in line and line.rstrip().endswith("^p palette")
         keys, palette = bar.keys()
         assert [k.enabled for k in keys if k.key == "t"] == [False]  # this screen: dimmed
+        await app.workers.wait_for_complete()  # the data loaded, and drawn
+        await pilot.pause()
         mounted.clear()
         await pilot.press("d", "t")  # a switch repaints the bar and mounts nothing
         await pilot.pause()
-        assert app.current_mode == "train" and not mounted
+        assert app.current_mode == "train" and not mounted, mounted
         runs_x = line.index(" r Runs ") + 1
         await pilot.hover(KeyBar, offset=(runs_x, 0))
         bar = app.screen.query_one(KeyBar)
@@ -98,3 +101,23 @@ async def test_a_theme_chosen_on_one_screen_is_on_the_others_when_they_come_back
         await pilot.press("d", "t")
         await pilot.pause()
         assert train.styles.background == before
+
+
+async def test_on_a_narrow_screen_a_click_on_the_palette_key_opens_the_palette(tmp_path,
+                                                                             monkeypatch):
+    """At 100 columns the keys are cut before the palette's: the cut key must not take the
+    palette's cells."""
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        line = str(bar.render())
+        palette_x = line.index("^p")
+        assert " v Rev▏" in line  # the Review key is cut by the palette's
+        assert bar.key_at(palette_x - 1).key == "ctrl+p"  # its bar, "▏"
+        await pilot.click(KeyBar, offset=(palette_x, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import Notes
+from tests.helpers import Notes, child_pids
 from tests.test_search_screen_engine import search_folder, trials_csv
 from workbench.engine.child import run_in_child
 from workbench.engine.recipes import OPTIMIZERS
@@ -117,7 +117,7 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         assert "4 of 4 trials" in text(app, "#search-status")
         assert len(heatmap.cells) == 4
         assert str(screen.query_one("#search-folder", Select).value) == "runs/search-linear"
-        assert [job for job, _ in grids] == ["search", "search"]  # a niced child, as training
+        assert not child_pids(b"workbench.engine.child")  # the grid's child is gone
 
         await pilot.press("down", "right", "enter")  # sgd, lr 0.01
         figures = text(app, "#trial-figures")

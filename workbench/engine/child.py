@@ -31,6 +31,11 @@ JOBS = {
 }
 
 NICE = 10
+# A child that dies says what it was doing and what is kept.
+DEATHS = {
+    "train": ("training", "its run, if it made one, is kept: resume it"),
+    "search": ("search", "the trials it finished are kept: start the same search to go on"),
+}
 
 
 def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], None]] = (),
@@ -76,8 +81,8 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
         code = child.wait()
     if outcome is None:
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        raise WorkbenchError(f"the training process {how} before it finished (out of memory?)",
-                             "its run, if it made one, is kept: resume it")
+        what, fix = DEATHS.get(job, DEATHS["train"])
+        raise WorkbenchError(f"the {what} process {how} before it finished (out of memory?)", fix)
     kind, value = outcome
     if kind == "error":
         raise value

@@ -86,7 +86,8 @@ class MemberStarted:
 
 @dataclass(frozen=True)
 class TrialFinished:
-    """A search's trial is done (or was done already): ``done`` of the grid's ``total``."""
+    """A search's trial is trained: ``done`` of the grid's ``total`` trials are now done (those
+    of earlier sessions of the same search included)."""
 
     trial: Trial
     done: int

@@ -121,8 +121,9 @@ class DrawScreen(WorkbenchScreen):
         self.failed_path: Path | None = None  # its model would not load: not retried per stroke
         # The loaded model and its file, kept until another run is chosen (set by the worker).
         self.model: tuple[Path, object] | None = None
-        # Each stroke starts a worker; while a model loads, the next strokes wait for it (one
-        # load), and an answer never replaces a newer stroke's (workers may end in any order).
+        # Each stroke starts a worker; while a model loads, the next strokes wait for it, and
+        # only the newest goes on (one load, one answer); an older answer never replaces a
+        # newer one (workers may end in any order).
         self.model_lock = threading.Lock()
         self.asked = self.shown = 0
 
@@ -161,14 +162,15 @@ class DrawScreen(WorkbenchScreen):
     def predict(self) -> None:
         """Predict the drawing in a worker (an empty canvas: only load the model, for the
         first stroke), unless there is no run or the chosen run's model would not load."""
+        self.asked += 1
         if self.model_path is None:
+            self.shown = self.asked
             self.query_one("#probabilities", Static).update(
                 "Train a run first (t): its probabilities show here as you draw.")
             return
         if self.model_path == self.failed_path:
             return
         image = self.query_one(Canvas).image
-        self.asked += 1
         self._predict(self.model_path, image if image.any() else None, self.asked)
 
     @background("draw", "Predicting the drawing")
@@ -177,6 +179,8 @@ class DrawScreen(WorkbenchScreen):
         predicts the drawing. A failure (a damaged checkpoint, say) is the app's to show
         (model_failed here)."""
         with self.model_lock:
+            if asked != self.asked:
+                return  # a newer stroke waits for this lock too: it answers
             loaded = self.model
             if loaded is None or loaded[0] != path:
                 from workbench.engine.prediction import load_checkpoint
@@ -191,7 +195,7 @@ class DrawScreen(WorkbenchScreen):
 
     @on(WorkFailed)
     def model_failed(self, message: WorkFailed) -> None:
-        self.failed_path = self.model_path
+        self.failed_path, self.shown = self.model_path, self.asked
         self.query_one("#probabilities", Static).update(
             f"Could not predict with this run:\n{message.text}\n\nChoose another run.")
 

@@ -16,15 +16,17 @@ class Key(NamedTuple):
     display: str
     description: str
     enabled: bool
+    tooltip: str = ""
 
 
 class KeyBar(Widget):
     """Textual's Footer, painted instead of mounted. The Footer mounts a widget per key and
     mounts them all again whenever the bindings change (every screen switch and focus move):
     that cost as much as restyling the whole Train screen, on every key that switches screens.
-    This bar only repaints. It looks the same: the keys of the screen, the current screen's
-    dimmed, the command palette's on the right; the key under the mouse is lit, and a click on
-    it presses it."""
+    This bar only repaints. It looks the same for this app's bindings (it has no binding
+    groups shown and no compact mode, and a row too long is cut, not scrolled): the keys of the
+    screen, the current screen's dimmed, the command palette's on the right; the key under the
+    mouse is lit, with its tooltip, and a click on it presses it."""
 
     ALLOW_SELECT = False
     COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette",
@@ -69,10 +71,10 @@ class KeyBar(Widget):
         command palette's."""
         active = self.screen.active_bindings
         shown: dict[str, Key] = {}
-        for _, binding, enabled, _ in active.values():
+        for _, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in shown:
                 shown[binding.action] = Key(binding.key, self.app.get_key_display(binding),
-                                            binding.description, enabled)
+                                            binding.description, enabled, tooltip)
         palette = None
         if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, _ = active[self.app.COMMAND_PALETTE_BINDING]
@@ -103,7 +105,7 @@ class KeyBar(Widget):
             spans.append((start, left.cell_len, key))
         room = max(0, width - right.cell_len)
         left.truncate(room, pad=True)
-        spans = [span for span in spans if span[0] < room]
+        spans = [(start, min(end, room), key) for start, end, key in spans if start < room]
         if palette is not None:
             spans.append((room, width, palette))
         self._spans = spans
@@ -125,6 +127,7 @@ class KeyBar(Widget):
     def _hover(self, key: Key | None) -> None:
         if key != self._hovered:
             self._hovered = key
+            self.tooltip = key.tooltip or None if key is not None else None
             self.refresh()
 
     def on_click(self, event: events.Click) -> None:

@@ -192,3 +192,30 @@ def test_search_screen_snapshot(snap_compare, seed_search, size):
         await pilot.pause(0.3)
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=size)
+
+
+async def test_while_the_search_runs_the_train_screen_says_so_and_leaves_it_running(
+        tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    released = threading.Event()
+
+    def held(job, folder, space, *, stop, **settings):
+        assert released.wait(60)
+        return stop.is_set()  # "stopped" if anything stopped it meanwhile
+
+    monkeypatch.setattr(search_screen, "run_in_child", held)
+    app = WorkbenchApp(str(tiny_data))
+    heard = Notes()
+    async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
+        await pilot.press("o")
+        app.screen.query_one("#search-model", Select).value = "linear"
+        await pilot.press("g", "t", "g", "x", "u")
+        await pilot.pause()
+        assert heard.count("The search is running: stop it on the Search screen (o, then x) "
+                           "first.") == 2  # g and u
+        assert not app.training_stop.is_set()  # x on the Train screen left the search alone
+        released.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("o")
+        assert "is done" in text(app, "#search-status")

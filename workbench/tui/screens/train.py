@@ -132,7 +132,25 @@ class TrainScreen(WorkbenchScreen):
 
     @property
     def training(self) -> bool:
-        return any(w.group == "train" and w.is_running for w in self.app.workers)
+        """This screen's training (a run, a CV or an ensemble) is running."""
+        return self.runs_worker("train")
+
+    def runs_worker(self, worker: str) -> bool:
+        """The app's worker ``worker`` runs: "train" (this screen's) or "search" (the Search
+        screen's, which trains too: one at a time)."""
+        return any(w.group == "train" and w.name == worker and w.is_running
+                   for w in self.app.workers)
+
+    def say_if_busy(self) -> bool:
+        """Something trains already: say what, and where to stop it."""
+        if self.training:
+            self.notify("A training is already running; stop it first (x).", severity="warning")
+        elif self.runs_worker("search"):
+            self.notify("The search is running: stop it on the Search screen (o, then x) first.",
+                        severity="warning")
+        else:
+            return False
+        return True
 
     def _value(self, widget_id: str):
         select = self.query_one(f"#{widget_id}", Select)
@@ -212,8 +230,7 @@ class TrainScreen(WorkbenchScreen):
 
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
-        if self.training:
-            self.notify("A training is already running; stop it first (x).", severity="warning")
+        if self.say_if_busy():
             return
         try:
             config = self._config()
@@ -236,8 +253,7 @@ class TrainScreen(WorkbenchScreen):
             self.query_one("#status", Static).update("Stopping after this batch ...")
 
     def action_resume(self) -> None:
-        if self.training:
-            self.notify("A training is already running.", severity="warning")
+        if self.say_if_busy():
             return
         interrupted = [r for r in runs.list_runs(runs.RUNS_DIR) if r.status == "interrupted"]
         if not interrupted:

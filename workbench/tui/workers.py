@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from weakref import WeakKeyDictionary
 
+from textual.app import App
 from textual.message_pump import MessagePump
 from textual.worker import Worker
 
@@ -40,6 +41,12 @@ def background(group: str, description: str) -> Callable:
         return start
 
     return decorate
+
+
+def running(app: App, group: str, name: str | None = None) -> bool:
+    """One of the app's workers in ``group`` (named ``name``: its method's) is running."""
+    return any(w.group == group and name in (None, w.name) and w.is_running
+               for w in app.workers)
 
 
 # What fixes a problem, in the app's words: the engine names options as the CLI's flags.

@@ -18,7 +18,7 @@ from workbench.engine.runs import RUNS_DIR, RunSummary, delete_run, list_runs, r
 from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background, say
+from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
 
 ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
@@ -207,7 +207,7 @@ class RunsScreen(WorkbenchScreen):
         if len(self.overlay) < 2:
             self.notify("Overlay two or more runs first (c on each).", severity="warning")
             return
-        if any(w.group == "ensemble" and w.is_running for w in self.app.workers):
+        if running(self.app, "ensemble"):
             self.notify("An ensemble is being made; its result comes next.", severity="warning")
             return
         self.notify(f"Ensembling {len(self.overlay)} runs ...")

@@ -37,7 +37,7 @@ from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Cell, Heatmap, cell_name
-from workbench.tui.workers import background, say
+from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
 
 HIDDEN = ("batch_size", "val_split", "seed")  # settings the form leaves at the CLI's defaults
@@ -333,7 +333,7 @@ class SearchScreen(WorkbenchScreen):
         if self.searching:
             self.notify("The search is already running; stop it first (x).", severity="warning")
             return
-        if any(w.group == "train" and w.is_running for w in self.app.workers):
+        if running(self.app, "train"):
             self.notify("A training is running (Train screen); let it finish or stop it first.",
                         severity="warning")
             return

@@ -35,7 +35,7 @@ from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background, say
+from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
 
 PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
@@ -132,20 +132,15 @@ class TrainScreen(WorkbenchScreen):
 
     @property
     def training(self) -> bool:
-        """This screen's training (a run, a CV or an ensemble) is running."""
-        return self.runs_worker("train")
-
-    def runs_worker(self, worker: str) -> bool:
-        """The app's worker ``worker`` runs: "train" (this screen's) or "search" (the Search
-        screen's, which trains too: one at a time)."""
-        return any(w.group == "train" and w.name == worker and w.is_running
-                   for w in self.app.workers)
+        """This screen's training (a run, a CV or an ensemble) is running; the Search screen's
+        worker ("search") shares its group: one training at a time."""
+        return running(self.app, "train", "train")
 
     def say_if_busy(self) -> bool:
         """Something trains already: say what, and where to stop it."""
         if self.training:
             self.notify("A training is already running; stop it first (x).", severity="warning")
-        elif self.runs_worker("search"):
+        elif running(self.app, "train", "search"):
             self.notify("The search is running: stop it on the Search screen (o, then x) first.",
                         severity="warning")
         else:

@@ -97,11 +97,10 @@ class KeyBar(Widget):
             right.append(" ")
         left, spans = Text(), []
         for key in keys:
-            start = left.cell_len
-            left.append(f" {key.display} ", key_style + (dim if not key.enabled else Style()))
+            start, state = left.cell_len, Style() if key.enabled else dim
+            left.append(f" {key.display} ", key_style + state)
             if key.description:
-                left.append(f"{key.description} ",
-                            description_style + (dim if not key.enabled else Style()))
+                left.append(f"{key.description} ", description_style + state)
             spans.append((start, left.cell_len, key))
         room = max(0, width - right.cell_len)
         left.truncate(room, pad=True)

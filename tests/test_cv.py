@@ -270,11 +270,13 @@ def test_pseudo_labels_add_the_confident_test_rows(tiny_data, tmp_path):
     np.testing.assert_array_equal(rows, np.arange(0, competition.n_test, 4))
     assert set(labels.tolist()) == {3}
     events = []
-    config = recipe(tiny_data, epochs=1, pseudo_labels=str(path))
+    config = recipe(tiny_data, epochs=1, batch_size=1, pseudo_labels=str(path))
     result = run_cv(tiny_data, tmp_path, config=config, fold=0, subscribers=[events.append])
     assert result.status == "waiting"
     started = next(e for e in events if isinstance(e, TrainStarted))
     assert started.train_rows == 200 + len(rows)  # 2/3 of 300 train rows, plus the test rows
+    # An epoch's steps (and so the schedule) count the test rows too: 224 steps, not 208.
+    assert started.steps_per_epoch >= started.train_rows
     with pytest.raises(WorkbenchError, match="another test set"):
         pseudo_labels(path, competition.test_ids[:-1], 0.99)
 

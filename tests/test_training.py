@@ -94,6 +94,25 @@ def test_events_arrive_in_order_and_cross_threads(tiny_data, tmp_path):
     assert received[-1].status == "finished" and received[-1].epochs_done == 3
 
 
+def test_the_input_stream_gives_each_row_once_an_epoch_in_whole_executions():
+    """Row numbers are shuffled and each batch gathered: every row once per pass, a new order
+    each pass, and an epoch rounded up to whole calls of ``per_execution`` steps."""
+    from workbench.engine import backend
+
+    x = np.arange(50, dtype=np.uint8).repeat(4).reshape(50, 2, 2)
+    y = np.arange(50, dtype=np.uint8)
+    inputs = backend.fit_inputs(x, y, batch_size=8, seed=3, per_execution=4)
+    assert inputs["steps_per_epoch"] == 8  # 7 batches cover 50 rows; 2 calls of 4 steps
+    assert backend.epoch_steps(50, 8) == 7
+    stream = inputs["x"].as_numpy_iterator()
+    images, labels = zip(*(next(stream) for _ in range(25)))  # 200 rows: 4 passes
+    labels = np.concatenate(labels)
+    np.testing.assert_array_equal(np.concatenate(images)[:, 0, 0], labels)  # pairs kept
+    passes = labels.reshape(4, 50)
+    assert all(sorted(p.tolist()) == list(range(50)) for p in passes)
+    assert len({tuple(p) for p in passes}) == 4
+
+
 def test_stop_then_resume_continues_epochs_history_and_schedule(tiny_data, tmp_path):
     stop = threading.Event()
 

@@ -86,10 +86,10 @@ def plateau_callback(monitor: str, state: dict | None = None):
 
 
 def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epoch: int,
-                  epochs: int, label_smoothing: float = 0.0) -> None:
+                  epochs: int, label_smoothing: float = 0.0, steps_per_execution: int = 1) -> None:
     """Compile ``model`` for training with the named optimizer, schedule and loss."""
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer][0])
     model.compile(optimizer=optimizer_class(learning_rate=learning_rate(
         schedule, lr, steps_per_epoch, epochs), **OPTIMIZER_ARGS.get(optimizer, {})),
         loss=loss(label_smoothing),
-        metrics=["accuracy"])
+        metrics=["accuracy"], steps_per_execution=steps_per_execution)

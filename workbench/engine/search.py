@@ -382,7 +382,8 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
     _sweep(folder)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
-    steps = -(-len(x) // batch_size)
+    per_execution = backend.per_execution(model_spec(model).steps_per_execution)
+    steps = backend.epoch_steps(len(x), batch_size, per_execution)
     done = _finished(folder)
     mine = _read_file(trials_file(folder))
     grid = list(itertools.product(space.optimizers, space.learning_rates, space.schedules))
@@ -450,15 +451,16 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
     def _train_trial(trial_id: str, key: tuple) -> tuple[Trial, list[dict]]:
         keras.utils.set_random_seed(seed)
         net = build_model(model, seed=seed)
-        compile_model(net, key[0], key[1], key[2], steps, epochs)
+        compile_model(net, key[0], key[1], key[2], steps, epochs,
+                      steps_per_execution=per_execution)
         record = Record()
         callbacks = [Stop(), record, keras.callbacks.TerminateOnNaN()]
         if key[2] == "plateau":
             callbacks.append(plateau_callback("val_loss"))
         start = time.perf_counter()
-        history = net.fit(**backend.fit_inputs(x, y, batch_size, seed), epochs=epochs,
-                          verbose=0, validation_data=validation, validation_batch_size=1024,
-                          callbacks=callbacks).history
+        history = net.fit(**backend.fit_inputs(x, y, batch_size, seed, per_execution),
+                          epochs=epochs, verbose=0, validation_data=validation,
+                          validation_batch_size=1024, callbacks=callbacks).history
         accuracies = [0.0 if a != a else a for a in history["val_accuracy"]]  # NaN: 0
         best = max(accuracies)
         optimizer, learning_rate, schedule = key

@@ -146,10 +146,11 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
         x = np.concatenate([x, competition.test_images[rows]])
         y = np.concatenate([y, labels])
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
-    steps = -(-len(train_idx) // config.batch_size)
+    per_execution = backend.per_execution(model_spec(config.model).steps_per_execution)
+    steps = backend.epoch_steps(len(x), config.batch_size, per_execution)
     state = run.state if resumed else {}
     initial_epoch = int(state.get("epoch", 0))
-    model = _model(run, config, steps, resumed)
+    model = _model(run, config, steps, per_execution, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
     recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
     if config.schedule == "plateau":
@@ -161,7 +162,7 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
     _emit(subscribers, TrainStarted(run.id, config.model, device, config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
-        model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed),
+        model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed, per_execution),
                   epochs=config.epochs, initial_epoch=initial_epoch,
                   validation_data=validation if len(val_idx) else None,
                   validation_batch_size=1024, callbacks=callbacks, verbose=0)
@@ -180,12 +181,12 @@ def _check_labelled(competition: Competition) -> None:
         raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
 
 
-def _model(run: runs.Run, config: Recipe, steps: int, resume: bool):
+def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume: bool):
     if resume:
         return load_checkpoint(run.last_checkpoint)
     model = build_model(config.model, config.augment, config.seed)
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
-                  config.epochs, config.label_smoothing)
+                  config.epochs, config.label_smoothing, per_execution)
     return model
 
 

@@ -1,12 +1,18 @@
 """Where a model's training time goes: samples/s of ``fit`` with one part taken away at a time.
 
     python bench/bench_profile.py [--model strong-cnn] [--batch 128] [--steps 40] [--repeat 3]
+    python bench/bench_profile.py --ops [--model fast-cnn] [--steps 20]
 
 Each variant trains --steps batches of --batch from the engine's input stream (Kaggle's train rows)
 after a warm-up epoch; the figure is the median samples/s of --repeat timed epochs. A part's
 share is what its removal saves: 1 - full / without. Variants: the model as the engine builds
 it (augmentation, precision "auto"); without augmentation; float32; without BatchNorm; and the
 augmentation block alone (its forward pass over a batch, which is all training pays for it).
+
+``--ops`` instead traces --steps steps of ``fit`` (as the engine compiles it, one step per call)
+with TensorFlow's profiler and sums each op's own time by kind: convolutions' forward and
+backward, BatchNorm, dropout, the augmentation, pooling, the optimizer, the input stream. Times
+are thread time under the profiler (slower than a plain step); the shares are the figure.
 """
 
 from __future__ import annotations
@@ -81,12 +87,65 @@ def augment_rate(x, steps: int, repeat: int, batch: int = 128) -> float:
     return steps * batch / statistics.median(times)
 
 
+def op_kind(op: str, kind: str) -> str:
+    """The part of a step a profiled TensorFlow op belongs to."""
+    if kind == "Dataset":
+        return "input stream (tf.data)"
+    if "/adam/" in op or "/sgd/" in op:
+        return "optimizer"
+    for word, part in (("BatchNorm", "BatchNorm"), ("Pool", "pooling")):
+        if word in kind:
+            return part
+    if "Conv2D" in kind or "MatMul" in kind:
+        return "conv/dense " + ("backward" if "gradient_tape" in op else "forward")
+    for word, part in (("dropout", "dropout"), ("augment", "augmentation")):
+        if word in op:
+            return part
+    return "other"
+
+
+def op_profile(model, x, y, steps: int, batch: int) -> list[tuple[str, float]]:
+    """Each part's share of the ops' own time over ``steps`` profiled steps, largest first."""
+    import collections
+    import glob
+    import json
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+
+    keras = backend.keras()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    inputs = backend.fit_inputs(x, y, batch, 0)
+    inputs["steps_per_epoch"] = steps
+    model.fit(**inputs, epochs=1, verbose=0)  # traced and warm before the profile
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        model.fit(**inputs, epochs=1, verbose=0)
+        tf.profiler.experimental.stop()
+        paths = glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)
+        data, ok = plugin.xspace_to_tools_data(paths, "framework_op_stats")
+    if not ok:
+        raise SystemExit(f"TensorFlow's profiler gave no op table: {data[:200]!r}")
+    table = json.loads(data)
+    table = table[0] if isinstance(table, list) else table
+    columns = [column["id"] for column in table["cols"]]
+    parts: collections.Counter = collections.Counter()
+    for row in table["rows"]:
+        cell = {c: (v or {}).get("v") for c, v in zip(columns, row["c"])}
+        if cell["type"] != "IDLE":
+            parts[op_kind(cell["operation"], cell["type"])] += cell["total_self_time"]
+    total = sum(parts.values())
+    return [(part, value / total) for part, value in parts.most_common()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="strong-cnn")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ops", action="store_true", help="profile ops by kind instead")
     args = parser.parse_args()
     keras = backend.keras()
     from workbench.engine.models import build_model
@@ -101,6 +160,16 @@ def main() -> None:
         model = build.pop("transform", lambda m: m)(build_model(args.model, **build))
         return rate(model, x, y, args.steps, args.repeat, args.batch)
 
+    if args.ops:
+        backend.set_precision(auto)
+        keras.utils.set_random_seed(0)
+        shares = op_profile(build_model(args.model), x, y, args.steps, args.batch)
+        print(f"machine: {machine()}; {args.model}, batch {args.batch}, {args.steps} steps "
+              f"under TensorFlow's profiler, precision {auto}")
+        print("| part of the step | share of the ops' time |\n|---|---|")
+        for part, share in shares:
+            print(f"| {part} | {100 * share:.1f}% |")
+        return
     full = measure(auto)
     rows = [("as the engine builds it", auto, full),
             ("no augmentation", auto, measure(auto, augment=False)),

@@ -8,7 +8,8 @@ FLOPs are counted from the layers' shapes: 2 per multiply-add of every Conv2D an
 (BatchNorm, activations, pooling and the optimizer are left out: a few percent), times 3 for a
 training step (forward, and the gradients of inputs and weights). Samples/s: ``fit`` on
 Kaggle's train rows (the engine's input stream, the model's own augmentation, precision
-"auto"), over --steps batches of 128 after a warm-up. Peaks: the fastest of square matmuls of
+"auto", the engine's steps per Keras call), over --steps batches of 128 (rounded up to whole
+calls) after a warm-up. Peaks: the fastest of square matmuls of
 2048 in a tf.function, float32 and bfloat16.
 """
 
@@ -61,17 +62,20 @@ def _layers(layer):
 
 
 def samples_per_s(name: str, competition, steps: int, batch: int = 128) -> float:
-    from workbench.engine.models import build_model
+    from workbench.engine.models import build_model, model_spec
     from workbench.engine.schedules import compile_model
 
     keras = backend.keras()
     backend.set_precision(backend.precision_policy("auto", backend.device()))
     keras.utils.set_random_seed(0)
     model = build_model(name)
-    compile_model(model, "adam", 1e-3, "constant", steps, 1)
+    per_execution = backend.per_execution(model_spec(name).steps_per_execution)
+    steps = -(-steps // per_execution) * per_execution  # whole calls, as the engine runs them
+    compile_model(model, "adam", 1e-3, "constant", steps, 1, steps_per_execution=per_execution)
     inputs = backend.fit_inputs(competition.train_images, competition.train_labels, batch, 0)
     inputs.pop("steps_per_epoch")
-    model.fit(**inputs, steps_per_epoch=10, epochs=1, verbose=0)
+    model.fit(**inputs, steps_per_epoch=per_execution * -(-10 // per_execution), epochs=1,
+              verbose=0)
     start = time.perf_counter()
     model.fit(**inputs, steps_per_epoch=steps, epochs=1, verbose=0)
     return steps * batch / (time.perf_counter() - start)

@@ -9,7 +9,7 @@ share is what its removal saves: 1 - full / without. Variants: the model as the 
 it (augmentation, precision "auto"); without augmentation; float32; without BatchNorm; and the
 augmentation block alone (its forward pass over a batch, which is all training pays for it).
 
-``--ops`` instead traces --steps steps of ``fit`` (as the engine compiles it, one step per call)
+``--ops`` instead traces --steps steps of ``fit`` (one step per call), after 30 untraced ones,
 with TensorFlow's profiler and sums each op's own time by kind: convolutions' forward and
 backward, BatchNorm, dropout, the augmentation, pooling, the optimizer, the input stream. Times
 are thread time under the profiler (slower than a plain step); the shares are the figure.
@@ -115,14 +115,24 @@ def op_profile(model, x, y, steps: int, batch: int) -> list[tuple[str, float]]:
     from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
 
     keras = backend.keras()
+
+    class Profile(keras.callbacks.Callback):
+        """The profiler on for the last ``steps`` steps: the stream's iterator and the step
+        function are made and warm by then, as they are in an epoch of the engine's."""
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == warm:
+                tf.profiler.experimental.start(logdir)
+
+        def on_epoch_end(self, epoch, logs=None):
+            tf.profiler.experimental.stop()
+
+    warm = 30
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     inputs = backend.fit_inputs(x, y, batch, 0)
-    inputs["steps_per_epoch"] = steps
-    model.fit(**inputs, epochs=1, verbose=0)  # traced and warm before the profile
+    inputs["steps_per_epoch"] = warm + steps
     with tempfile.TemporaryDirectory() as logdir:
-        tf.profiler.experimental.start(logdir)
-        model.fit(**inputs, epochs=1, verbose=0)
-        tf.profiler.experimental.stop()
+        model.fit(**inputs, epochs=1, callbacks=[Profile()], verbose=0)
         paths = glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)
         data, ok = plugin.xspace_to_tools_data(paths, "framework_op_stats")
     if not ok:

@@ -87,6 +87,7 @@ def test_the_fused_batchnorm_computes_what_keras_batchnormalization_does():
         layer.build(x.shape)
         layer.gamma.assign(np.linspace(0.5, 2, 5))
         layer.beta.assign(np.linspace(-1, 1, 5))
+    ours.moving_updates.assign(1e6)  # past the warm-up (tested below): Keras' momentum
 
     def step(layer):
         inputs = tf.constant(x)
@@ -103,6 +104,52 @@ def test_the_fused_batchnorm_computes_what_keras_batchnormalization_does():
                                    rtol=1e-5)
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=1e-5)
     assert ours.moving_mean.numpy().any()  # training moved the statistics
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_batchnorm_statistics_warm_up_so_inference_matches_training_early(fused, monkeypatch):
+    """Activations that vary by ~1e-4, as strong-cnn's do: Keras' layer, whose moving variance
+    starts at 1 and keeps 0.99 of it each step, still normalises by a variance ~1,000x too
+    large after 50 steps; ours, whose momentum warms up, normalises as training did."""
+    import tensorflow as tf
+
+    from workbench.engine import backend
+    from workbench.engine.backend import keras
+    from workbench.engine.layers import BatchNorm
+
+    monkeypatch.setattr(backend, "fuses_batch_norm", lambda: fused)
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.normal(0.02, 0.01, (32, 4, 4, 3)).astype("float32"))
+    ours = BatchNorm(dtype="float32")
+    theirs = keras().layers.BatchNormalization(dtype="float32")
+    for _ in range(50):
+        trained = ours(x, training=True)
+        theirs(x, training=True)
+    assert float(ours.moving_updates.numpy()) == 50
+    assert float(ours._momentum_now()) == pytest.approx(51 / 60)
+    np.testing.assert_allclose(ours.moving_variance.numpy(), np.var(x.numpy(), axis=(0, 1, 2)),
+                               rtol=0.05)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(trained), atol=0.05)
+    assert theirs.moving_variance.numpy().min() > 0.5  # Keras' own: still near its start of 1
+    assert np.abs(np.asarray(theirs(x))).max() < 0.1  # everything squashed towards 0
+
+
+def test_a_batchnorm_saved_before_its_update_count_loads_as_warm():
+    from workbench.engine.layers import WARM_UPDATES, BatchNorm
+
+    old = BatchNorm(dtype="float32")
+    old.build((None, 4, 4, 3))
+    old.moving_variance.assign([0.1, 0.2, 0.3])
+    store: dict = {}
+    old.save_own_variables(store)
+    assert len(store) == 5
+    del store["4"]  # the count: what a checkpoint from before it lacks
+    new = BatchNorm(dtype="float32")
+    new.build((None, 4, 4, 3))
+    new.load_own_variables(store)
+    np.testing.assert_allclose(new.moving_variance.numpy(), [0.1, 0.2, 0.3])
+    assert float(new.moving_updates.numpy()) == WARM_UPDATES
+    assert float(new._momentum_now()) == pytest.approx(0.99)
 
 
 def test_a_model_with_the_new_layers_saves_and_loads_whole(tmp_path):

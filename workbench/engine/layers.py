@@ -36,6 +36,8 @@ class BatchNorm(keras.layers.BatchNormalization):
     model scored ~20% at inference (while training well), ~95% after two. From ~900 updates
     on the momentum is Keras' own, so long runs end with the same statistics."""
 
+    momentum: Any  # Keras' float; for the length of Keras' own update, this update's tensor
+
     def build(self, input_shape):
         super().build(input_shape)
         self.moving_updates = self.add_weight(shape=(), initializer="zeros", trainable=False,
@@ -47,7 +49,8 @@ class BatchNorm(keras.layers.BatchNormalization):
                 or self.axis not in (-1, 3) or not backend.fuses_batch_norm()):
             if not learning or self.renorm:
                 return super().call(inputs, training=training, mask=mask)
-            momentum, self.momentum = self.momentum, self._momentum_now()
+            momentum = self.momentum
+            self.momentum = self._momentum_now()
             try:  # Keras' own update, at this update's momentum
                 outputs = super().call(inputs, training=training, mask=mask)
             finally:

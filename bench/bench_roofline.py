@@ -70,11 +70,11 @@ def samples_per_s(name: str, competition, steps: int, batch: int = 128) -> float
     keras.utils.set_random_seed(0)
     model = build_model(name)
     per_execution = backend.per_execution(model_spec(name).steps_per_execution)
-    steps = -(-steps // per_execution) * per_execution  # whole calls, as the engine runs them
+    steps = backend.epoch_steps(steps, 1, per_execution)  # whole calls, as the engine runs them
     compile_model(model, "adam", 1e-3, "constant", steps, 1, steps_per_execution=per_execution)
     inputs = backend.fit_inputs(competition.train_images, competition.train_labels, batch, 0)
     inputs.pop("steps_per_epoch")
-    model.fit(**inputs, steps_per_epoch=per_execution * -(-10 // per_execution), epochs=1,
+    model.fit(**inputs, steps_per_epoch=backend.epoch_steps(10, 1, per_execution), epochs=1,
               verbose=0)
     start = time.perf_counter()
     model.fit(**inputs, steps_per_epoch=steps, epochs=1, verbose=0)

@@ -25,14 +25,14 @@ class RandomLogits(keras.layers.Layer):
 @keras.saving.register_keras_serializable("workbench")
 class BatchNorm(keras.layers.BatchNormalization):
     """Keras' BatchNormalization, computed by the backend's fused kernel where it has one: the
-    same outputs, gradients, weights and config, at under a quarter of the time on TensorFlow
+    same outputs, gradients and config, at under a quarter of the time on TensorFlow
     (``backend.fused_batch_norm``). Elsewhere, and for masks, renorm or a non-last axis, Keras'
     own ``call`` runs.
 
     The moving statistics warm up: an update's momentum is min(momentum, (1 + n) / (10 + n))
     after n updates (TensorFlow's ExponentialMovingAverage with num_updates). Keras' moving
     variance starts at 1 and keeps 0.99 of it each step, and strong-cnn's activations vary by
-    ~0.001: after one epoch of 296 steps its moving variance was still ~50x too large and the
+    ~0.001: after one epoch of 296 steps its moving variance was still 40-250x too large and the
     model scored ~20% at inference (while training well), ~95% after two. From ~900 updates
     on the momentum is Keras' own, so long runs end with the same statistics."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -32,6 +33,14 @@ def isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path_factory.mktemp("kaggle-config")))
     for name in ("WORKBENCH_DATA", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    """The app freezes what it built out of the garbage collector's way (tui/heap.py): in one
+    process running many apps, each test's leftovers go back to the collector."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

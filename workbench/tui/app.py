@@ -22,6 +22,7 @@ from workbench import __version__
 from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
+from workbench.tui.heap import settle
 from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
@@ -147,6 +148,7 @@ class WorkbenchApp(App):
                 owner.post_message(WorkFailed(worker.group, text))
         elif worker.is_finished:
             OWNERS.pop(worker, None)
+            self.call_after_refresh(settle)
 
     @background("load", "Loading the data")
     def load_data(self) -> None:

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
+from workbench.tui.heap import settle
+
 
 def letter_key(key: str) -> bool:
     """A key that a text field takes as text: one printable character (``d``, ``?``, ``5``)."""
@@ -49,6 +51,14 @@ class WorkbenchScreen(Screen):
         if isinstance(message, events.ScreenResume) and message.refresh_styles:
             message = events.ScreenResume(refresh_styles=False)
         return super().post_message(message)
+
+    def on_mount(self) -> None:
+        """A screen is styled with the app's stylesheet as it mounts, but Textual only records
+        that for the screen on show when the stylesheet is refreshed: a screen that first
+        appears through a mode switch is not yet mounted then, so its first return re-applied
+        the whole stylesheet (~250 ms of the Train screen's first return). Record it here."""
+        self._css_update_count = self.app._css_update_count
+        self.call_after_refresh(settle)
 
     def action_leave_field(self) -> None:
         """Escape in a text field: the focus leaves it, so the screen's keys work again."""

@@ -1,5 +1,6 @@
 """Training runs: the run folder, events, stop and resume, schedules through fit, predictions."""
 
+import shutil
 import threading
 
 import numpy as np
@@ -198,6 +199,37 @@ def test_without_held_out_rows_the_run_predicts_with_its_last_epoch(tiny_data, t
     with np.load(result.run / "test_predictions.npz") as test:
         np.testing.assert_allclose(test["probabilities"],
                                    predict_probabilities(last, test_images), rtol=1e-5)
+
+
+def test_predictions_come_from_the_best_epoch_and_its_weights_load_only_when_not_the_last(
+        tiny_data, tmp_path, monkeypatch):
+    """best.keras is a copy of last.keras when the last epoch is the best: the weights in hand
+    are then the best, and loading them and predicting the validation rows again is waste."""
+    from workbench.engine.prediction import load_checkpoint, predict_probabilities
+
+    result = training.train(config(tiny_data, epochs=2), runs_dir=tmp_path)
+    run, competition = runs.Run(result.run), load_competition(tiny_data)
+    val_idx = np.load(run.val_predictions)["ids"] - 1
+    val_images = competition.train_images[val_idx]
+    last, halved = load_checkpoint(run.last_checkpoint), load_checkpoint(run.last_checkpoint)
+    halved.set_weights([w * 0.5 for w in halved.get_weights()])
+    loads, load_weights = [], type(last).load_weights
+    monkeypatch.setattr(type(last), "load_weights",
+                        lambda model, path, **kw: loads.append(path) or load_weights(model, path))
+    for best in (last, halved):
+        if best is last:
+            shutil.copyfile(run.last_checkpoint, run.best_checkpoint)
+        else:
+            halved.save(run.best_checkpoint)
+        model = load_checkpoint(run.last_checkpoint)
+        loads.clear()
+        training._write_predictions(run, model, competition, val_idx)
+        assert loads == ([] if best is last else [run.best_checkpoint])
+        with np.load(run.val_predictions) as val, np.load(run.test_predictions) as test:
+            for saved, model, images in ((val["probabilities"], best, val_images),
+                                         (val["last_probabilities"], last, val_images),
+                                         (test["probabilities"], best, competition.test_images)):
+                np.testing.assert_allclose(saved, predict_probabilities(model, images), rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ finished epoch's checkpoint is kept.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 import threading
@@ -294,11 +295,16 @@ def _write_predictions(run: runs.Run, model, competition: Competition, val_idx: 
     ones it is scored on. Returns the validation accuracy (None without validation rows)."""
     images = competition.train_images[val_idx]
     last = predict_probabilities(model, images) if len(val_idx) else None
-    if keep_best and run.best_checkpoint.exists():
+    # The best epoch is most often the last: its checkpoint is then a copy of last.keras, and
+    # the weights in hand are already the best.
+    reload = keep_best and run.best_checkpoint.exists() and not (
+        run.last_checkpoint.exists()
+        and filecmp.cmp(run.best_checkpoint, run.last_checkpoint, shallow=False))
+    if reload:
         model.load_weights(run.best_checkpoint)
     accuracy = None
     if last is not None:
-        probabilities = predict_probabilities(model, images) if keep_best else last
+        probabilities = predict_probabilities(model, images) if reload else last
         labels = competition.train_labels[val_idx]
         write_npz(run.val_predictions, probabilities=probabilities, labels=labels,
                   ids=val_idx + 1, last_probabilities=last)

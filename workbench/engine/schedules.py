@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from workbench.engine import backend
 from workbench.engine.backend import keras as _keras
 from workbench.engine.callbacks import ResumablePlateau
 from workbench.engine.losses import loss
@@ -93,3 +94,4 @@ def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epo
         schedule, lr, steps_per_epoch, epochs), **OPTIMIZER_ARGS.get(optimizer, {})),
         loss=loss(label_smoothing),
         metrics=["accuracy"], steps_per_execution=steps_per_execution)
+    backend.build_training_state(model)

@@ -184,7 +184,9 @@ def _check_labelled(competition: Competition) -> None:
 
 def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume: bool):
     if resume:
-        return load_checkpoint(run.last_checkpoint)
+        model = load_checkpoint(run.last_checkpoint)
+        backend.build_training_state(model)
+        return model
     model = build_model(config.model, config.augment, config.seed)
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
                   config.epochs, config.label_smoothing, per_execution)

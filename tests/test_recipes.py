@@ -22,7 +22,7 @@ def test_the_fast_preset_is_fast_cnn_with_adam_fast_and_no_augmentation():
     config = TrainConfig(preset="fast").resolved()
     assert (config.model, config.optimizer, config.learning_rate, config.schedule,
             config.epochs, config.batch_size, config.label_smoothing, config.augment) == (
-        "fast-cnn", "adam-fast", 0.01, "one-cycle", 3, 128, 0.1, False)
+        "fast-cnn", "adam-fast", 0.01, "one-cycle", 2, 128, 0.1, False)
 
 
 def test_adam_fast_is_adam_whose_moments_forget_faster():

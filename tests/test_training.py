@@ -233,9 +233,9 @@ def test_predictions_come_from_the_best_epoch_and_its_weights_load_only_when_not
 
 
 @pytest.mark.slow
-def test_the_fast_preset_learns_the_embedded_sample_in_three_epochs(tmp_path):
-    """The recipe, not just its parts: 98.6% here (499 validation rows); 97% leaves room for
-    the run-to-run noise of TensorFlow on a CPU."""
+def test_the_fast_preset_learns_the_embedded_sample_in_two_epochs(tmp_path):
+    """The recipe, not just its parts: 98.4% here (499 validation rows; seeds 1 and 2: 98.6%,
+    98.0%); 97% leaves room for the run-to-run noise of TensorFlow on a CPU."""
     result = training.train(TrainConfig(preset="fast"), runs_dir=tmp_path)
-    assert result.status == "finished" and result.epochs_done == 3
+    assert result.status == "finished" and result.epochs_done == 2
     assert result.best_val_accuracy >= 0.97

@@ -117,13 +117,20 @@ def load_checkpoint(path: Path):
 
 def predict_probabilities(model, images: np.ndarray, tta: bool = False,
                           batch_size: int = 1024) -> np.ndarray:
-    """Softmax probabilities (N, 10); ``tta`` averages the image and its four 1-pixel shifts."""
+    """Softmax probabilities (N, 10); ``tta`` averages the image and its four 1-pixel shifts.
+
+    A batch at a time: for a model compiled with several steps per call, Keras' ``predict``
+    unrolls each call's batches into one graph, traced anew for every count of batches (16,
+    then the rest, then the validation rows' 5): 1.8 s for the test rows of fast-cnn, 0.7 s
+    once traced, where a batch at a time takes 1.0 s, then 0.6 s."""
     if not len(images):
         return np.zeros((0, 10), np.float32)
     views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
     total = np.zeros((len(images), 10), np.float32)
     for view in views:
-        total += np.asarray(model.predict(view, batch_size=batch_size, verbose=0), np.float32)
+        for start in range(0, len(view), batch_size):
+            total[start:start + batch_size] += np.asarray(
+                model.predict_on_batch(view[start:start + batch_size]), np.float32)
     return total / len(views)
 
 

@@ -5,12 +5,17 @@
                                       [--precisions auto] [--epochs 2]
     python bench/bench_train.py to-accuracy --target 0.99 --recipe NAME:JSON ... [--limit-s 300]
                                             [--seeds 0 1 2 3 4]
+    python bench/bench_train.py shell [--args "--preset fast"] [--repeat 3]
 
 `overhead` compares `train()` (events, history, checkpoints every epoch) with a bare
 `model.fit` of the same model, data and batch size: wall time of fit, median of --repeat.
 `speed` reports samples/s (median epoch after the first). `to-accuracy` trains each recipe with
 each seed until its validation accuracy first reaches --target and reports the wall time from
 the start of training (data loaded, Keras imported), or gives up after --limit-s.
+`shell` runs `workbench-engine train ARGS --data ZIP` as a new process in an empty folder (the
+data cache warm) and reports its wall time, median of --repeat, split by the lines it prints:
+to "Run ..." (Python, Keras, the data), to the last epoch's line (training), to the end
+(predictions, the submission, the process's exit).
 Peak memory: `/usr/bin/time -v workbench-engine train --model strong-cnn --epochs 1 --data ZIP`.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -169,6 +175,39 @@ def time_to(config: TrainConfig, target: float, limit_s: float, competition
     return marks.get("hit"), marks.get("epoch"), best[0]
 
 
+def shell(args, competition) -> None:
+    command = [sys.executable, "-m", "workbench.cli", "train", *args.args.split(), "--data",
+               str(require_zip())]
+    parts: dict[str, list[float]] = {"start": [], "training": [], "after": [], "total": []}
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as folder:
+            start, seen = time.perf_counter(), {}
+            process = subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, env={**os.environ,
+                                                                      "COLUMNS": "200"})
+            for line in process.stderr:
+                text = line.decode(errors="replace")
+                if text.startswith("Run "):
+                    seen["run"] = time.perf_counter() - start
+                elif text.startswith("epoch "):
+                    seen["epoch"] = time.perf_counter() - start
+            if process.wait():
+                sys.exit(f"{' '.join(command)} failed")
+            total = time.perf_counter() - start
+        parts["start"].append(seen["run"])
+        parts["training"].append(seen["epoch"] - seen["run"])
+        parts["after"].append(total - seen["epoch"])
+        parts["total"].append(total)
+    print(f"machine: {machine()}; `workbench-engine train {args.args}` on Kaggle's zip, "
+          f"median of {args.repeat}")
+    print("| command | to the first line of training | training | after training | total |")
+    print("|---|---|---|---|---|")
+    median = {part: statistics.median(times) for part, times in parts.items()}
+    print(f"| {args.args} | {median['start']:.1f} s | {median['training']:.1f} s | "
+          f"{median['after']:.1f} s | {median['total']:.1f} s |")
+    print("runs: " + "; ".join(f"{p} {[round(t, 1) for t in ts]}" for p, ts in parts.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="bench", required=True)
@@ -190,10 +229,13 @@ def main() -> None:
     p.add_argument("--recipe", nargs="+", required=True, metavar="NAME:JSON")
     p.add_argument("--limit-s", type=float, default=300)
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p = sub.add_parser("shell")
+    p.add_argument("--args", default="--preset fast")
+    p.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    competition = load_competition(require_zip())
+    competition = None if args.bench == "shell" else load_competition(require_zip())
     benches = {"overhead": overhead, "fit-once": fit_once, "speed": speed,
-               "to-accuracy": to_accuracy}
+               "to-accuracy": to_accuracy, "shell": shell}
     benches[args.bench](args, competition)
 
 

@@ -222,8 +222,8 @@ def build_training_state(model) -> None:
     """Create the optimizer's and the metrics' variables of a compiled ``model`` now.
 
     Under TensorFlow, Keras leaves them to the first trace of the training step, and a
-    ``tf.function`` that creates variables is traced a second time: ~0.6 s of fast-cnn's first
-    epoch (~2.5 s in all). Keras' own build (the one it runs under a distribution strategy, and
+    ``tf.function`` that creates variables is traced a second time: ~0.6 s more in fast-cnn's
+    first epoch. Keras' own build (the one it runs under a distribution strategy, and
     under other backends) makes them from the inputs' shapes, with no data."""
     import numpy as np
 

@@ -69,7 +69,7 @@ def samples_per_s(name: str, competition, steps: int, batch: int = 128) -> float
     backend.set_precision(backend.precision_policy("auto", backend.device()))
     keras.utils.set_random_seed(0)
     model = build_model(name)
-    per_execution = backend.per_execution(model_spec(name).steps_per_execution)
+    per_execution = model_spec(name).steps_per_call()
     steps = backend.epoch_steps(steps, 1, per_execution)  # whole calls, as the engine runs them
     compile_model(model, "adam", 1e-3, "constant", steps, 1, steps_per_execution=per_execution)
     inputs = backend.fit_inputs(competition.train_images, competition.train_labels, batch, 0)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.engine.backend import keras as _keras, use_xla
+from workbench.engine.backend import keras as _keras, per_execution, use_xla
 from workbench.engine.errors import WorkbenchError
 
 
@@ -26,6 +26,10 @@ class ModelSpec:
     # Keras' per-step work in Python is a large share (fast-cnn and simple-cnn: ~1.2x the
     # samples/s at 16; strong-cnn's ~70 ms steps: no change).
     steps_per_execution: int = 1
+
+    def steps_per_call(self) -> int:
+        """The steps Keras runs per call on this backend (``backend.per_execution``)."""
+        return per_execution(self.steps_per_execution)
 
 
 def build_model(name: str, augment: bool | None = None, seed: int = 0):

@@ -382,7 +382,7 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
     _sweep(folder)
     x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
-    per_execution = backend.per_execution(model_spec(model).steps_per_execution)
+    per_execution = model_spec(model).steps_per_call()
     steps = backend.epoch_steps(len(x), batch_size, per_execution)
     done = _finished(folder)
     mine = _read_file(trials_file(folder))

@@ -147,7 +147,7 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
         x = np.concatenate([x, competition.test_images[rows]])
         y = np.concatenate([y, labels])
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
-    per_execution = backend.per_execution(model_spec(config.model).steps_per_execution)
+    per_execution = model_spec(config.model).steps_per_call()
     steps = backend.epoch_steps(len(x), config.batch_size, per_execution)
     state = run.state if resumed else {}
     initial_epoch = int(state.get("epoch", 0))

@@ -130,3 +130,23 @@ def child_pids(command_part: bytes = b"") -> list[int]:
         if parent == os.getpid() and command_part in command:
             found.append(int(entry))
     return found
+
+
+def descendant_pids(command_part: bytes = b"") -> list[int]:
+    """The pids of this process's descendants (children, theirs, ...) whose command line holds
+    ``command_part``: what a command that started Ray must not leave behind."""
+    parents, commands = {}, {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat, open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                commands[int(entry)] = cmd.read()
+        except (OSError, ValueError, IndexError):
+            continue
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+    return sorted(pid for pid in mine - {os.getpid()} if command_part in commands[pid])

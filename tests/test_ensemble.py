@@ -151,13 +151,17 @@ def test_the_last_epochs_accuracy_of_runs_on_different_splits_uses_the_rows_all_
     assert last_epoch_accuracy(members) == pytest.approx((average.argmax(1) == labels).mean())
 
 
-def test_a_member_another_process_trains_is_refused_in_one_sentence(tiny_data, tmp_path,
-                                                                     monkeypatch):
+def test_a_member_another_process_trains_is_left_to_it(tiny_data, tmp_path, monkeypatch):
+    """As a CV's folds: the other members train, and the ensemble waits for that one (no
+    submission until every member has finished)."""
     monkeypatch.setattr(runs, "CLAIM_PATIENCE_S", 0.1, raising=False)
     config = recipe(tiny_data, epochs=1).resolved()
     with runs.Run.create(ensemble.member_config(config, 0).to_dict(), tmp_path / "runs") as held:
         runs.write_json(tmp_path / "runs" / "ensembles" / "mine.json",
                         {"recipe": config.to_dict(), "members": [held.id]})
-        with pytest.raises(WorkbenchError, match="being trained by another process"):
-            ensemble.train_ensemble(config, 2, name="mine", runs_dir=tmp_path / "runs")
+        result = ensemble.train_ensemble(config, 2, name="mine", runs_dir=tmp_path / "runs",
+                                         submissions_dir=tmp_path / "subs")
+        assert result.status == "waiting" and result.submission is None
         assert not (held.path / "last.keras").exists()
+        assert runs.run_status(result.members[1]) == "finished"
+        assert not (tmp_path / "subs").exists()

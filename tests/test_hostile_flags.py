@@ -294,12 +294,12 @@ def test_search_killed_after_its_first_trial_resumes_without_losing_it(tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_at", [3, 4])
+@pytest.mark.parametrize("kill_at", [4, 5, 6])
 def test_search_killed_at_a_write_resumes_to_the_same_trials(tmp_path, tiny_data,
                                                              uninterrupted, kill_at):
-    """WORKBENCH_KILL_AT=N: SIGKILL at the Nth write point (search.json's two, then each
-    trial's trials.csv, before and after its bytes: 3 and 4 are the first trial's); then the
-    same command, uninterrupted."""
+    """WORKBENCH_KILL_AT=N: SIGKILL at the Nth write point (search.json's two, the grid
+    file's two, then each trial's trials.csv, before and after its bytes: 5 and 6 are the first
+    trial's); then the same command, uninterrupted."""
     folder = tmp_path / "search"
     killed = subprocess.run(search_command(folder, tiny_data), capture_output=True, text=True,
                             timeout=300, env={**os.environ, "WORKBENCH_KILL_AT": str(kill_at)})
@@ -311,22 +311,23 @@ def test_search_killed_at_a_write_resumes_to_the_same_trials(tmp_path, tiny_data
     assert not list(folder.glob(".*.tmp"))
 
 
-@pytest.mark.parametrize("damage", ["oracle.json", "tuner0.json", "trial_1/trial.json",
-                                    "trial_1/trial.json:empty"])
-def test_search_resumes_from_kerastuner_files_cut_short(tmp_path, tiny_data, uninterrupted,
-                                                        damage):
-    """KerasTuner writes its JSON in place: a kill mid-write leaves it cut short (or empty).
-    The same search goes on from trials.csv, retraining nothing."""
+@pytest.mark.parametrize("damage", ["cut", "empty", "folder"])
+def test_search_resumes_past_a_damaged_grid_file(tmp_path, tiny_data, uninterrupted, damage):
+    """The grid file only shows the app the cells to come: a damaged one (cut short, empty, a
+    folder in its place) neither stops the same search nor retrains a trial."""
     import shutil
 
-    from workbench.engine.search import SearchSpace, run_search
+    from workbench.engine.search import SearchSpace, read_search, run_search
 
     folder = tmp_path / "search"
     shutil.copytree(uninterrupted[0], folder)
-    name, _, how = damage.partition(":")
-    (path,) = folder.glob(f"kerastuner-*/{name}")
+    (path,) = folder.glob("grid-*.json")
     data = path.read_bytes()
-    path.write_bytes(b"" if how == "empty" else data[:len(data) // 2])
+    if damage == "folder":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.write_bytes(b"" if damage == "empty" else data[:len(data) // 2])
     trained = []
     trials = run_search(folder, SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",)),
                         model="linear", epochs=1, data=str(tiny_data),
@@ -334,6 +335,7 @@ def test_search_resumes_from_kerastuner_files_cut_short(tmp_path, tiny_data, uni
     assert trained == []
     assert {(t.optimizer, t.learning_rate, t.schedule): t.best_val_accuracy
             for t in trials} == uninterrupted[1]
+    assert read_search(folder).space.size == 4
 
 
 def test_search_with_a_damaged_row_in_trials_csv_reruns_only_that_trial(tmp_path, tiny_data,

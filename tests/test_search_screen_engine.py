@@ -1,5 +1,4 @@
-"""What the Search screen reads of a search folder (no Keras), and the distributed chief's
-gathered trials.csv, which its last line names."""
+"""What the Search screen reads of a search folder (no Keras)."""
 
 from __future__ import annotations
 
@@ -10,9 +9,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-import pytest
 
-from workbench.cli import main
 from workbench.engine.runs import write_history
 from workbench.engine.search import (SearchSpace, Trial, read_search, search_folders,
                                      search_stamp, trial_folder, trial_history)
@@ -30,7 +27,7 @@ def trials_csv(trials: list[Trial]) -> bytes:
 
 def search_folder(folder: Path, trials: list[Trial], grid: tuple | None = None) -> Path:
     """A search folder written directly: search.json, trials.csv, each trial's history and,
-    with ``grid``, KerasTuner's oracle.json naming the grid's axes (so pending cells show)."""
+    with ``grid``, the grid file naming the grid's axes (so pending cells show)."""
     folder.mkdir(parents=True)
     (folder / "search.json").write_text(json.dumps(
         {"model": "simple-cnn", "epochs": 3, "batch_size": 128, "val_split": 0.1, "seed": 0,
@@ -42,11 +39,8 @@ def search_folder(folder: Path, trials: list[Trial], grid: tuple | None = None) 
              "val_loss": 1.6 / e, "val_accuracy": t.best_val_accuracy - 0.03 * (3 - e),
              "learning_rate": t.learning_rate, "seconds": 4.0} for e in (1, 2, 3)])
     if grid is not None:
-        project = folder / "kerastuner-000000000000"
-        project.mkdir()
-        (project / "oracle.json").write_text(json.dumps({"hyperparameters": {"space": [
-            {"class_name": "Choice", "config": {"name": name, "values": list(values)}}
-            for name, values in zip(("optimizer", "learning_rate", "schedule"), grid)]}}))
+        (folder / "grid-000000000000.json").write_text(json.dumps(dict(zip(
+            ("optimizers", "learning_rates", "schedules"), grid))))
     for path in folder.rglob("*"):
         os.utime(path, (FIXED_TIME, FIXED_TIME))
     return folder
@@ -56,7 +50,7 @@ def trial(optimizer: str, lr: float, schedule: str = "constant", accuracy: float
     return Trial("0", optimizer, lr, schedule, accuracy, accuracy, 1, 1, 1.0)
 
 
-def test_the_grid_comes_from_keras_tuner_the_trials_and_the_grid_being_started(tmp_path):
+def test_the_grid_comes_from_grid_files_the_trials_and_the_grid_being_started(tmp_path):
     folder = search_folder(tmp_path / "s", [trial("sgd", 0.5, "plateau")],
                            (["adam", "nadam"], [0.01, 0.1], ["constant"]))
     state = read_search(folder, SearchSpace(("ftrl",), (1.0,), ("constant",)))
@@ -70,8 +64,8 @@ def test_damaged_and_foreign_files_read_as_empty_not_as_errors(tmp_path):
     (folder / "trials.csv").write_bytes(trials_csv(
         [trial("adam", 0.1), trial("../../x", 0.1), trial("adam", float("nan"))]))
     (folder / "search.json").write_text('{"model": "simple')
-    (folder / "kerastuner-1").mkdir()
-    (folder / "kerastuner-1" / "oracle.json").write_text('{"hyperparameters": {"space": [1')
+    (folder / "grid-1.json").write_text('{"optimizers": ["sgd"')
+    (folder / "grid-2.json").write_text('{"optimizers": "sgd", "schedules": [["plateau"]]}')
     state = read_search(folder)
     assert state.settings == {} and [t.optimizer for t in state.trials] == ["adam"]
     assert state.space == SearchSpace(("adam",), (0.1,), ("constant",))
@@ -85,30 +79,3 @@ def test_the_stamp_changes_when_a_trial_is_written_and_lists_the_searches(tmp_pa
     (folder / "trials-tuner0.csv").write_bytes(trials_csv([trial("adam", 0.1)]))
     assert search_stamp(folder) != before
     assert search_folders(tmp_path / "runs") == [folder]
-
-
-def test_a_distributed_chief_gathers_every_workers_trials_into_the_file_it_names(
-        tmp_path, monkeypatch, capsys, tiny_data):
-    """The chief trains nothing: its last line named a trials.csv that no process wrote. Now
-    it writes the workers' trials there. (KerasTuner's server is left out: the grid is done.)"""
-    pytest.importorskip("keras_tuner")
-    from keras_tuner.src.distribute import oracle_chief
-
-    monkeypatch.setattr(oracle_chief, "start_server", lambda oracle: None)
-    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
-    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
-    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
-    folder = tmp_path / "search"
-    folder.mkdir()
-    (folder / "search.json").write_text(json.dumps(
-        {"model": "linear", "epochs": 1, "batch_size": 128, "val_split": 0.1, "seed": 0,
-         "data": str(tiny_data)}))
-    (folder / "trials-tuner0.csv").write_bytes(trials_csv([trial("adam", 0.1, accuracy=0.8)]))
-    (folder / "trials-tuner1.csv").write_bytes(trials_csv([trial("sgd", 0.1, accuracy=0.7)]))
-    assert main(["search", "--model", "linear", "--optimizers", "adam", "sgd", "--lrs", "0.1",
-                 "--schedules", "constant", "--epochs", "1", "--data", str(tiny_data),
-                 "--dir", str(folder)]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == f"All trials: {folder / 'trials.csv'}"
-    gathered = (folder / "trials.csv").read_text().splitlines()
-    assert len(gathered) == 3 and gathered[1].split(",")[1:3] == ["adam", "0.1"]

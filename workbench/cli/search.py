@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from workbench.cli.output import err, out
-from workbench.cli.train import EXIT_INTERRUPTED
+from workbench.cli.train import EXIT_INTERRUPTED, ray_line, scale_flags, scale_of
 from workbench.engine.models import MODELS
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, Trial)
@@ -18,7 +18,8 @@ from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     search = commands.add_parser("search", parents=[common], help="grid search over optimizers x "
-                                 "learning rates x schedules (resumable; KerasTuner)")
+                                 "learning rates x schedules (resumable; trials at once on "
+                                 "Ray with --parallel or --cluster)")
     search.add_argument("--model", choices=MODELS, default=SETTINGS["model"])
     search.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS))
     search.add_argument("--lrs", nargs="+", type=float, default=list(DEFAULT_LEARNING_RATES),
@@ -32,6 +33,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     search.add_argument("--cpu", action="store_true")
     search.add_argument("--dir", type=Path, help="search folder; run the same command again to "
                         "resume (default runs/search-MODEL)")
+    scale_flags(search, "trials")
     search.set_defaults(run=run_search_command)
 
 
@@ -47,9 +49,11 @@ def run_search_command(args: argparse.Namespace) -> int:
     space = check_search(SearchSpace(args.optimizers, args.lrs, args.schedules),
                          model=args.model, epochs=args.epochs, batch_size=args.batch_size,
                          val_split=args.val_split, seed=args.seed)
+    scale = scale_of(args, space.size)
     folder = args.dir or Path("runs") / f"search-{args.model}"
     err.print(f"Search {folder}: {space.size} trials of {args.epochs} epochs ({args.model}); "
-              "trials already in trials.csv are skipped. Loading Keras ...")
+              "trials already in trials.csv are skipped. "
+              + ("Loading Keras ..." if scale.in_process else ray_line(scale)))
 
     def on_trial(trial: Trial, done: int, total: int) -> None:
         err.print(f"[{done}/{total}] {trial.optimizer} lr {trial.learning_rate:g} "
@@ -61,7 +65,8 @@ def run_search_command(args: argparse.Namespace) -> int:
     try:
         trials = run_search(folder, space, model=args.model, epochs=args.epochs,
                             batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
-                            data=args.data, cpu=args.cpu, on_trial=on_trial, stop=stop)
+                            data=args.data, cpu=args.cpu, on_trial=on_trial, stop=stop,
+                            scale=scale)
     except KeyboardInterrupt:
         err.print(f"Interrupted; run the same command again to resume ({folder}/trials.csv "
                   "keeps the finished trials).")
@@ -73,13 +78,5 @@ def run_search_command(args: argparse.Namespace) -> int:
     for rank, trial in enumerate(trials, 1):
         table.add_row(str(rank), *_row(trial))
     out.print(table)
-    mine = trials_file(folder)
-    gathered = (f"the chief gathers every worker's into {folder / 'trials.csv'} "
-                "when the grid is done.")
-    if mine.name == "trials.csv":  # this search's, or a distributed chief's (it gathers them)
-        out.print(f"All trials: {mine}")
-    elif mine.is_file():
-        out.print(f"This worker's trials: {mine}; {gathered}")
-    else:  # the other workers took every trial
-        out.print(f"This worker ran no trial; {gathered}")
+    out.print(f"All trials: {trials_file(folder)}")
     return 0

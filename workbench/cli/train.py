@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from workbench.cli.output import err, out
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, Predicting,
-                                     TrainFinished, TrainStarted)
+from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberEvent, MemberStarted,
+                                     Predicting, TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
@@ -51,6 +51,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                           "again continues an interrupted ensemble")
     _recipe_flags(ensemble)
     _prediction_flags(ensemble)
+    scale_flags(ensemble)
     ensemble.set_defaults(run=run_ensemble)
 
     cv = commands.add_parser(
@@ -73,7 +74,28 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                     "OOF accuracy and submission; trains nothing")
     _recipe_flags(cv, validation=False)
     _prediction_flags(cv, force=False)
+    scale_flags(cv)
     cv.set_defaults(run=run_cv)
+
+
+def scale_flags(parser: argparse.ArgumentParser, what: str = "members") -> None:
+    """How many ``what`` train at once, and where (Ray starts only when more than one does)."""
+    parser.add_argument("--parallel", type=int, metavar="N", help=f"train up to N {what} at "
+                        "once, on Ray: every GPU of this machine (--per-gpu on each) or its "
+                        "cores split between them (default 1: one after another, no Ray; "
+                        f"with --cluster: every one)")
+    parser.add_argument("--per-gpu", type=int, metavar="K", help=f"{what} that share each GPU "
+                        "(default: as many as --parallel N needs)")
+    parser.add_argument("--cluster", metavar="ADDRESS", help=f"train the {what} on the running "
+                        "Ray cluster at ADDRESS (HOST:PORT of 'ray start --head'; default "
+                        "$RAY_ADDRESS); what they write comes back to this machine")
+
+
+def scale_of(args: argparse.Namespace, members: int):
+    """The checked Scale of the flags, for a plan of ``members`` (before Keras or Ray)."""
+    from workbench.engine.scale import Scale, check_scale
+
+    return check_scale(Scale(args.parallel, args.per_gpu, args.cluster), members)
 
 
 def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True) -> None:
@@ -161,52 +183,75 @@ def _prediction_flags(parser: argparse.ArgumentParser, force: bool = True) -> No
 
 
 class ConsoleReporter:
-    """Draws training events: a progress bar with ETA, and a line per epoch."""
+    """Draws training events: a progress bar with ETA for each run that trains (one, or each
+    member of a plan that trains several at once), and a line per epoch."""
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[metrics]}"), console=err, transient=True)
-        self.task = None
+        self.tasks: dict[int | None, TaskID] = {}
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, MemberEvent):
+            self._show(event.event, event.index, f"{event.kind} {event.index}: ")
+        elif isinstance(event, MemberStarted) and event.kind == "member":
+            err.print(f"Member {event.index} of {event.members}: "
+                      f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
+        elif isinstance(event, MemberStarted):
+            err.print(f"CV member {event.index} of {event.members} ({event.kind})")
+        else:
+            self._show(event, None, "")
+
+    def _show(self, event: Event, key: int | None, who: str) -> None:
+        """``event`` of the run that ``key`` names (None: the one run), its lines led by
+        ``who``."""
+        task = self.tasks.get(key)
         if isinstance(event, TrainStarted):
-            err.print(f"Run {event.run_id}: {event.model} on {event.device}; "
+            err.print(f"{who}Run {event.run_id}: {event.model} on {event.device}; "
                       f"{event.train_rows:,} train / {event.val_rows:,} validation rows, "
                       f"{event.steps_per_epoch} steps per epoch"
                       + (f", resuming after epoch {event.initial_epoch}"
                          if event.initial_epoch else ""))
             self.progress.start()
-            if self.task is not None:
-                self.progress.remove_task(self.task)
-            self.task = self.progress.add_task("", total=event.steps_per_epoch, metrics="")
-        elif isinstance(event, BatchEnded):
+            if task is not None:
+                self.progress.remove_task(task)
+            self.tasks[key] = self.progress.add_task(who, total=event.steps_per_epoch,
+                                                     metrics="")
+        elif isinstance(event, BatchEnded) and task is not None:
             self.progress.update(
-                self.task, completed=event.step, total=event.steps,
-                description=f"epoch {event.epoch}",
+                task, completed=event.step, total=event.steps,
+                description=f"{who}epoch {event.epoch}",
                 metrics=f"loss {event.loss:.4f} acc {100 * event.accuracy:.2f}% "
                         f"{event.samples_per_s:,.0f}/s ETA {_clock(event.eta_s)}")
         elif isinstance(event, EpochEnded):
             val = (f"  val_loss {event.val_loss:.4f}  val_acc {100 * event.val_accuracy:.2f}%"
                    if event.val_accuracy is not None else "")
             self.progress.console.print(
-                f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
+                f"{who}epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
                 f"acc {100 * event.accuracy:.2f}%{val}  lr {event.learning_rate:.2e}  "
                 f"{event.seconds:.1f} s  {event.samples_per_s:,.0f}/s"
                 + ("  *" if event.best else ""))
-        elif isinstance(event, Predicting):
+        elif isinstance(event, Predicting) and task is not None:
             rows = " and ".join(f"{n:,} {what}" for n, what in
                                 ((event.val_rows, "validation"), (event.test_rows, "test")) if n)
-            if rows and self.task is not None:
-                self.progress.update(self.task, description=f"predicting {rows} rows",
+            if rows:
+                self.progress.update(task, description=f"{who}predicting {rows} rows",
                                      metrics="")
         elif isinstance(event, TrainFinished):
-            self.progress.stop()
-        elif isinstance(event, MemberStarted) and event.kind == "member":
-            err.print(f"Member {event.index} of {event.members}: "
-                      f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
-        elif isinstance(event, MemberStarted):
-            err.print(f"CV member {event.index} of {event.members} ({event.kind})")
+            if task is not None:
+                self.progress.remove_task(self.tasks.pop(key))
+            if who:
+                err.print(f"{who}run {event.run_id} {event.status}")
+            if not self.tasks:
+                self.progress.stop()
+
+
+def ray_line(scale) -> str:
+    where = (f"the Ray cluster at {shown(scale.cluster)}" if scale.cluster else
+             "Ray on this machine")
+    count = f"up to {scale.parallel} at once" if scale.parallel else "every one at once"
+    return f"Starting {where}: {count} ..."
 
 
 def _clock(seconds: float) -> str:
@@ -353,13 +398,14 @@ def _train_ensemble(args: argparse.Namespace) -> int:
     if args.members < 2:
         raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
     config = _config(args)
-    err.print("Loading Keras ...")
+    scale = scale_of(args, args.members)
+    err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
     from workbench.engine.ensemble import train_ensemble
 
     with _stop_on_ctrl_c() as stop:
         result = train_ensemble(config, args.members, name=args.name, tta=args.tta,
                                 runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
-                                stop=stop)
+                                stop=stop, scale=scale)
     for index, (run, accuracy) in enumerate(zip(result.members, result.member_accuracies), 1):
         if accuracy is not None:
             shown = f"best val acc {100 * accuracy:.2f}%"
@@ -367,9 +413,12 @@ def _train_ensemble(args: argparse.Namespace) -> int:
             shown = "trained on every row" if config.val_split == 0 else "best val acc -"
         out.print(f"member {index}: {run.name}  {shown}")
     if result.status == "interrupted":
-        err.print(f"Interrupted in member {len(result.members)} of {args.members}; the same "
-                  "command continues it.")
+        err.print(f"Ensemble {result.name} interrupted; the same command continues it.")
         return EXIT_INTERRUPTED
+    if result.status == "waiting":
+        out.print(f"Ensemble {result.name}: some members are training in another process; "
+                  "the same command, once they have finished, averages them.")
+        return 0
     _report(result.prediction, result.submission, _last_epochs_note(result.last_epoch_accuracy))
     return 0
 
@@ -403,13 +452,14 @@ def run_cv(args: argparse.Namespace) -> int:
         args.preset = "kaggle-best"  # a CV is for the strongest recipe unless told otherwise
     check_plan(args.folds, args.fold, args.refit)
     config = _config(args)
-    err.print("Loading Keras ...")
+    scale = scale_of(args, 1 if args.fold is not None else args.folds + args.refit)
+    err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
     from workbench.engine.cv import train_cv
 
     with _stop_on_ctrl_c() as stop:
         result = train_cv(config, args.folds, fold=args.fold, refit=args.refit, name=args.name,
                           tta=args.tta, runs_dir=args.runs_dir, subscribers=[ConsoleReporter()],
-                          stop=stop)
+                          stop=stop, scale=scale)
     if result.status == "interrupted":
         err.print(f"CV {result.name} interrupted; the same command continues it.")
         return EXIT_INTERRUPTED

@@ -57,6 +57,24 @@ def keras(cpu: bool = False) -> Any:
     return _keras
 
 
+def limit_threads(threads: int) -> None:
+    """Keep this process's compute to ``threads`` cores, as the backends read it at their
+    import: several members on one machine must not each take every core."""
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(min(threads, 2))
+    os.environ["XLA_FLAGS"] = " ".join(filter(None, (
+        os.environ.get("XLA_FLAGS"), f"--xla_cpu_multi_thread_eigen={str(threads > 1).lower()}",
+        f"intra_op_parallelism_threads={threads}")))
+
+
+def share_gpu() -> None:
+    """Let several processes share one GPU: each backend takes GPU memory as it needs it, not
+    most of the GPU at its start (TensorFlow and JAX both grab it by default)."""
+    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+
+
 def requested_backend() -> str:
     """The backend Keras will load: $KERAS_BACKEND, else keras.json's, else tensorflow."""
     name = os.environ.get("KERAS_BACKEND")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -27,10 +26,12 @@ from workbench.engine import runs
 from workbench.engine.atomic import write_atomic
 from workbench.engine.config import TrainConfig, check_folds
 from workbench.engine.errors import Option, WorkbenchError
-from workbench.engine.events import MemberStarted, Subscriber
+from workbench.engine.events import Subscriber
+from workbench.engine.members import Manifest, Member, train_members
 from workbench.engine.prediction import (Prediction, load_npz, predict_run, save_prediction,
                                          write_npz)
 from workbench.engine.review import Review, checked_review
+from workbench.engine.scale import Scale, check_scale
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 Z95 = 1.959964
@@ -163,20 +164,23 @@ def train_cv(
     submissions_dir: Path = SUBMISSIONS_DIR,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
+    scale: Scale | None = None,
 ) -> CVResult:
     """Train (or continue) the folds of ``config``'s CV, or fold ``fold`` alone, plus ``refit``
-    models on every row; once every one has finished, gather the OOF predictions and write the
-    submission. Folds running in another process are left to it."""
+    models on every row, one at a time or as ``scale`` says; once every one has finished,
+    gather the OOF predictions and write the submission. Folds running in another process are
+    left to it."""
     check_plan(folds, fold, refit)
     if name is not None:
         check_name(name)
     config = replace(config.resolved(), folds=None, fold=None)
     name = name or default_name(config, folds)
-    configs = ([fold_config(config, folds, i) for i in range(folds)]
-               + [refit_config(config, folds, i) for i in range(refit)])
-    for member in configs:
-        member.resolved()  # refuse a bad recipe before any folder is made
-    from workbench.engine import training  # Keras: once every value is checked
+    plan = [Member(i, "fold", fold_config(config, folds, i).resolved()) for i in range(folds)] + [
+        Member(folds + i, "refit", refit_config(config, folds, i).resolved())
+        for i in range(refit)]  # a bad recipe is refused before any folder is made
+    chosen = [plan[fold]] if fold is not None else plan
+    if scale is not None:
+        scale = check_scale(scale, len(chosen))
     recipe = {**config.to_dict(), "folds": folds, "refit": refit}
     path = manifest_path(name, runs_dir)
     with _locked(path):
@@ -187,46 +191,19 @@ def train_cv(
                                   "to continue it."))
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "runs": {}})
-    subscribers = list(subscribers)
-    for index in ([fold] if fold is not None else range(len(configs))):
-        for subscriber in subscribers:
-            subscriber(MemberStarted(index + 1, len(configs), None,
-                                     "fold" if index < folds else "refit"))
-        result = _train_member(path, index, configs[index], runs_dir, subscribers, stop, training)
-        if result == "interrupted":
-            return CVResult(name, "interrupted", cv_status(name, runs_dir).members)
+    status = train_members(_members_manifest(path), chosen, len(plan), runs_dir, scale=scale,
+                           subscribers=list(subscribers), stop=stop)
+    if status == "interrupted":
+        return CVResult(name, "interrupted", cv_status(name, runs_dir).members)
     return gather(name, runs_dir=runs_dir, submissions_dir=submissions_dir, tta=tta)
 
 
-def _train_member(path: Path, index: int, config: TrainConfig, runs_dir: Path,
-                  subscribers: list[Subscriber], stop, training) -> str:
-    """Claim member ``index``'s run under the manifest's lock (made and named in the manifest
-    if it has none yet), then fit it; its status after ("running": another process trains
-    it)."""
-    with _locked(path):
-        run_id = read_manifest(path)["runs"].get(str(index))
-        folder = runs_dir / run_id if run_id else None
-        if folder is not None and os.path.lexists(folder):
-            runs.check_run(folder)  # damaged: refused (deleting it lets the CV train it anew)
-            if runs.recorded_status(folder) == "finished":
-                return "finished"
-            try:
-                run = runs.Run.claim(folder)
-            except runs.RunBusy:
-                return "running"  # left to the process that trains it
-            if runs.recorded_status(folder) == "finished":
-                run.release()
-                return "finished"
-        else:  # new, or named but never made (a crash) or deleted: train it anew
-
-            def record(name: str) -> None:
-                manifest = read_manifest(path)
-                runs.write_json(path, {**manifest, "runs": {**manifest["runs"],
-                                                            str(index): name}})
-
-            run = runs.Run.create(config.resolved().to_dict(), runs_dir, record)
-    with run:
-        return training.fit(run, subscribers=subscribers, stop=stop).status
+def _members_manifest(path: Path) -> Manifest:
+    """How a CV's manifest names its members' runs: ``runs``, by member index."""
+    return Manifest(path, read_manifest,
+                    lambda manifest, index: manifest["runs"].get(str(index)),
+                    lambda manifest, index, run: {**manifest,
+                                                  "runs": {**manifest["runs"], str(index): run}})
 
 
 def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,

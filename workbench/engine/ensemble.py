@@ -14,7 +14,6 @@ ensemble with its held-out accuracy (``ensemble_status``).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterable
@@ -24,9 +23,11 @@ from pathlib import Path
 from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
-from workbench.engine.events import MemberStarted, Subscriber
+from workbench.engine.events import Subscriber
+from workbench.engine.members import Manifest, Member, train_members
 from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
                                          last_epoch_accuracy, save_prediction)
+from workbench.engine.scale import Scale, check_scale
 from workbench.engine.submission import SUBMISSIONS_DIR
 
 
@@ -63,7 +64,7 @@ def read_manifest(path: Path) -> dict:
         manifest = runs.load_json(path) or {}
         if manifest and not (isinstance(manifest.get("recipe"), dict)
                              and isinstance(manifest.get("members"), list)
-                             and all(isinstance(m, str) and runs.NAME.fullmatch(m)
+                             and all(isinstance(m, str) and (m == "" or runs.NAME.fullmatch(m))
                                      for m in manifest["members"])):
             raise ValueError(f"{path.name} does not hold a recipe and a list of member runs")
     except ValueError as error:
@@ -83,19 +84,22 @@ def train_ensemble(
     submissions_dir: Path = SUBMISSIONS_DIR,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
+    scale: Scale | None = None,
 ) -> EnsembleResult:
-    """Train (or continue) the ``members`` of ``config``'s ensemble, then average them."""
+    """Train (or continue) the ``members`` of ``config``'s ensemble, one at a time or as
+    ``scale`` says, then average them. Members training in another process are left to it."""
     if members < 2:
         raise WorkbenchError("an ensemble needs at least 2 members",
                              ("use 2 or more (", Option("members"), ")."))
     if name is not None:
         runs.check_name(name, "an ensemble")
     config = config.resolved()
-    for index in range(members):
-        member_config(config, index).resolved()  # e.g. a seed + index out of range: refused now
+    plan = [Member(index, "member", member_config(config, index).resolved())
+            for index in range(members)]  # e.g. a seed + index out of range: refused now
+    if scale is not None:
+        scale = check_scale(scale, members)
     name = name or default_name(config, members)
     path = manifest_path(name, runs_dir)
-    from workbench.engine import training  # Keras: once every value is checked
     recipe = config.to_dict()
     with runs.locked(path.with_suffix(".lock")):
         manifest = read_manifest(path)
@@ -106,21 +110,12 @@ def train_ensemble(
         runs.remove_temp_files(path.parent, f"{path.name}.")
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "members": []})
-    subscribers = list(subscribers)
-    paths: list[Path] = []
-    accuracies: list[float | None] = []
-    for index in range(members):
-        run, new = _member(path, index, member_config(config, index), runs_dir)
-        for subscriber in subscribers:
-            subscriber(MemberStarted(index + 1, members, None if new else run.id))
-        if run.claimed:
-            with run:
-                result = training.fit(run, subscribers=subscribers, stop=stop)
-            if result.status != "finished":
-                return EnsembleResult(name, "interrupted", paths + [run.path],
-                                      accuracies + [None])
-        paths.append(run.path)
-        accuracies.append(run.best_val_accuracy)
+    status = train_members(_members_manifest(path), plan, members, runs_dir, scale=scale,
+                           subscribers=list(subscribers), stop=stop)
+    paths = [runs_dir / run for run in read_manifest(path)["members"][:members] if run]
+    accuracies = [runs.Run(run).best_val_accuracy for run in paths]
+    if status != "finished":
+        return EnsembleResult(name, status, paths, accuracies)
     prediction = ensemble_runs(paths, tta=tta)
     with runs.locked(path.with_suffix(".lock")):
         runs.remove_temp_files(submissions_dir, f"{name}.")
@@ -129,26 +124,17 @@ def train_ensemble(
                           last_epoch_accuracy(paths))
 
 
-def _member(path: Path, index: int, config: TrainConfig, runs_dir: Path) -> tuple[runs.Run, bool]:
-    """Member ``index``'s run, claimed unless it has finished, and whether it is new: the run
-    the manifest names, or a new one (when it names none, or one whose folder never appeared
-    or was deleted), named in the manifest before its folder appears. A damaged member is
-    refused (deleting it lets the same command train it anew)."""
-    with runs.locked(path.with_suffix(".lock")):
-        ids = read_manifest(path)["members"]
-        folder = runs_dir / ids[index] if index < len(ids) else None
-        if folder is not None and os.path.lexists(folder):
-            runs.check_run(folder)
-            run = runs.Run.claim(folder)
-            if runs.recorded_status(folder) == "finished":
-                run.release()
-            return run, False
+def _members_manifest(path: Path) -> Manifest:
+    """How an ensemble's manifest names its members' runs: ``members``, a list in order."""
+    def with_run(manifest: dict, index: int, run: str) -> dict:
+        ids = manifest["members"]
+        return {**manifest, "members": [*ids[:index], *[""] * (index - len(ids)), run,
+                                        *ids[index + 1:]]}
 
-        def record(name: str) -> None:
-            runs.write_json(path, {**read_manifest(path),
-                                   "members": [*ids[:index], name, *ids[index + 1:]]})
-
-        return runs.Run.create(config.resolved().to_dict(), runs_dir, record), True
+    return Manifest(path, read_manifest,
+                    lambda manifest, index: (manifest["members"][index] or None
+                                             if index < len(manifest["members"]) else None),
+                    with_run)
 
 
 def average(members: list[Path], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,
@@ -209,7 +195,7 @@ def ensemble_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> EnsembleStatus
         ids = read_manifest(manifest_path(name, runs_dir)).get("members", [])
     except WorkbenchError as error:
         return EnsembleStatus(name, [], 0, 0.0, problem=str(error))
-    members = [runs_dir / member for member in ids]
+    members = [runs_dir / member for member in ids if member]  # "": not made yet
     finished = sum(run.is_dir() and runs.run_status(run) == "finished" for run in members)
     seconds = sum(runs.recorded_seconds(run) for run in members)
     status = EnsembleStatus(name, members, finished, seconds)

@@ -85,6 +85,19 @@ class MemberStarted:
 
 
 @dataclass(frozen=True)
+class MemberEvent:
+    """An event of member ``index`` of ``members`` (a ``kind`` as in MemberStarted) while several
+    members train at once (``--parallel``, ``--cluster``): its run's own event, told apart from
+    the others' by member and run."""
+
+    index: int
+    members: int
+    kind: str
+    run_id: str
+    event: Event
+
+
+@dataclass(frozen=True)
 class TrialFinished:
     """A search's trial is trained: ``done`` of the grid's ``total`` trials are now done (those
     of earlier sessions of the same search included)."""
@@ -95,7 +108,7 @@ class TrialFinished:
 
 
 Event = (TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
-         | TrialFinished)
+         | MemberEvent | TrialFinished)
 Subscriber = Callable[[Event], None]
 
 

@@ -1,44 +1,42 @@
 """The convergence search: optimizers x learning rates x schedules, a few epochs each.
 
-KerasTuner's grid oracle keeps its state in the search folder, so running the same search again
-resumes it (finished trials are skipped). Each trial appends a row to ``trials.csv`` there, written
-atomically: that file, not KerasTuner's bookkeeping, is what a resumed search trusts. Then the
-trial's per-epoch history goes to ``trials/<optimizer>-lr<rate>-<schedule>/history.csv`` (a run
-folder's format), for the app to draw: the row is the commit point, so a kill between the two
-leaves a finished trial without its curves, never curves without their trial. KerasTuner
-writes its own JSON files in place, so a ``kill -9`` can leave them cut short; such a state is
-discarded and the grid walked afresh, the finished trials answered from ``trials.csv``. A
-search holds a lock (fcntl, released even by ``kill -9``) on its trials file, so the same search
-started twice at once is refused rather than interleaved. Every setting is checked before any
-folder is made or Keras loads, by the validators ``train`` uses (``workbench.engine.config``).
-Distributed mode is KerasTuner's chief/worker protocol: see the README ("Distributed search").
-Each worker writes ``trials-<id>.csv``; the chief, which trains nothing, gathers them all into
-``trials.csv`` when the grid is done. Two of KerasTuner's parts are replaced for it: its grid
-oracle hands a cell out only once the cell before it has ended (after the first two trials the
-workers ran one at a time), and its chief waits forever on the trial of a worker that died. Here
-every cell goes to the next worker that asks, and the chief gives a dead worker's trial (its
-lock on its trials file is free) to the next one. The app follows a search it did not start by
-polling ``search_stamp`` and reading ``read_search`` (no Keras).
+Running the same search again resumes it: each trial appends a row to ``trials.csv`` in the
+search folder, written atomically, and that row is the commit point (finished trials are never
+trained again). Then the trial's per-epoch history goes to
+``trials/<optimizer>-lr<rate>-<schedule>/history.csv`` (a run folder's format), for the app to
+draw: a kill between the two leaves a finished trial without its curves, never curves without
+their trial. A grid's axes are written to ``grid-<id>.json`` as it starts, so the app shows the
+cells still to come, whoever runs the grid. A search holds a lock (fcntl, released even by
+``kill -9``) on its trials file, so the same search started twice at once is refused rather
+than interleaved. Every setting is checked before any folder is made or Keras loads, by the
+validators ``train`` uses (``workbench.engine.config``).
+
+The trials train in this process one after another, or several at once on Ray (``scale``: this
+machine's GPUs and cores, or a cluster's), each in a worker process of its own: the worker gets
+the rows through Ray and sends back the trial's row and history, which are written here as each
+trial ends, so no folder is shared; a worker that dies has its trial trained again elsewhere.
+The app follows a search it did not start by polling ``search_stamp`` and reading
+``read_search`` (no Keras).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import hashlib
 import io
 import itertools
 import json
 import math
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from workbench.engine import backend, runs
 from workbench.engine.config import (check_batch_size, check_epochs, check_learning_rate,
@@ -48,6 +46,7 @@ from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.events import Subscriber, TrialFinished
 from workbench.engine.models import build_model, model_spec
 from workbench.engine.recipes import OPTIMIZER_ARGS, OPTIMIZERS, SCHEDULES, check_choice
+from workbench.engine.scale import Scale, check_scale
 from workbench.engine.split import stratified_split
 
 # The seed's grid: every optimizer, four decades of learning rate, four schedules.
@@ -55,7 +54,6 @@ DEFAULT_OPTIMIZERS = tuple(o for o in OPTIMIZERS if o not in OPTIMIZER_ARGS)  # 
 DEFAULT_LEARNING_RATES = (1.0, 0.1, 0.01, 0.001)
 DEFAULT_SCHEDULES = ("constant", "plateau", "triangular", "triangular2")
 CONVERGED_WITHIN = 0.001  # an epoch within 0.1 point of the trial's best counts as converged
-POLL_SECONDS = 0.5  # a waiting worker's pause between asks; the chief's between its checks
 # A search's other settings when not given (the CLI's and the app's form's defaults too).
 SETTINGS: dict[str, Any] = {"model": "simple-cnn", "epochs": 3, "batch_size": 128,
                             "val_split": 0.1, "seed": 0}
@@ -103,8 +101,8 @@ class Trial:
 
 
 def read_trials(folder: Path) -> list[Trial]:
-    """The trials of a search folder (every worker's file), best first: accuracy, then fewer
-    epochs to converge, then time."""
+    """The trials of a search folder, best first: accuracy, then fewer epochs to converge, then
+    time (trials.csv, and the per-worker files a search wrote before it ran on Ray)."""
     rows = {(t.optimizer, t.learning_rate, t.schedule): t
             for path in sorted(folder.glob("trials*.csv")) for t in _read_file(path)}
     return sorted(rows.values(),
@@ -135,7 +133,7 @@ def search_stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """Names, change times and sizes of the files that change when a grid starts or a trial
     ends, whoever runs it: a few stat calls, for the app to poll before reading anything."""
     paths = sorted([folder / "search.json", *folder.glob("trials*.csv"),
-                    *folder.glob("kerastuner-*/oracle.json")])
+                    *folder.glob("grid-*.json")])
     stamp = []
     for path in paths:
         try:
@@ -148,9 +146,9 @@ def search_stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 def read_search(folder: Path, grid: SearchSpace | None = None) -> SearchState:
     """A search folder as the app shows it; damaged or missing files read as empty. The grid's
-    axes come from KerasTuner's oracle files (there as soon as a grid's first trial starts, from
-    any process), from the trials found and from ``grid`` (the one being started), in the
-    recipes' order, rates highest first; names that are no optimizer or schedule are left out."""
+    axes come from the grid files (written as a grid starts, by any process), from the trials
+    found and from ``grid`` (the one being started), in the recipes' order, rates highest
+    first; names that are no optimizer or schedule are left out."""
     trials = [t for t in read_trials(folder)
               if t.optimizer in OPTIMIZERS and t.schedule in SCHEDULES
               and 0 < t.learning_rate < math.inf]
@@ -158,22 +156,24 @@ def read_search(folder: Path, grid: SearchSpace | None = None) -> SearchState:
     optimizers = {t.optimizer for t in trials} | set(grid.optimizers)
     rates = {t.learning_rate for t in trials} | set(grid.learning_rates)
     schedules = {t.schedule for t in trials} | set(grid.schedules)
-    for path in folder.glob("kerastuner-*/oracle.json"):
-        choices = {}
-        space = runs.read_json(path).get("hyperparameters", {})
-        for entry in space.get("space", []) if isinstance(space, dict) else []:
-            config = entry.get("config", {}) if isinstance(entry, dict) else {}
-            if isinstance(config, dict) and isinstance(config.get("values"), list):
-                choices[config.get("name")] = config["values"]
-        optimizers |= {o for o in choices.get("optimizer", []) if o in OPTIMIZERS}
-        schedules |= {s for s in choices.get("schedule", []) if s in SCHEDULES}
-        rates |= {float(r) for r in choices.get("learning_rate", [])
+    for path in folder.glob("grid-*.json"):
+        axes = runs.read_json(path)
+        optimizers |= {o for o in _listed(axes, "optimizers") if o in OPTIMIZERS}
+        schedules |= {s for s in _listed(axes, "schedules") if s in SCHEDULES}
+        rates |= {float(r) for r in _listed(axes, "learning_rates")
                   if runs.is_number(r) and 0 < r < math.inf}
     settings = runs.read_json(folder / "search.json")
     return SearchState(folder, settings,
                        SearchSpace(tuple(o for o in OPTIMIZERS if o in optimizers),
                                    tuple(sorted(rates, reverse=True)),
                                    tuple(s for s in SCHEDULES if s in schedules)), trials)
+
+
+def _listed(axes: dict, name: str) -> list:
+    """Axis ``name`` of a grid file's, hashable values alone ([] if it is not a list)."""
+    values = axes.get(name)
+    return [v for v in values if isinstance(v, (str, int, float))] if isinstance(
+        values, list) else []
 
 
 def trial_history(folder: Path, trial: Trial) -> list[dict]:
@@ -205,14 +205,7 @@ def _read_file(path: Path) -> list[Trial]:
 
 
 def trials_file(folder: Path) -> Path:
-    """This process's trials file: trials.csv (also the distributed chief's, which gathers the
-    workers' files there), or trials-<id>.csv for a distributed worker."""
-    worker = os.environ.get("KERASTUNER_TUNER_ID")
-    return _worker_file(folder, worker) if worker and not _is_chief() else folder / "trials.csv"
-
-
-def _worker_file(folder: Path, tuner_id: str) -> Path:
-    return folder / f"trials-{tuner_id}.csv"
+    return folder / "trials.csv"
 
 
 def _lock_file(trials: Path) -> Path:
@@ -276,29 +269,26 @@ def check_search(space: SearchSpace, *, model: str, epochs: int, batch_size: int
     check_seed(seed)
     if check_val_split(val_split) == 0:
         raise WorkbenchError("a search ranks by validation accuracy; use --val-split > 0.")
-    if "KERASTUNER_ORACLE_IP" in os.environ:  # KerasTuner would raise only once Keras is up
-        for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
-            if not os.environ.get(name):
-                raise WorkbenchError(f"KERASTUNER_ORACLE_IP is set but {name} is not: set it "
-                                     "(see the README, \"Distributed search\"), or unset "
-                                     "KERASTUNER_ORACLE_IP to search on this machine alone.")
     return space
 
 
-class _TrialFailed(BaseException):
-    """A trial's own error, carried past KerasTuner (which would log a traceback, mark the
-    trial failed and go on) to end the search with one sentence."""
-
-
 def _sweep(folder: Path) -> None:
-    """Remove the temp files a kill mid-write left: this process's trials file's, search.json's
-    (written once, so none is in progress once it exists) and, unless other workers may be
-    writing theirs right now, the trials' histories'."""
-    temps = [folder.glob(f".{name}.*.tmp") for name in (trials_file(folder).name, "search.json")]
-    if "KERASTUNER_ORACLE_IP" not in os.environ:
-        temps.append(folder.glob("trials/*/.history.csv.*.tmp"))
+    """Remove the temp files a kill mid-write left (this process holds the search's lock)."""
+    temps = [folder.glob(f".{name}.*.tmp") for name in ("trials.csv", "search.json")]
+    temps.append(folder.glob(".grid-*.json.*.tmp"))
+    temps.append(folder.glob("trials/*/.history.csv.*.tmp"))
     for tmp in itertools.chain(*temps):
         tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class TrialRows:
+    """What every trial of a search trains and is judged on (one split of the data)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
 
 
 def run_search(
@@ -314,10 +304,15 @@ def run_search(
     cpu: bool = False,
     on_trial: Callable[[Trial, int, int], None] | None = None,
     stop: threading.Event | None = None,
+    scale: Scale | None = None,
 ) -> list[Trial]:
-    """Run (or resume) the grid in ``folder``; ``on_trial(trial, done, total)`` after each."""
+    """Run (or resume) the grid in ``folder``, one trial at a time or as ``scale`` says;
+    ``on_trial(trial, done, total)`` after each. A stop raises KeyboardInterrupt once the
+    trials in hand have ended (in this process) or been cancelled (on Ray)."""
     space = check_search(space, model=model, epochs=epochs, batch_size=batch_size,
                          val_split=val_split, seed=seed)
+    if scale is not None:
+        scale = check_scale(scale, space.size)
     competition = load_competition(data)
     if competition.n_train == 0:
         raise WorkbenchError("the data has no labelled rows to search on; give a train.csv.")
@@ -329,25 +324,66 @@ def run_search(
     settings = {"model": model, "epochs": epochs, "batch_size": batch_size,
                 "val_split": val_split, "seed": seed, "data": data}
     _check_folder(folder, settings)
-    keras = backend.keras(cpu)
-    backend.set_precision(backend.precision_policy("auto", backend.device(cpu)))
-    import keras_tuner as kt
-
+    rows = TrialRows(competition.train_images[train_idx], competition.train_labels[train_idx],
+                     competition.train_images[val_idx], competition.train_labels[val_idx])
+    in_process = scale is None or scale.in_process
+    if in_process:
+        backend.keras(cpu)  # a backend that cannot load is said before the folder is made
+    else:
+        backend.check_backend()
     _claim_folder(folder, settings)
     with _locked(folder):
-        return _search(folder, space, competition, train_idx, val_idx, keras, kt, model=model,
-                       epochs=epochs, batch_size=batch_size, seed=seed, on_trial=on_trial,
-                       stop=stop)
+        _sweep(folder)
+        grid = list(itertools.product(space.optimizers, space.learning_rates, space.schedules))
+        _record_grid(folder, space)
+        done = _finished(folder)
+        todo = [(f"{grid.index(cell):0{len(str(len(grid)))}d}", cell) for cell in grid
+                if cell not in done]
+        options: dict[str, Any] = {"model": model, "epochs": epochs, "batch_size": batch_size,
+                                   "seed": seed, "cpu": cpu}
+
+        def finished(result: tuple[Trial, list[dict]]) -> None:
+            row, history = result
+            done[(row.optimizer, row.learning_rate, row.schedule)] = row
+            _write_trials(trials_file(folder), list(done.values()))
+            runs.write_history(trial_folder(folder, row.optimizer, row.learning_rate,
+                                            row.schedule), history)
+            if on_trial:
+                on_trial(row, sum(cell in done for cell in grid), space.size)
+
+        try:
+            if in_process:
+                for trial_id, cell in todo:
+                    finished(train_trial(rows, trial_id, cell, stop=stop, **options))
+            elif todo and scale is not None:
+                from workbench.engine import scaleout
+
+                scaleout.run_tasks(scale, train_trial, rows, todo, options, cpu,
+                                   lambda _, result: finished(result), stop)
+        except _TrialFailed as failed:
+            raise failed.sentence(folder) from None
+    cells = set(grid)
+    return [t for t in read_trials(folder) if (t.optimizer, t.learning_rate, t.schedule) in cells]
+
+
+def _record_grid(folder: Path, space: SearchSpace) -> None:
+    """The grid's axes, for the app to show the cells still to come (once per grid)."""
+    grid_id = hashlib.sha256(repr(astuple(space)).encode()).hexdigest()[:12]
+    path = folder / f"grid-{grid_id}.json"
+    if not os.path.lexists(path):  # a damaged one is only read as empty
+        runs.write_json(path, {"optimizers": list(space.optimizers),
+                               "learning_rates": list(space.learning_rates),
+                               "schedules": list(space.schedules)})
 
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """Hold this process's trials file for the search: a second run of the same search at
-    once would rewrite trials.csv without the first one's new rows. The lock (fcntl) dies with
-    its holder, so a killed search never blocks its resume."""
+    """Hold the search's trials file while it runs: a second run of the same search at once
+    would rewrite trials.csv without the first one's new rows. The lock (fcntl) dies with its
+    holder, so a killed search never blocks its resume."""
     fd = os.open(_lock_file(trials_file(folder)), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        if not runs.lock_within(fd, 0.25):  # a distributed chief's look (``_gone``) is brief
+        if not runs.lock_within(fd, 0.25):
             raise WorkbenchError(f"the search in {printable(str(folder))} is running in another "
                                  "process; let it finish (or stop it), then run this command "
                                  "again to resume.")
@@ -372,21 +408,42 @@ def search_job(folder: Path, space: SearchSpace, *, subscribers: Sequence[Subscr
     return False
 
 
-def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, keras, kt, *,
-            model: str, epochs: int, batch_size: int, seed: int,
-            on_trial: Callable[[Trial, int, int], None] | None,
-            stop: threading.Event | None) -> list[Trial]:
-    """The grid on KerasTuner, under the folder's lock; trials.csv answers the finished ones."""
+class _TrialFailed(Exception):
+    """A trial's own error, with its cell: said as one sentence naming the trial."""
+
+    def __init__(self, cell: tuple, cause: BaseException) -> None:
+        super().__init__(cell, cause)
+        self.cell, self.cause = cell, cause
+
+    def sentence(self, folder: Path) -> Exception:
+        if isinstance(self.cause, (WorkbenchError, OSError)):
+            return self.cause
+        optimizer, rate, schedule = self.cell
+        return WorkbenchError(
+            f"trial {optimizer} lr {rate:g} {schedule} failed ({type(self.cause).__name__}: "
+            f"{' '.join(str(self.cause).split())[:160]}); the finished trials are kept in "
+            f"{printable(str(trials_file(folder)))}: fix the cause and run the same command to "
+            "resume.")
+
+
+def train_trial(rows: TrialRows, trial_id: str, cell: tuple, *, model: str, epochs: int,
+                batch_size: int, seed: int, cpu: bool, stop: threading.Event | None = None,
+                threads: int | None = None, share_gpu: bool = False
+                ) -> tuple[Trial, list[dict]]:
+    """One trial: ``model`` trained on ``rows`` with the optimizer, rate and schedule of
+    ``cell``; its row of trials.csv and its per-epoch history. In this process, or in a Ray
+    worker of its own (``threads``, ``share_gpu``: see ``scaleout``)."""
+    if threads is not None:
+        backend.limit_threads(threads)
+    if share_gpu:
+        backend.share_gpu()
+    keras: Any = backend.keras(cpu)
+    backend.set_precision(backend.precision_policy("auto", backend.device(cpu)))
     from workbench.engine.schedules import compile_model, plateau_callback
 
-    _sweep(folder)
-    x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
-    validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
+    optimizer, learning_rate, schedule = cell
     per_execution = model_spec(model).steps_per_call()
-    steps = backend.epoch_steps(len(x), batch_size, per_execution)
-    done = _finished(folder)
-    mine = _read_file(trials_file(folder))
-    grid = list(itertools.product(space.optimizers, space.learning_rates, space.schedules))
+    steps = backend.epoch_steps(len(rows.x), batch_size, per_execution)
 
     class Stop(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -413,242 +470,30 @@ def _search(folder: Path, space: SearchSpace, competition, train_idx, val_idx, k
                     self.model.optimizer.learning_rate)),
                 "seconds": round(time.perf_counter() - self.start, 3)})
 
-    class Tuner(kt.Tuner):
-        waiting = False  # the chief answered the last ask with "wait" (IDLE)
-
-        def pre_create_trial(self):
-            """Before each ask: Ctrl-C is honoured between trials too, and a worker the chief
-            told to wait pauses before asking again (KerasTuner would ask at once, in a loop)."""
-            if self.waiting:
-                time.sleep(POLL_SECONDS)
-            if stop is not None and stop.is_set():
-                raise KeyboardInterrupt
-            self.waiting = True
-
-        def on_trial_begin(self, trial):
-            self.waiting = False
-            super().on_trial_begin(trial)
-
-        def run_trial(self, trial, *args, **kwargs):
-            hp = trial.hyperparameters
-            key = (hp.get("optimizer"), hp.get("learning_rate"), hp.get("schedule"))
-            if key not in done:  # a dead worker's trial, given again, may have its row
-                done.update(_finished(folder))
-            if key in done:
-                return {"val_accuracy": done[key].best_val_accuracy}
-            try:
-                row, history = _train_trial(trial.trial_id, key)
-                done[key] = row
-                mine.append(row)
-                _write_trials(trials_file(folder), mine)
-                runs.write_history(trial_folder(folder, *key), history)
-                if on_trial:
-                    on_trial(row, sum(cell in done for cell in grid), space.size)
-            except Exception as error:
-                raise _TrialFailed(key, error) from error
-            return {"val_accuracy": row.best_val_accuracy}
-
-    def _train_trial(trial_id: str, key: tuple) -> tuple[Trial, list[dict]]:
+    try:
         keras.utils.set_random_seed(seed)
         net = build_model(model, seed=seed)
-        compile_model(net, key[0], key[1], key[2], steps, epochs,
+        compile_model(net, optimizer, learning_rate, schedule, steps, epochs,
                       steps_per_execution=per_execution)
         record = Record()
         callbacks = [Stop(), record, keras.callbacks.TerminateOnNaN()]
-        if key[2] == "plateau":
+        if schedule == "plateau":
             callbacks.append(plateau_callback("val_loss"))
         start = time.perf_counter()
-        history = net.fit(**backend.fit_inputs(x, y, batch_size, seed, per_execution),
-                          epochs=epochs, verbose=0, validation_data=validation,
+        history = net.fit(**backend.fit_inputs(rows.x, rows.y, batch_size, seed, per_execution),
+                          epochs=epochs, verbose=0, validation_data=(rows.val_x, rows.val_y),
                           validation_batch_size=1024, callbacks=callbacks).history
-        accuracies = [0.0 if a != a else a for a in history["val_accuracy"]]  # NaN: 0
-        best = max(accuracies)
-        optimizer, learning_rate, schedule = key
-        return Trial(trial_id, optimizer, learning_rate, schedule, best, accuracies[-1],
-                     next(i for i, a in enumerate(accuracies, 1) if a >= best - CONVERGED_WITHIN),
-                     len(accuracies), round(time.perf_counter() - start, 2)), record.rows
-
-    hyperparameters = kt.HyperParameters()
-    hyperparameters.Choice("optimizer", list(space.optimizers))
-    hyperparameters.Choice("learning_rate", list(space.learning_rates))
-    hyperparameters.Choice("schedule", list(space.schedules))
-    grid_id = hashlib.sha256(repr(astuple(space)).encode()).hexdigest()[:12]
-    project = folder / f"kerastuner-{grid_id}"
-
-    def search() -> None:
-        if all(cell in done for cell in grid):  # nothing to hand out, nor to ask a chief for
-            return
-        with contextlib.redirect_stdout(io.StringIO()):  # "Reloading Tuner from ..."
-            tuner = Tuner(_grid_oracle(kt, hyperparameters, grid), directory=str(folder),
-                          project_name=project.name, overwrite=False)
-        if _is_chief():  # KerasTuner's search would run its own server (oracle_chief)
-            tuner.oracle.verbose = 0
-            tuner.save()
-            _serve(tuner.oracle, folder, stop)
-        else:
-            tuner.search(verbose=0)
-
-    if not _is_worker() and not _agrees(project, done):
-        _discard(project)
-    try:
-        try:
-            search()
-        except (_TrialFailed, WorkbenchError):
-            raise
-        except Exception as error:  # KerasTuner's own files, cut short by a kill
-            if _is_worker():
-                raise WorkbenchError(f"KerasTuner's state in {printable(str(project))} cannot be "
-                                     f"read ({type(error).__name__}); restart the chief.") from None
-            _discard(project)
-            search()
-    except _TrialFailed as failed:
-        key, cause = failed.args
-        if isinstance(cause, (WorkbenchError, OSError)):
-            raise cause from None
-        raise WorkbenchError(
-            f"trial {key[0]} lr {key[1]:g} {key[2]} failed ({type(cause).__name__}: "
-            f"{' '.join(str(cause).split())[:160]}); the finished trials are kept in "
-            f"{printable(str(trials_file(folder)))}: fix the cause and run the same command to "
-            "resume.") from None
-    if _is_chief():  # the workers' files, gathered: the one file that holds every trial
-        _write_trials(trials_file(folder), read_trials(folder))
-    cells = set(grid)
-    return [t for t in read_trials(folder) if (t.optimizer, t.learning_rate, t.schedule) in cells]
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:
+        raise _TrialFailed(cell, error) from error
+    accuracies = [0.0 if a != a else a for a in history["val_accuracy"]]  # NaN: 0
+    best = max(accuracies)
+    return Trial(trial_id, optimizer, learning_rate, schedule, best, accuracies[-1],
+                 next(i for i, a in enumerate(accuracies, 1) if a >= best - CONVERGED_WITHIN),
+                 len(accuracies), round(time.perf_counter() - start, 2)), record.rows
 
 
 def _finished(folder: Path) -> dict[tuple, Trial]:
-    """The finished trials of every process's trials file, by grid cell."""
+    """The finished trials of the search's trials files, by grid cell."""
     return {(t.optimizer, t.learning_rate, t.schedule): t for t in read_trials(folder)}
-
-
-def _grid_oracle(kt, hyperparameters, grid: list[tuple]):
-    """KerasTuner's oracle for the grid. Every cell, in grid order, goes to the next tuner that
-    asks (KerasTuner's grid oracle hands a cell out only once the cell before it has ended); one
-    that asks while the last cells run elsewhere is told to wait (IDLE), so that it can take a
-    dead worker's trial over; the end (STOPPED) comes once none runs."""
-    status = kt.engine.trial.TrialStatus
-    names = ("optimizer", "learning_rate", "schedule")
-
-    class GridOracle(kt.Oracle):
-        def populate_space(self, trial_id):
-            for cell in grid:
-                values = dict(zip(names, cell))
-                if not self._duplicate(values):
-                    return {"status": status.RUNNING, "values": values}
-            return {"status": status.IDLE if self.ongoing_trials else status.STOPPED}
-
-        @kt.synchronized
-        def release(self, gone: Callable[[str], bool]) -> None:
-            """The trial of each worker that is ``gone`` back in the queue (as KerasTuner does
-            with every running trial when its chief restarts), and that worker no more waited
-            for."""
-            dead = [t for t in sorted(self.tuner_ids | set(self.ongoing_trials)) if gone(t)]
-            for tuner_id in dead:
-                self.tuner_ids.discard(tuner_id)
-                trial = self.ongoing_trials.pop(tuner_id, None)
-                if trial is not None:
-                    self._retry_queue.append(trial.trial_id)
-            if dead:
-                self.save()
-
-    # KerasTuner pads trial ids to max_trials' width, and stops every tuner that asks once that
-    # many have started: the grid's size in width, never reached (the end is populate_space's).
-    return GridOracle(objective=kt.Objective("val_accuracy", "max"),
-                      max_trials=10 ** len(str(len(grid))) - 1,
-                      hyperparameters=hyperparameters, tune_new_entries=False,
-                      max_consecutive_failed_trials=len(grid))
-
-
-def _serve(oracle, folder: Path, stop: threading.Event | None) -> None:
-    """KerasTuner's chief server (``oracle_chief.start_server``) with what it lacks: the trial
-    of a worker that is gone goes to the next worker that asks (KerasTuner waits for it
-    forever), the end of the grid is seen within a second (it looks every 20 s), Ctrl-C stops
-    it, and an address it cannot listen on (another chief's port, say) is one sentence."""
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
-
-    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    # Without so_reuseport, a second chief on the port is refused rather than sent half the asks.
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1),
-                         options=[("grpc.so_reuseport", 0)])
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    try:
-        with backend.quiet_stderr():  # gRPC's C++ log line, said below in one sentence
-            listening = server.add_insecure_port(address)
-    except RuntimeError:
-        listening = 0
-    if not listening:
-        raise WorkbenchError(f"the chief cannot listen on {printable(address)} (the port is in "
-                             "use, or the address is not this machine's); set "
-                             "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT to a free one here "
-                             "(and the same on the workers).")
-    server.start()
-    try:
-        while not (servicer.stop_triggered and exit_chief(oracle)):
-            if stop is not None and stop.wait(POLL_SECONDS):
-                raise KeyboardInterrupt
-            if stop is None:
-                time.sleep(POLL_SECONDS)
-            oracle.release(lambda tuner_id: _gone(folder, tuner_id))
-    finally:
-        server.stop(None)
-
-
-def _gone(folder: Path, tuner_id: str) -> bool:
-    """Whether a worker's process has ended, however (``kill -9`` too): the lock it holds on its
-    trials file for its whole search is free. A worker with no lock file here (the folder is not
-    shared with it) cannot be told, and counts as running, as KerasTuner counts every worker."""
-    try:
-        fd = os.open(_lock_file(_worker_file(folder, tuner_id)), os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:  # held (or no locks on this file system: it cannot be told)
-        return False
-    finally:
-        os.close(fd)
-    return True
-
-
-def _agrees(project: Path, done: dict) -> bool:
-    """Whether KerasTuner's state can be trusted: every file of it reads, and every trial it
-    has completed is in trials.csv (else that trial would never run again, and be lost)."""
-    try:
-        for path in project.glob("*.json"):
-            json.loads(path.read_bytes())
-        for path in project.glob("trial_*/trial.json"):
-            trial = json.loads(path.read_bytes())
-            if trial.get("status") == "COMPLETED":
-                values = trial["hyperparameters"]["values"]
-                key = (values["optimizer"], values["learning_rate"], values["schedule"])
-                if key not in done:
-                    return False
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return False
-    return True
-
-
-def _is_chief() -> bool:
-    """A distributed search's chief (KerasTuner's test): it hands out trials, trains none."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and \
-        "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
-
-
-def _is_worker() -> bool:
-    """A distributed search's worker (KerasTuner's test): the state belongs to the chief, never
-    to discard here."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and not _is_chief()
-
-
-def _discard(project: Path) -> None:
-    """Remove KerasTuner's project folder (renamed first, so a kill mid-way leaves none half
-    there); trials.csv keeps the results, so the grid is only walked again."""
-    trash = project.with_name(f".{project.name}.discarded-{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        os.replace(project, trash)
-    shutil.rmtree(trash, ignore_errors=True)

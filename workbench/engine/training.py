@@ -25,15 +25,13 @@ from workbench import __version__
 from workbench.engine import backend, runs
 from workbench.engine.atomic import naming
 from workbench.engine.config import Recipe, TrainConfig
-from workbench.engine.data import Competition, load_competition
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.data import Competition
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, Predicting, Subscriber,
                                      TrainFinished, TrainStarted)
 from workbench.engine.models import build_model, model_spec
-from workbench.engine.prediction import (load_checkpoint, predict_probabilities, pseudo_labels,
-                                         write_npz)
-from workbench.engine.review import read_suspects
+from workbench.engine.inputs import TrainInputs, read_inputs
+from workbench.engine.prediction import load_checkpoint, predict_probabilities, write_npz
 from workbench.engine.submission import write_submission
 
 keras: Any = backend.keras()
@@ -61,18 +59,14 @@ def train(
     runs_dir: Path = runs.RUNS_DIR,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
-    competition: Competition | None = None,
 ) -> TrainResult:
     """Train a new run as ``config`` says, in a new folder; ``stop`` ends it after the current
     batch. A recipe the data cannot train is refused before the folder is made."""
     config = config.resolved()
-    if config.exclude_suspects:
-        read_suspects(strict=True)
-    competition = competition or load_competition(config.data)
-    _check_labelled(competition)
-    config.check_rows(competition.train_labels)
+    inputs = read_inputs(config)
+    config.check_rows(inputs.competition.train_labels)
     with runs.Run.create(_record(config), runs_dir) as run:
-        return fit(run, subscribers=subscribers, stop=stop, competition=competition)
+        return fit(run, subscribers=subscribers, stop=stop, inputs=inputs)
 
 
 def resume(
@@ -95,12 +89,13 @@ def fit(
     epochs: int | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
-    competition: Competition | None = None,
+    inputs: TrainInputs | None = None,
 ) -> TrainResult:
     """Train ``run``, which this process has claimed (``Run.create``, ``Run.claim``), as its
     config.json says: from the start, or on from its last checkpoint, up to ``epochs`` in all
-    (default: its own). A finished run, or one that cannot go on, is refused before anything
-    is written (WorkbenchError). The caller keeps the claim and releases it."""
+    (default: its own), on ``inputs`` (default: read as its config says). A finished run, or one
+    that cannot go on, is refused before anything is written (WorkbenchError). The caller keeps
+    the claim and releases it."""
     config, resumed = run.plan(epochs)
     subscribers = [EventLog(run.path), *subscribers]  # any process can watch the run live
     device = backend.device(config.cpu)
@@ -110,7 +105,7 @@ def fit(
     run.set_status("running")
     status, message = "finished", ""
     try:
-        _fit(run, config, resumed, subscribers, stop, competition, f"{device}, {policy}")
+        _fit(run, config, resumed, subscribers, stop, inputs, f"{device}, {policy}")
     except (_Interrupted, KeyboardInterrupt):
         status, message = "interrupted", "stopped by request"  # each face says how to resume
     except Exception as error:
@@ -131,21 +126,12 @@ def _record(config: Recipe, **extra) -> dict:
 
 
 def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscriber],
-         stop: threading.Event | None, competition: Competition | None, device: str) -> None:
-    """Load the data, fit (from the last checkpoint if ``resumed``), predict."""
-    competition = competition or load_competition(config.data)
-    _check_labelled(competition)
+         stop: threading.Event | None, inputs: TrainInputs | None, device: str) -> None:
+    """Read the inputs (unless given), fit (from the last checkpoint if ``resumed``), predict."""
+    inputs = inputs or read_inputs(config)
+    competition = inputs.competition
     keras.utils.set_random_seed(config.seed)
-    train_idx, val_idx = config.held_out(competition.train_labels)
-    if config.exclude_suspects:
-        train_idx = np.setdiff1d(train_idx, np.array(sorted(read_suspects(strict=True)),
-                                                      dtype=int) - 1)
-    x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
-    if config.pseudo_labels:
-        rows, labels = pseudo_labels(Path(config.pseudo_labels), competition.test_ids,
-                                     config.pseudo_threshold)
-        x = np.concatenate([x, competition.test_images[rows]])
-        y = np.concatenate([y, labels])
+    x, y, val_idx, _ = inputs.training_rows(config)
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     per_execution = model_spec(config.model).steps_per_call()
     steps = backend.epoch_steps(len(x), config.batch_size, per_execution)
@@ -175,11 +161,6 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
                                       keep_best=config.folds is None)
     if recorder.best is None and val_accuracy is not None:
         run.write_state({**run.state, "best_val_accuracy": val_accuracy})
-
-
-def _check_labelled(competition: Competition) -> None:
-    if competition.n_train == 0:
-        raise WorkbenchError("the data has no labelled rows to train on; give a train.csv.")
 
 
 def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume: bool):

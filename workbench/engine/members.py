@@ -1,0 +1,145 @@
+"""The members of a plan: a CV's folds and refits, an ensemble's members. Each is a run that the
+plan's manifest names; this module claims them and trains them, one after another in this
+process, or many at once on Ray (``scaleout``), and says how the plan stands after.
+
+A member's run is named in the manifest (under its lock) before its folder appears, so no crash
+leaves a run the manifest misses; a manifest that names a run which never appeared, or was
+deleted, means: train that member anew. A member whose run another process holds is left to it
+(the plan then reads "waiting"), and a damaged one is refused with its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.engine import runs
+from workbench.engine.config import Recipe
+from workbench.engine.events import Event, MemberStarted, Subscriber
+from workbench.engine.inputs import TrainInputs, read_inputs
+from workbench.engine.scale import Scale
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int  # from 0, in the plan's order
+    kind: str  # "fold", "refit" or "member"
+    config: Recipe
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a plan's manifest names its members' runs; read and changed only under its lock."""
+
+    path: Path
+    read: Callable[[Path], dict]  # the manifest as a dict; WorkbenchError if damaged
+    run_of: Callable[[dict, int], str | None]  # member index -> its run's folder name
+    with_run: Callable[[dict, int, str], dict]  # the manifest naming a member's run
+
+    @property
+    def lock(self) -> Path:
+        return self.path.with_suffix(".lock")
+
+
+@dataclass
+class Claim:
+    """A member's run as this process found it: ``run`` claimed here to train (``new`` if made
+    just now), or None with ``status`` "finished" or "running" (another process trains it)."""
+
+    member: Member
+    run: runs.Run | None
+    status: str
+    new: bool = False
+
+
+def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
+    """Member's run, claimed by this process unless it has finished or another process holds
+    it; a new run (named in the manifest first) when the manifest names none that exists."""
+    with runs.locked(manifest.lock):
+        runs.remove_temp_files(manifest.path.parent, f"{manifest.path.name}.")
+        run_id = manifest.run_of(manifest.read(manifest.path), member.index)
+        folder = runs_dir / run_id if run_id else None
+        if folder is not None and os.path.lexists(folder):
+            runs.check_run(folder)  # damaged: refused (deleting it lets the plan train it anew)
+            if runs.recorded_status(folder) == "finished":
+                return Claim(member, None, "finished")
+            try:
+                run = runs.Run.claim(folder)
+            except runs.RunBusy:
+                return Claim(member, None, "running")
+            if runs.recorded_status(folder) == "finished":  # finished while we waited
+                run.release()
+                return Claim(member, None, "finished")
+            return Claim(member, run, "train")
+
+        def record(name: str) -> None:
+            runs.write_json(manifest.path, manifest.with_run(manifest.read(manifest.path),
+                                                             member.index, name))
+
+        return Claim(member, runs.Run.create(member.config.to_dict(), runs_dir, record),
+                     "train", new=True)
+
+
+class Inputs:
+    """The plan's training inputs, read once, at the first member that trains (a plan whose
+    members have all finished reads no data)."""
+
+    def __init__(self, config: Recipe) -> None:
+        self.config = config
+        self._inputs: TrainInputs | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> TrainInputs:
+        with self._lock:
+            if self._inputs is None:
+                self._inputs = read_inputs(self.config)
+            return self._inputs
+
+
+def fan_out(subscribers: Sequence[Subscriber]) -> Callable[[Event], None]:
+    """One subscriber that calls every one of ``subscribers``, one event at a time (members
+    training at once publish from several threads)."""
+    lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        with lock:
+            for subscriber in subscribers:
+                subscriber(event)
+
+    return emit
+
+
+def train_members(manifest: Manifest, members: Sequence[Member], total: int, runs_dir: Path, *,
+                  scale: Scale | None = None, subscribers: Sequence[Subscriber] = (),
+                  stop: threading.Event | None = None) -> str:
+    """Train every one of ``members`` (of a plan of ``total``) that has not finished: in this
+    process one after another, or as ``scale`` says on Ray. Returns "finished" once every one
+    has, "interrupted" after a stop, "waiting" while another process trains one."""
+    if not members:
+        return "finished"
+    inputs = Inputs(members[0].config)
+    emit = fan_out(subscribers)
+    if scale is not None and not scale.in_process:
+        from workbench.engine import scaleout  # Ray: only when members train at once
+
+        return scaleout.train(manifest, members, total, runs_dir, scale=scale, inputs=inputs,
+                              emit=emit, stop=stop)
+    from workbench.engine import training  # Keras: once every value is checked
+
+    waiting = False
+    for member in members:
+        found = claim(manifest, member, runs_dir)
+        emit(MemberStarted(member.index + 1, total,
+                           None if found.new or found.run is None else found.run.id,
+                           member.kind))
+        if found.run is None:
+            waiting |= found.status == "running"
+            continue
+        with found.run as run:
+            result = training.fit(run, subscribers=[emit], stop=stop, inputs=inputs())
+        if result.status != "finished":
+            return "interrupted"
+    return "waiting" if waiting else "finished"

@@ -91,6 +91,17 @@ def check_patience(patience: object) -> int:
                            hint="use e.g. 3 (epochs without a better validation loss)"))
 
 
+# Recipe fields added since the first CV and ensemble manifests were written, and what a
+# manifest that lacks one meant: such a manifest still names the same recipe.
+ADDED_FIELDS: dict[str, Any] = {"ema": 0.0}
+
+
+def same_recipe(saved: dict, recipe: dict) -> bool:
+    """Whether a manifest's ``saved`` recipe is ``recipe`` (one written before a field was
+    added counts as having that field's value of then)."""
+    return {**ADDED_FIELDS, **saved} == {**ADDED_FIELDS, **recipe}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """None means: the preset's value, else the default (``recipes.DEFAULTS``)."""
@@ -116,6 +127,7 @@ class TrainConfig:
     fold: int | None = None
     pseudo_labels: str | None = None  # an .npz of test probabilities (a CV's test.npz)
     pseudo_threshold: float = 0.99
+    ema: float | None = None  # the momentum of the weights' moving average (0: none)
 
     def resolved(self) -> Recipe:
         """The recipe this config says: the preset applied, the defaults filled, every
@@ -147,6 +159,10 @@ class TrainConfig:
         smoothing = _number("label smoothing", chosen["label_smoothing"], whole=False)
         if not 0 <= smoothing < 1:
             raise WorkbenchError(f"label smoothing {smoothing} is outside [0, 1); use e.g. 0.1.")
+        average = _number("ema", chosen["ema"], whole=False)
+        if not 0 <= average < 1:
+            raise WorkbenchError(f"ema {average} is outside [0, 1)",
+                                 ("use e.g. 0.999 (", Option("ema"), "), or 0 for none."))
         if config.learning_rate is not None:
             check_learning_rate(config.learning_rate)
         if config.early_stopping is not None:
@@ -234,3 +250,4 @@ class Recipe(TrainConfig):
     augment: bool
     label_smoothing: float
     split_seed: int
+    ema: float

@@ -24,7 +24,7 @@ import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.atomic import write_atomic
-from workbench.engine.config import TrainConfig, check_folds
+from workbench.engine.config import TrainConfig, check_folds, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import Subscriber
 from workbench.engine.members import Manifest, Member, train_members
@@ -185,7 +185,7 @@ def train_cv(
     path = manifest_path(name, runs_dir)
     with _locked(path):
         manifest = read_manifest(path)
-        if manifest and manifest.get("recipe") != recipe:
+        if manifest and not same_recipe(manifest["recipe"], recipe):
             raise WorkbenchError(f"CV '{name}' already exists with another recipe",
                                  ("give a new name (", Option("name"), "), or the same settings "
                                   "to continue it."))

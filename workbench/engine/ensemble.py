@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from workbench.engine import runs
-from workbench.engine.config import TrainConfig
+from workbench.engine.config import TrainConfig, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import Subscriber
 from workbench.engine.members import Manifest, Member, train_members
@@ -103,7 +103,7 @@ def train_ensemble(
     recipe = config.to_dict()
     with runs.locked(path.with_suffix(".lock")):
         manifest = read_manifest(path)
-        if manifest and manifest["recipe"] != recipe:
+        if manifest and not same_recipe(manifest["recipe"], recipe):
             raise WorkbenchError(f"ensemble '{name}' already exists with another recipe",
                                  ("give a new name (", Option("name"), "), or the same settings "
                                   "to continue it."))

@@ -93,6 +93,21 @@ class BatchNorm(keras.layers.BatchNormalization):
 WARM_UPDATES = 1e6  # an update count past any warm-up: the momentum is the layer's own
 
 
+def restart_statistics(model) -> list:
+    """Every BatchNorm of ``model``, its moving statistics to be gathered anew: the next
+    updates warm up again, each weighing much more than the old ones."""
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, BatchNorm)]
+    for norm in norms:
+        norm.moving_updates.assign(0.0)
+    return norms
+
+
+def _all_layers(layer):
+    yield layer
+    for inner in getattr(layer, "layers", ()):
+        yield from _all_layers(inner)
+
+
 @keras.saving.register_keras_serializable("workbench")
 class RandomAffine(keras.layers.Layer):
     """A random rotation (up to ``rotation`` degrees), zoom (1 +- ``zoom``) and shift (up to

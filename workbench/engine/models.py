@@ -26,6 +26,8 @@ class ModelSpec:
     # Keras' per-step work in Python is a large share (fast-cnn and simple-cnn: ~1.2x the
     # samples/s at 16; strong-cnn's ~70 ms steps: no change).
     steps_per_execution: int = 1
+    # Its augmentation: rotation (degrees), zoom and shift (of the side), each up to.
+    augment_with: tuple[float, float, float] = (10.0, 0.1, 0.1)
 
     def steps_per_call(self) -> int:
         """The steps Keras runs per call on this backend (``backend.per_execution``)."""
@@ -41,7 +43,7 @@ def build_model(name: str, augment: bool | None = None, seed: int = 0):
     x = keras.layers.Rescaling(1 / 255)(inputs)
     x = keras.layers.Reshape((28, 28, 1))(x)
     if augment and spec.trainable:
-        x = augmentation(seed)(x)
+        x = augmentation(seed, *spec.augment_with)(x)
     features = spec.build()(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(features)
     return use_xla(keras.Model(inputs, outputs, name=name.replace("-", "_")))
@@ -53,11 +55,12 @@ def model_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def augmentation(seed: int = 0):
-    """Rotation up to 10 degrees, zoom 1 +- 0.1, shift up to 0.1 of the side; black fill."""
+def augmentation(seed: int = 0, rotation: float = 10.0, zoom: float = 0.1, shift: float = 0.1):
+    """Rotation up to ``rotation`` degrees, zoom 1 +- ``zoom``, shift up to ``shift`` of the
+    side; black fill."""
     from workbench.engine.layers import RandomAffine
 
-    return RandomAffine(10.0, 0.1, 0.1, seed=seed, name="augment")
+    return RandomAffine(rotation, zoom, shift, seed=seed, name="augment")
 
 
 def _random():
@@ -161,6 +164,23 @@ def _resnet():
     return keras.Model(inputs, layers.Dense(10)(x), name="resnet")
 
 
+def _conv_net(kernel: int, channels: tuple[int, ...]):
+    """An et al.'s conv-only nets (MnistSimpleCNN M3, M5, M7): ``kernel``-sized convolutions
+    with no padding and no pooling, each followed by BatchNorm and ReLU, shrink the image to a
+    few pixels; a dense layer with BatchNorm scores the classes."""
+    from workbench.engine.layers import BatchNorm
+
+    layers = _keras().layers
+    stack = []
+    for filters in channels:
+        stack += [layers.Conv2D(filters, kernel, use_bias=False), BatchNorm(), layers.ReLU()]
+    return _keras().Sequential([*stack, layers.Flatten(), layers.Dense(10, use_bias=False),
+                                BatchNorm()], name=f"conv{kernel}_net")
+
+
+# Their augmentation: rotation up to 20 degrees, shift up to 20%, no zoom.
+AN_AUGMENTATION = (20.0, 0.0, 0.2)
+
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("random", "random scores: the noise floor (~10%), no training", _random, False,
               trainable=False),
@@ -179,4 +199,13 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("wide-cnn", "strong-cnn with twice the filters in every layer (4x the FLOPs)",
               lambda: _strong_cnn(2), True),
     ModelSpec("resnet", "a small residual net, 13 conv layers (~99.5%)", _resnet, True),
+    ModelSpec("conv3-net", "An et al.'s M3: ten 3x3 convs, no pooling, 20-degree augmentation "
+              "(the record preset's)", lambda: _conv_net(3, (32, 48, 64, 80, 96, 112, 128, 144,
+                                                            160, 176)), True,
+              augment_with=AN_AUGMENTATION),
+    ModelSpec("conv5-net", "An et al.'s M5: five 5x5 convs, no pooling, 20-degree augmentation",
+              lambda: _conv_net(5, (32, 64, 96, 128, 160)), True,
+              augment_with=AN_AUGMENTATION),
+    ModelSpec("conv7-net", "An et al.'s M7: four 7x7 convs, no pooling, 20-degree augmentation",
+              lambda: _conv_net(7, (48, 96, 144, 192)), True, augment_with=AN_AUGMENTATION),
 )}

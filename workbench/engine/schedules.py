@@ -75,9 +75,10 @@ def learning_rate(kind: str, lr: float, steps_per_epoch: int, epochs: int):
     if kind == "linear":  # down to 0 at the last step
         return keras.optimizers.schedules.PolynomialDecay(
             lr, decay_steps=max(1, steps_per_epoch * epochs), end_learning_rate=0.0, power=1.0)
-    if kind == "exponential":  # x0.95 each epoch
+    if kind in ("exponential", "exponential-slow"):  # x0.95 (x0.98) each epoch
         return keras.optimizers.schedules.ExponentialDecay(
-            lr, decay_steps=max(1, steps_per_epoch), decay_rate=0.95, staircase=True)
+            lr, decay_steps=max(1, steps_per_epoch),
+            decay_rate=0.95 if kind == "exponential" else 0.98, staircase=True)
     return StepSchedule(kind, lr, steps_per_epoch, epochs)
 
 
@@ -87,11 +88,17 @@ def plateau_callback(monitor: str, state: dict | None = None):
 
 
 def compile_model(model, optimizer: str, lr: float, schedule: str, steps_per_epoch: int,
-                  epochs: int, label_smoothing: float = 0.0, steps_per_execution: int = 1) -> None:
-    """Compile ``model`` for training with the named optimizer, schedule and loss."""
+                  epochs: int, label_smoothing: float = 0.0, steps_per_execution: int = 1,
+                  ema: float = 0.0) -> None:
+    """Compile ``model`` for training with the named optimizer, schedule and loss; ``ema`` > 0
+    keeps an exponential moving average of the weights with that momentum (Keras' own, in the
+    optimizer: saved in checkpoints, so a resumed run goes on averaging), which ``fit`` puts
+    in place of the weights at its end."""
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer][0])
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     model.compile(optimizer=optimizer_class(learning_rate=learning_rate(
-        schedule, lr, steps_per_epoch, epochs), **OPTIMIZER_ARGS.get(optimizer, {})),
+        schedule, lr, steps_per_epoch, epochs), **OPTIMIZER_ARGS.get(optimizer, {}),
+        **averaging),
         loss=loss(label_smoothing),
         metrics=["accuracy"], steps_per_execution=steps_per_execution)
     backend.build_training_state(model)

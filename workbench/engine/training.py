@@ -153,14 +153,35 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
                   epochs=config.epochs, initial_epoch=initial_epoch,
                   validation_data=validation if len(val_idx) else None,
                   validation_batch_size=1024, callbacks=callbacks, verbose=0)
+        if config.ema:
+            _settle_average(run, model, x, config.batch_size)
     elif not model_spec(config.model).trainable:
         _save_model(model, run.last_checkpoint)
         _save_model(model, run.best_checkpoint)
     _emit(subscribers, Predicting(run.id, len(val_idx), competition.n_test))
     val_accuracy = _write_predictions(run, model, competition, val_idx,
                                       keep_best=config.folds is None)
-    if recorder.best is None and val_accuracy is not None:
+    if (recorder.best is None or config.ema) and val_accuracy is not None:
         run.write_state({**run.state, "best_val_accuracy": val_accuracy})
+
+
+STATISTICS_BATCHES = 200  # batches that gather BatchNorm's statistics for averaged weights
+
+
+def _settle_average(run: runs.Run, model, x: np.ndarray, batch_size: int) -> None:
+    """Once ``fit`` has put the weights' moving average in place of the weights: BatchNorm's
+    moving statistics gathered anew under the averaged weights (those in hand were gathered
+    under each step's raw weights), then the averaged model saved as the run's last and best
+    checkpoint, so that every prediction of the run is the average's. The epochs' validation
+    figures in history.csv stay those of the raw weights."""
+    from workbench.engine.layers import restart_statistics
+
+    if restart_statistics(model):
+        order = np.random.default_rng(0).permutation(len(x))
+        for start in range(0, min(len(x), STATISTICS_BATCHES * batch_size), batch_size):
+            model(x[order[start:start + batch_size]], training=True)
+    _save_model(model, run.last_checkpoint)
+    _copy_checkpoint(run.last_checkpoint, run.best_checkpoint)
 
 
 def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume: bool):
@@ -170,7 +191,7 @@ def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume
         return model
     model = build_model(config.model, config.augment, config.seed)
     compile_model(model, config.optimizer, config.learning_rate, config.schedule, steps,
-                  config.epochs, config.label_smoothing, per_execution)
+                  config.epochs, config.label_smoothing, per_execution, config.ema)
     return model
 
 

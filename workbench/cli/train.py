@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from workbench.cli.output import err, out
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberEvent, MemberStarted,
-                                     Predicting, TrainFinished, TrainStarted)
+from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
+                                     MemberStarted, Predicting, TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
@@ -204,6 +204,8 @@ class ConsoleReporter:
                       f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
         elif isinstance(event, MemberStarted):
             err.print(f"CV member {event.index} of {event.members} ({event.kind})")
+        elif isinstance(event, Estimated):
+            err.print(f"Estimate: {event.sentence()}.")
         else:
             self._show(event, None, "")
 

@@ -98,6 +98,44 @@ class MemberEvent:
 
 
 @dataclass(frozen=True)
+class Estimated:
+    """What the training about to start will cost on this machine (``engine.estimate``):
+    ``members`` trainings of ``epochs`` x ``steps`` steps of ``seconds_per_step`` each on
+    ``device``; ``measured``: timed just now, else as the last such training here ran."""
+
+    seconds_per_step: float
+    steps: int
+    epochs: int
+    members: int
+    device: str
+    measured: bool
+
+    @property
+    def member_seconds(self) -> float:
+        return self.seconds_per_step * self.steps * self.epochs
+
+    def sentence(self) -> str:
+        """"~1 h 30 min a member on CPU (2 cores) (0.25 s a step, 20 epochs of 329 steps)"."""
+        each = (f"~{duration(self.member_seconds)} "
+                f"{'a member' if self.members > 1 else 'to train'} on {self.device} "
+                f"({self.seconds_per_step:.3g} s a step, {self.epochs} epochs of {self.steps} "
+                f"steps{'' if self.measured else ', as its last training here'})")
+        if self.members > 1:
+            each += f"; {self.members} members: ~{duration(self.members * self.member_seconds)}"
+        return each
+
+
+def duration(seconds: float) -> str:
+    """3 s, 2 min, 1 h 30 min: rounded as an estimate is."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+@dataclass(frozen=True)
 class TrialFinished:
     """A search's trial is trained: ``done`` of the grid's ``total`` trials are now done (those
     of earlier sessions of the same search included)."""
@@ -108,7 +146,7 @@ class TrialFinished:
 
 
 Event = (TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
-         | MemberEvent | TrialFinished)
+         | MemberEvent | Estimated | TrialFinished)
 Subscriber = Callable[[Event], None]
 
 

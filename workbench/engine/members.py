@@ -128,10 +128,17 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
         return scaleout.train(manifest, members, total, runs_dir, scale=scale, inputs=inputs,
                               emit=emit, stop=stop)
     from workbench.engine import training  # Keras: once every value is checked
+    from workbench.engine.estimate import estimate
 
-    waiting = False
-    for member in members:
+    waiting, estimated = False, False
+    for position, member in enumerate(members):
         found = claim(manifest, member, runs_dir)
+        if found.run is not None and not estimated:
+            estimated = True
+            cost = estimate(member.config, len(inputs().training_rows(member.config)[0]),
+                            len(members) - position)
+            if cost is not None:
+                emit(cost)
         emit(MemberStarted(member.index + 1, total,
                            None if found.new or found.run is None else found.run.id,
                            member.kind))

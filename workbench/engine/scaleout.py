@@ -110,6 +110,7 @@ def train(manifest: plan.Manifest, members: Sequence[plan.Member], total: int, r
         placement = place(scale, len(members), resources.get("CPU", 1.0),
                           resources.get("GPU", 0.0), members[0].config.cpu)
         driver = _Driver(ray, manifest, runs_dir, total, placement, inputs, emit)
+        driver.estimate(members)
         pool = ThreadPoolExecutor(max_workers=placement.slots, thread_name_prefix="member")
         futures = [pool.submit(driver.member, member) for member in members]
         try:
@@ -208,6 +209,20 @@ class _Driver:
                 self._data = self.ray.put(self.inputs())
             return self._data
 
+    def estimate(self, members: Sequence[plan.Member]) -> None:
+        """The members' cost, timed by a worker placed as a member is (on a cluster: on one of
+        its machines), emitted before any member starts; none if it cannot be had."""
+        config = members[0].config
+        task = self.ray.remote(**self.placement.options)(_estimate)
+        try:
+            cost = self.ray.get(task.remote(config, self.data(), len(members),
+                                            self.placement.threads,
+                                            self.placement.num_gpus > 0), timeout=600)
+        except Exception:  # an estimate is advice: never a reason not to train
+            return
+        if cost is not None:
+            self.emit(cost)
+
     def stop(self) -> None:
         self.stopping.set()
         with self.lock:
@@ -276,6 +291,17 @@ class _Driver:
                                  "command to continue.")
         run.set_status("interrupted", "stopped by request")
         return "interrupted"
+
+
+def _estimate(config: Any, inputs: Any, members: int, threads: int, share_gpu: bool) -> Any:
+    """``estimate.estimate`` in a Ray worker placed as a member is."""
+    from workbench.engine import backend
+    from workbench.engine.estimate import estimate
+
+    backend.limit_threads(threads)
+    if share_gpu:
+        backend.share_gpu()
+    return estimate(config, len(inputs.training_rows(config)[0]), members)
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> None:

@@ -26,6 +26,7 @@ from workbench.engine import backend, runs
 from workbench.engine.atomic import naming
 from workbench.engine.config import Recipe, TrainConfig
 from workbench.engine.data import Competition
+from workbench.engine.estimate import estimate, record
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, Predicting, Subscriber,
                                      TrainFinished, TrainStarted)
@@ -65,6 +66,9 @@ def train(
     config = config.resolved()
     inputs = read_inputs(config)
     config.check_rows(inputs.competition.train_labels)
+    cost = estimate(config, len(inputs.training_rows(config)[0]))
+    if cost is not None:
+        _emit(list(subscribers), cost)
     with runs.Run.create(_record(config), runs_dir) as run:
         return fit(run, subscribers=subscribers, stop=stop, inputs=inputs)
 
@@ -105,7 +109,7 @@ def fit(
     run.set_status("running")
     status, message = "finished", ""
     try:
-        _fit(run, config, resumed, subscribers, stop, inputs, f"{device}, {policy}")
+        _fit(run, config, resumed, subscribers, stop, inputs, device, policy)
     except (_Interrupted, KeyboardInterrupt):
         status, message = "interrupted", "stopped by request"  # each face says how to resume
     except Exception as error:
@@ -126,7 +130,8 @@ def _record(config: Recipe, **extra) -> dict:
 
 
 def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscriber],
-         stop: threading.Event | None, inputs: TrainInputs | None, device: str) -> None:
+         stop: threading.Event | None, inputs: TrainInputs | None, device: backend.Device,
+         policy: str) -> None:
     """Read the inputs (unless given), fit (from the last checkpoint if ``resumed``), predict."""
     inputs = inputs or read_inputs(config)
     competition = inputs.competition
@@ -146,13 +151,15 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
         recorder.stateful["early_stopping"] = ResumableEarlyStopping(
             monitor=monitor, patience=config.early_stopping, state=state.get("early_stopping"))
     callbacks = [recorder, *recorder.stateful.values()]
-    _emit(subscribers, TrainStarted(run.id, config.model, device, config.epochs,
+    _emit(subscribers, TrainStarted(run.id, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx)))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
         model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed, per_execution),
                   epochs=config.epochs, initial_epoch=initial_epoch,
                   validation_data=validation if len(val_idx) else None,
                   validation_batch_size=1024, callbacks=callbacks, verbose=0)
+        if recorder.epoch_seconds:  # for the estimates of later trainings here
+            record(config, str(device), float(np.median(recorder.epoch_seconds)) / steps)
         if config.ema:
             _settle_average(run, model, x, config.batch_size)
     elif not model_spec(config.model).trainable:

@@ -90,6 +90,10 @@ async def test_a_preset_fills_the_form(tiny_data):
     ({"val-split": "1.5"}, "validation split 1.5 is outside"),
     ({"plan": "cv", "members": "1"}, "needs at least 2 folds"),
     ({"plan": "ensemble", "members": ""}, "needs at least 2 members"),
+    ({"plan": "cv", "members": "3", "parallel": "4"},
+     "parallel 4 is more than the 3 members this plan trains; use at most that many (the "
+     "Parallel field)"),
+    ({"plan": "ensemble", "members": "2", "parallel": "0"}, "parallel must be 1 or more"),
 ])
 async def test_a_bad_form_is_one_sentence_and_no_run(tiny_data, tmp_path, monkeypatch, fields,
                                                       said):
@@ -132,6 +136,57 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
         assert not app.screen.query_one("#start").disabled
     summary = read_summary("tiny")
     assert summary is not None and summary.rows == 300 and summary.folds == 2
+
+
+async def test_members_at_once_show_a_line_each_and_the_curves_follow_one(tmp_path,
+                                                                          monkeypatch):
+    from workbench.engine.events import Estimated, MemberEvent
+    from workbench.tui.messages import TrainingEvent
+
+    monkeypatch.chdir(tmp_path)
+    run, lock = fake_live_run(tmp_path / "runs")
+    with lock:
+        app = WorkbenchApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            for event in (
+                    Estimated(0.5, 100, 20, 2, "CPU (2 cores)", True),
+                    MemberEvent(1, 2, "fold", run.name, TrainStarted(run.name, "mlp", "cpu", 3,
+                                                                     0, 4, 100, 10)),
+                    MemberEvent(2, 2, "fold", "other", TrainStarted("other", "mlp", "cpu", 3,
+                                                                    0, 4, 100, 10)),
+                    MemberEvent(2, 2, "fold", "other", EpochEnded(1, 3, 0.5, 0.8, 0.4, 0.85,
+                                                                  0.01, 1.0, 100.0, 2.0, True)),
+                    MemberEvent(1, 2, "fold", run.name, BatchEnded(2, 3, 4, 0.3, 0.9, 0.01,
+                                                                   100.0, 5.0))):
+                screen.post_message(TrainingEvent(event))
+            await pilot.pause()
+            lines = text(app, "#member-lines").splitlines()
+            assert lines == ["fold 1: epoch 2 · step 3/4 · acc 90.00% · ETA 0:05",
+                             "fold 2: epoch 1/3 done · val acc 85.00%"]
+            assert screen.follower is not None and screen.follower.run.name == run.name
+            assert "estimate: ~17 min a member" in text(app, "#epochs-log")
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.cv import read_summary
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, model="linear", epochs="1", plan="cv", members="2", parallel="2",
+                    **{"plan-name": "pair"})
+        await finished(pilot)
+        assert "CV pair finished: out-of-fold accuracy" in text(app, "#status")
+        lines = text(app, "#member-lines")
+        assert "fold 1: finished" in lines and "fold 2: finished" in lines
+    summary = read_summary("pair")
+    assert summary is not None and summary.rows == 300
 
 
 def trainers() -> list[int]:

@@ -56,6 +56,8 @@ FIELDS = {
     "members": "the Folds / members field", "dir": "the Search screen's Folder field",
     "force": "delete the old file first", "runs_dir": "start the app in another folder",
     "data": "start the app with --data PATH",
+    "parallel": "the Parallel field", "cluster": "the Cluster field",
+    "per_gpu": "the Parallel field",
 }
 
 

@@ -27,8 +27,9 @@ from workbench.engine.ensemble import EnsembleResult
 from workbench.engine.ensemble import default_name as ensemble_name
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.eventlog import EventFollower, live_runs
-from workbench.engine.events import (BatchEnded, EpochEnded, Event, MemberStarted, Predicting,
-                                     TrainFinished, TrainStarted)
+from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
+                                     MemberStarted, Predicting, TrainFinished, TrainStarted)
+from workbench.engine.scale import Scale, check_scale
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.render import plural
@@ -79,6 +80,7 @@ class TrainScreen(WorkbenchScreen):
         self.epochs = 0
         self.batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
         self.epoch_lines: list[str] = []
+        self.members: dict[int, str] = {}  # members training at once: a line each, by index
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,9 +115,14 @@ class TrainScreen(WorkbenchScreen):
                     yield field("Train", Select(PLANS, value="run", allow_blank=False,
                                                 id="plan", compact=True))
                     yield field("Folds / members", entry("members", "5", kind="integer"))
+                with Horizontal(classes="pair", id="scale"):
+                    yield field("Parallel", entry("parallel", placeholder="1",
+                                                  kind="integer"))
+                    yield field("Cluster", entry("cluster", placeholder="this machine"))
                 yield entry("plan-name", placeholder="name (blank: automatic)")
             with Vertical(id="live"):
                 yield Static("Ready. Press g (or Start) to train.", id="status", markup=False)
+                yield Static("", id="member-lines", markup=False)
                 yield ProgressBar(total=1, id="progress", show_eta=False)
                 with Horizontal(id="plots"):
                     yield Curves("loss", "loss", id="loss")
@@ -125,6 +132,7 @@ class TrainScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self._show_plan("run")
+        self.query_one("#member-lines", Static).display = False
         self.set_interval(FOLLOW_S, self.follow)
         self.set_interval(DISCOVER_S, self.discover)
 
@@ -202,6 +210,14 @@ class TrainScreen(WorkbenchScreen):
         several = plan in ("cv", "ensemble")
         self.query_one("#plan-name", Input).display = several
         self.query_one("#members", Input).parent.display = several
+        self.query_one("#scale").display = several
+
+    def _scale(self, members: int) -> Scale:
+        """How many members train at once, and where; the counts checked here, a cluster's
+        address by the engine (it connects to it)."""
+        cluster = self.query_one("#cluster", Input).value.strip() or None
+        scale = Scale(self._number("parallel", "parallel", int), None, cluster)
+        return scale if cluster else check_scale(scale, members)
 
     @on(Select.Changed, "#preset")
     def preset_chosen(self, event: Select.Changed) -> None:
@@ -230,13 +246,17 @@ class TrainScreen(WorkbenchScreen):
         try:
             config = self._config()
             plan, count, name = self._plan(config)
+            scale = self._scale(count) if plan != "run" else None
         except (WorkbenchError, OSError) as error:
             self.notify(say(error), title="Cannot start", severity="error")
             return
         what = {"run": config.model, "cv": f"CV {name}: {count} folds of {config.model}",
                 "ensemble": f"ensemble {name}: {count} {config.model} members"}[plan]
-        self._begin(f"Starting {what} (loading Keras) ...")
-        self.train(config, None, plan, count, name)
+        at_once = "" if scale is None or scale.in_process else (
+            f", {scale.parallel or 'all'} at once on Ray"
+            + (f" at {scale.cluster}" if scale.cluster else ""))
+        self._begin(f"Starting {what}{at_once} (loading Keras) ...")
+        self.train(config, None, plan, count, name, scale)
 
     @on(Button.Pressed, "#stop")
     def action_stop(self) -> None:
@@ -260,6 +280,8 @@ class TrainScreen(WorkbenchScreen):
     def _begin(self, status: str) -> None:
         self.app.training_stop = threading.Event()
         self.follower, self.own, self.member = None, True, ""
+        self.members = {}
+        self.query_one("#member-lines", Static).display = False
         self._clear()
         self.query_one("#status", Static).update(status)
         self.query_one("#start", Button).disabled = True
@@ -274,7 +296,7 @@ class TrainScreen(WorkbenchScreen):
 
     @background("train", "Training")
     def train(self, config: TrainConfig | None, run: Path | None, plan: str = "run",
-              count: int = 0, name: str | None = None) -> None:
+              count: int = 0, name: str | None = None, scale: Scale | None = None) -> None:
         """Runs the engine in a child process at a lower priority (engine.child), watched from
         this worker thread: a run, a resumed run, a CV or an ensemble. The app's keys are then
         answered at once while Keras keeps every core busy. Progress is read from each run's
@@ -285,7 +307,7 @@ class TrainScreen(WorkbenchScreen):
         def publish(event: Event) -> None:
             if isinstance(event, TrainStarted):
                 self.post_message(WatchRun(runs.RUNS_DIR / event.run_id))
-            elif isinstance(event, MemberStarted):
+            elif isinstance(event, (MemberStarted, MemberEvent, Estimated)):
                 self.post_message(TrainingEvent(event))
 
         watch = {"subscribers": [publish], "stop": self.app.training_stop}
@@ -293,9 +315,10 @@ class TrainScreen(WorkbenchScreen):
             if run is not None:
                 result = run_in_child("resume", run, **watch)
             elif plan == "cv":
-                result = run_in_child("cv", config, count, name=name, **watch)
+                result = run_in_child("cv", config, count, name=name, scale=scale, **watch)
             elif plan == "ensemble":
-                result = run_in_child("ensemble", config, count, name=name, **watch)
+                result = run_in_child("ensemble", config, count, name=name, scale=scale,
+                                      **watch)
             else:
                 result = run_in_child("train", config, **watch)
         except (WorkbenchError, OSError) as error:
@@ -353,7 +376,11 @@ class TrainScreen(WorkbenchScreen):
         """Draw one event of the watched run (or, for a member, of the plan around it)."""
         status = self.query_one("#status", Static)
         progress = self.query_one("#progress", ProgressBar)
-        if isinstance(event, MemberStarted):
+        if isinstance(event, MemberEvent):
+            self._member_line(event)
+        elif isinstance(event, Estimated):
+            self._log(f"estimate: {event.sentence()}")
+        elif isinstance(event, MemberStarted):
             progress.update(total=1, progress=0)
             self.member = f"{event.kind} {event.index} of {event.members}"
             self._log(f"-- {self.member} --")
@@ -396,6 +423,34 @@ class TrainScreen(WorkbenchScreen):
             resume = "; u resumes the last interrupted run" if event.status == "interrupted" else ""
             status.update(f"{self.header}\n{event.status}: {done}{best}"
                           + (f" ({event.message}{resume})" if event.message else ""))
+
+    def _member_line(self, wrapped: MemberEvent) -> None:
+        """Members training at once: a line each; the curves follow one of them (the first
+        to start, then the next that starts once it is done)."""
+        event, who = wrapped.event, f"{wrapped.kind} {wrapped.index}"
+        if isinstance(event, TrainStarted):
+            line = f"{who}: run {event.run_id}, starting"
+            if self.follower is None or not runs.is_running(self.follower.run):
+                self.member = f"{who} of {wrapped.members}"
+                self.watch_run(runs.RUNS_DIR / event.run_id, own=True)
+        elif isinstance(event, BatchEnded):
+            line = (f"{who}: epoch {event.epoch} · step {event.step}/{event.steps} · "
+                    f"acc {100 * event.accuracy:.2f}% · ETA {clock(event.eta_s)}")
+        elif isinstance(event, EpochEnded):
+            val = ("" if event.val_accuracy is None
+                   else f" · val acc {100 * event.val_accuracy:.2f}%")
+            line = f"{who}: epoch {event.epoch}/{event.epochs} done{val}"
+        elif isinstance(event, TrainFinished):
+            best = ("" if event.best_val_accuracy is None
+                    else f", best val acc {100 * event.best_val_accuracy:.2f}%")
+            line = f"{who}: {event.status} after {plural(event.epochs_done, 'epoch')}{best}"
+        else:
+            line = f"{who}: predicting" if isinstance(event, Predicting) else self.members.get(
+                wrapped.index, who)
+        self.members[wrapped.index] = line
+        widget = self.query_one("#member-lines", Static)
+        widget.display = True
+        widget.update("\n".join(self.members[index] for index in sorted(self.members)))
 
     def _batch_loss(self, event: BatchEnded) -> None:
         """Keras reports the running mean of the epoch's loss; the curve plots the mean over

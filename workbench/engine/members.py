@@ -47,12 +47,14 @@ class Manifest:
 @dataclass
 class Claim:
     """A member's run as this process found it: ``run`` claimed here to train (``new`` if made
-    just now), or None with ``status`` "finished" or "running" (another process trains it)."""
+    just now), or None with ``status`` "finished" or "running" (another process trains it);
+    ``run_id`` names the run, unless it is new."""
 
     member: Member
     run: runs.Run | None
     status: str
     new: bool = False
+    run_id: str | None = None
 
 
 def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
@@ -65,15 +67,15 @@ def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
         if folder is not None and os.path.lexists(folder):
             runs.check_run(folder)  # damaged: refused (deleting it lets the plan train it anew)
             if runs.recorded_status(folder) == "finished":
-                return Claim(member, None, "finished")
+                return Claim(member, None, "finished", run_id=run_id)
             try:
                 run = runs.Run.claim(folder)
             except runs.RunBusy:
-                return Claim(member, None, "running")
+                return Claim(member, None, "running", run_id=run_id)
             if runs.recorded_status(folder) == "finished":  # finished while we waited
                 run.release()
-                return Claim(member, None, "finished")
-            return Claim(member, run, "train")
+                return Claim(member, None, "finished", run_id=run_id)
+            return Claim(member, run, "train", run_id=run_id)
 
         def record(name: str) -> None:
             runs.write_json(manifest.path, manifest.with_run(manifest.read(manifest.path),
@@ -139,9 +141,7 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
                             len(members) - position)
             if cost is not None:
                 emit(cost)
-        emit(MemberStarted(member.index + 1, total,
-                           None if found.new or found.run is None else found.run.id,
-                           member.kind))
+        emit(MemberStarted(member.index + 1, total, found.run_id, member.kind))
         if found.run is None:
             waiting |= found.status == "running"
             continue

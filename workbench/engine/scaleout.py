@@ -238,8 +238,7 @@ class _Driver:
         if found.run is None:
             return found.status
         with found.run as run:
-            self.emit(MemberStarted(member.index + 1, self.total,
-                                    None if found.new else run.id, member.kind))
+            self.emit(MemberStarted(member.index + 1, self.total, found.run_id, member.kind))
             return self._train(run, member)
 
     def _train(self, run: runs.Run, member: plan.Member) -> str:

@@ -17,7 +17,7 @@ from tests.helpers import child_pids
 from workbench.engine.child import run_in_child
 from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
-from workbench.engine.events import EpochEnded, TrainStarted
+from workbench.engine.events import EpochEnded, Estimated, TrainStarted
 from workbench.engine.runs import RunBusy, is_running
 
 pytestmark = pytest.mark.slow  # each child imports Keras
@@ -44,7 +44,8 @@ def test_events_arrive_in_order_and_a_stop_ends_the_run_interrupted(tiny_data, t
 
     result = run_in_child("train", long_run(tiny_data), runs_dir=tmp_path,
                           subscribers=[hear], stop=stop)
-    assert isinstance(events[0], TrainStarted) and events[0].run_id == result.run.name
+    assert isinstance(events[0], Estimated)  # the cost, said before the run is made
+    assert isinstance(events[1], TrainStarted) and events[1].run_id == result.run.name
     assert result.status == "interrupted" and 1 <= result.epochs_done < 500
     assert json.loads((result.run / "status.json").read_text())["status"] == "interrupted"
     assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # only the child was niced

@@ -228,3 +228,33 @@ def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_pa
     again = run_search(tmp_path / "s", space, model="linear", epochs=1, data=str(tiny_data),
                        scale=Scale(parallel=2))  # nothing left to train: no Ray started
     assert again == read_trials(tmp_path / "s")
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(tiny_data,
+                                                                                tmp_path,
+                                                                                loopback):
+    import threading
+
+    from workbench.engine.events import EpochEnded
+
+    stop = threading.Event()
+
+    def stop_at_an_epoch(event):  # as Ctrl-C would, once a member has an epoch done
+        if isinstance(event, MemberEvent) and isinstance(event.event, EpochEnded):
+            stop.set()
+
+    first = cv.train_cv(recipe(tiny_data, epochs=20), 3, name="c",
+                        runs_dir=tmp_path / "runs", submissions_dir=tmp_path / "subs",
+                        scale=Scale(parallel=2), subscribers=[stop_at_an_epoch], stop=stop)
+    assert first.status == "interrupted"
+    assert no_ray_left()
+    started = [run for run in first.runs if run is not None]
+    assert "interrupted" in {runs.run_status(run) for run in started}
+    assert not (tmp_path / "subs").exists()
+    again = run_cv(tiny_data, tmp_path, Scale(parallel=2), epochs=20)
+    assert again.status == "finished"
+    assert set(started) <= set(again.runs)  # the same runs, continued
+    assert all([row["epoch"] for row in runs.read_history(run)] == list(range(1, 21))
+               for run in again.runs)

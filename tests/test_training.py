@@ -10,7 +10,8 @@ from workbench.engine import runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.data import load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import BatchEnded, EpochEnded, EventQueue, TrainFinished, TrainStarted
+from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, EventQueue, TrainFinished,
+                                     TrainStarted)
 from workbench.engine.submission import check_submission_file
 
 from workbench.engine import training
@@ -85,13 +86,14 @@ def test_events_arrive_in_order_and_cross_threads(tiny_data, tmp_path):
     while worker.is_alive() or not events.queue.empty():
         received += events.drain()
         worker.join(0.05)
-    assert isinstance(received[0], TrainStarted) and isinstance(received[-1], TrainFinished)
+    assert isinstance(received[0], Estimated) and isinstance(received[1], TrainStarted)
+    assert isinstance(received[-1], TrainFinished)
     epochs = [e for e in received if isinstance(e, EpochEnded)]
     assert [e.epoch for e in epochs] == [1, 2, 3]
     assert all(e.val_accuracy is not None and e.samples_per_s > 0 for e in epochs)
     assert epochs[-1].eta_s == 0
     batches = [e for e in received if isinstance(e, BatchEnded)]
-    assert batches and all(1 <= b.step <= b.steps == received[0].steps_per_epoch for b in batches)
+    assert batches and all(1 <= b.step <= b.steps == received[1].steps_per_epoch for b in batches)
     assert received[-1].status == "finished" and received[-1].epochs_done == 3
 
 

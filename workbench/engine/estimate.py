@@ -80,8 +80,10 @@ def estimate(config: Recipe, train_rows: int, members: int = 1) -> Estimated | N
 
 
 def _steps(config: Recipe, train_rows: int) -> int:
+    """An epoch's steps, as training counts them (without importing Keras: the app asks)."""
+    tensorflow = backend.requested_backend() == "tensorflow"
     return backend.epoch_steps(train_rows, config.batch_size,
-                               model_spec(config.model).steps_per_call())
+                               model_spec(config.model).steps_per_execution if tensorflow else 1)
 
 
 def _time_steps(config: Recipe) -> float:

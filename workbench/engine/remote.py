@@ -49,9 +49,14 @@ def train_member(run_id: str, files: dict[str, bytes], inputs: TrainInputs, inde
         for name, data in files.items():
             (folder / name).write_bytes(data)
         yield "worker", {"node": _node_id(), "host": socket.gethostname(), "pid": os.getpid()}
-        yield from _train(folder, inputs, _kill_at(index, attempt))
-    finally:
+        for kind, value in _train(folder, inputs, _kill_at(index, attempt)):
+            if kind == "result":
+                status = value
+                break
+            yield kind, value
+    finally:  # before the result: the driver lets go of the task once it has that
         shutil.rmtree(folder.parent, ignore_errors=True)
+    yield "result", status
 
 
 def _node_id() -> str:

@@ -169,6 +169,36 @@ async def test_members_at_once_show_a_line_each_and_the_curves_follow_one(tmp_pa
             assert "estimate: ~17 min a member" in text(app, "#epochs-log")
 
 
+async def test_the_form_says_what_its_training_would_take_once_one_has_run_here(tiny_data,
+                                                                                tmp_path,
+                                                                                monkeypatch):
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.estimate import record
+
+    monkeypatch.chdir(tmp_path)
+    record(TrainConfig(model="linear", epochs=2, data=str(tiny_data)).resolved(), "CPU (test)",
+           0.25)
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: app.competition is not None)
+        estimate = app.screen.query_one("#estimate")
+        app.screen.query_one("#model").value = "mlp"  # no training of it here yet: nothing
+        await pilot.pause()
+        assert not estimate.display
+        app.screen.query_one("#model").value = "linear"
+        app.screen.query_one("#epochs").value = "2"
+        await pilot.pause()
+        assert estimate.display and text(app, "#estimate") == (
+            "Estimate: ~8 s to train on CPU (test) (0.25 s a step, 2 epochs of 16 steps, as its "
+            "last training here)")
+        app.screen.query_one("#plan").value = "cv"
+        app.screen.query_one("#members").value = "3"
+        await pilot.pause()
+        assert "a member on CPU (test)" in text(app, "#estimate")
+        assert "3 members: ~24 s" in text(app, "#estimate")
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
 async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monkeypatch):

@@ -29,6 +29,7 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.eventlog import EventFollower, live_runs
 from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
                                      MemberStarted, Predicting, TrainFinished, TrainStarted)
+from workbench.engine.estimate import recall
 from workbench.engine.scale import Scale, check_scale
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
@@ -120,6 +121,7 @@ class TrainScreen(WorkbenchScreen):
                                                   kind="integer"))
                     yield field("Cluster", entry("cluster", placeholder="this machine"))
                 yield entry("plan-name", placeholder="name (blank: automatic)")
+                yield Static("", id="estimate", markup=False)
             with Vertical(id="live"):
                 yield Static("Ready. Press g (or Start) to train.", id="status", markup=False)
                 yield Static("", id="member-lines", markup=False)
@@ -132,6 +134,8 @@ class TrainScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self._show_plan("run")
+        self.query_one("#estimate", Static).display = False
+        self.watch(self.app, "competition", lambda _: self.show_estimate())
         self.query_one("#member-lines", Static).display = False
         self.set_interval(FOLLOW_S, self.follow)
         self.set_interval(DISCOVER_S, self.discover)
@@ -204,6 +208,30 @@ class TrainScreen(WorkbenchScreen):
     @on(Select.Changed, "#plan")
     def plan_changed(self, event: Select.Changed) -> None:
         self._show_plan(event.value)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def form_changed(self) -> None:
+        self.show_estimate()
+
+    def show_estimate(self) -> None:
+        """What the form's training would take, as the same recipe's last training on this
+        machine ran (no Keras here); nothing until one has, or while the form is incomplete."""
+        widget = self.query_one("#estimate", Static)
+        competition = self.app.competition
+        cost = None
+        if competition is not None and competition.n_train:
+            try:
+                config = self._config()
+                plan, count, _ = self._plan(config)
+            except (WorkbenchError, OSError):
+                pass
+            else:
+                held = 1 / count if plan == "cv" else config.val_split
+                cost = recall(config, round(competition.n_train * (1 - held)), max(count, 1))
+        widget.display = cost is not None
+        widget.update(f"Estimate: {cost.sentence()}" if cost is not None else "")
 
     def _show_plan(self, plan: object) -> None:
         """Folds, members and a name are asked for only when the form trains several models."""
@@ -476,6 +504,7 @@ class TrainScreen(WorkbenchScreen):
     # The end -------------------------------------------------------------------------------
 
     def on_training_ended(self, message: TrainingEnded) -> None:
+        self.show_estimate()  # a training here has just recorded its steps' time
         self.follow()  # the last lines of the log, before the summary
         self._end()
         result = message.result

@@ -30,11 +30,11 @@ TIMED_STEPS = 5  # after two untimed ones: the trace and oneDNN's first-run setu
 FILE = "estimates.json"
 
 
-def _key(config: Recipe) -> str:
-    """This machine, its cores for a training (members at once each get a share) and the
-    recipe's parts that set a step's time."""
+def _key(config: Recipe, threads: int | None = None) -> str:
+    """This machine, the cores of a training (``threads``, else this process's: members at
+    once each get a share) and the recipe's parts that set a step's time."""
     return "|".join(map(str, (socket.gethostname(), os.cpu_count(),
-                              os.environ.get("TF_NUM_INTRAOP_THREADS", "all"),
+                              threads or os.environ.get("TF_NUM_INTRAOP_THREADS", "all"),
                               backend.requested_backend(), config.model, config.batch_size,
                               config.augment, config.precision, config.cpu)))
 
@@ -55,9 +55,11 @@ def record(config: Recipe, device: str, seconds_per_step: float) -> None:
         write_atomic(cache_dir() / FILE, (json.dumps(known, indent=1) + "\n").encode())
 
 
-def recall(config: Recipe, train_rows: int, members: int = 1) -> Estimated | None:
-    """The estimate from an earlier training or timing on this machine (no Keras), if any."""
-    known = _read().get(_key(config))
+def recall(config: Recipe, train_rows: int, members: int = 1,
+           threads: int | None = None) -> Estimated | None:
+    """The estimate from an earlier training or timing on this machine (no Keras), if any;
+    ``threads``: of a training in another process (a member on Ray)."""
+    known = _read().get(_key(config, threads))
     if not (isinstance(known, dict) and runs.is_number(known.get("seconds_per_step"))
             and known["seconds_per_step"] > 0 and isinstance(known.get("device"), str)):
         return None

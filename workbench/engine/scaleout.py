@@ -109,7 +109,8 @@ def train(manifest: plan.Manifest, members: Sequence[plan.Member], total: int, r
         resources = ray.cluster_resources()
         placement = place(scale, len(members), resources.get("CPU", 1.0),
                           resources.get("GPU", 0.0), members[0].config.cpu)
-        driver = _Driver(ray, manifest, runs_dir, total, placement, inputs, emit)
+        driver = _Driver(ray, manifest, runs_dir, total, placement, inputs, emit,
+                         local=scale.cluster is None)
         driver.estimate(members)
         pool = ThreadPoolExecutor(max_workers=placement.slots, thread_name_prefix="member")
         futures = [pool.submit(driver.member, member) for member in members]
@@ -192,8 +193,8 @@ class _Driver:
 
     def __init__(self, ray: Any, manifest: plan.Manifest, runs_dir: Path, total: int,
                  placement: Placement, inputs: plan.Inputs,
-                 emit: Callable[[Event], None]) -> None:
-        self.ray = ray
+                 emit: Callable[[Event], None], local: bool) -> None:
+        self.ray, self.local = ray, local
         self.manifest, self.runs_dir, self.total = manifest, runs_dir, total
         self.placement, self.inputs, self.emit = placement, inputs, emit
         self.task = ray.remote(**placement.options)(remote.train_member)
@@ -213,6 +214,14 @@ class _Driver:
         """The members' cost, timed by a worker placed as a member is (on a cluster: on one of
         its machines), emitted before any member starts; none if it cannot be had."""
         config = members[0].config
+        if self.local:  # as a member placed so last ran here: no worker to start for it
+            from workbench.engine.estimate import recall
+
+            rows = len(self.inputs().training_rows(config)[0])
+            known = recall(config, rows, len(members), self.placement.threads)
+            if known is not None:
+                self.emit(known)
+                return
         task = self.ray.remote(**self.placement.options)(_estimate)
         try:
             cost = self.ray.get(task.remote(config, self.data(), len(members),

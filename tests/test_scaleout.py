@@ -77,6 +77,8 @@ def test_cpu_only_members_take_no_gpu():
     (Scale(per_gpu=0), 3, "per-gpu must be 1 to 64"),
     (Scale(cluster="not an address"), 3, "is not HOST:PORT"),
     (Scale(cluster="10.0.0.5:port"), 3, "is not HOST:PORT"),
+    (Scale(cluster="10.0.0.5:99999"), 3, "is not HOST:PORT"),
+    (Scale(cluster="ray://10.0.0.5:10001"), 3, "is a Ray Client address"),
 ])
 def test_a_scale_that_cannot_work_is_refused_in_one_sentence(scale, members, message, loopback):
     with pytest.raises(WorkbenchError, match=message) as error:

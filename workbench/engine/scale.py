@@ -61,7 +61,12 @@ def check_reachable(address: str) -> None:
     if address in ("auto", "local"):
         return
     shown = printable(address[:100])
-    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    if "://" in address:  # Ray Client (ray://): no streaming of a member's epochs through it
+        raise WorkbenchError(f"cluster address '{shown}' is a Ray Client address",
+                             ("give the head's own address, HOST:PORT of 'ray start --head' "
+                              "(e.g. 10.0.0.5:6379), from a machine of the cluster's network (",
+                              Option("cluster"), ")."))
+    parts = urlsplit(f"ray://{address}")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:

@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--data", help="default: the embedded sample")
     parser.add_argument("--flags", default="--model linear --epochs 2 --folds 3")
     args = parser.parse_args()
-    flags = shlex.split(args.flags) + (["--data", args.data] if args.data else [])
+    data = str(Path(args.data).resolve()) if args.data else None  # each run has its own folder
+    flags = shlex.split(args.flags) + (["--data", data] if data else [])
     print(f"# cv {args.flags} ({args.data or 'the embedded sample'}); {machine()}; "
           f"median of {args.repeat}, {time.strftime('%Y-%m-%d')}")
     starts = [ray_start() for _ in range(args.repeat)]

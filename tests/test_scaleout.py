@@ -14,7 +14,8 @@ from workbench.engine import cv, ensemble, runs
 from workbench.engine.config import TrainConfig
 from workbench.engine.data import load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import MemberEvent, TrainStarted
+from workbench.engine.eventlog import EventFollower
+from workbench.engine.events import MemberEvent, TrainFinished, TrainStarted
 from workbench.engine.prediction import load_npz
 from workbench.engine.scale import Scale, check_scale
 from workbench.engine.scaleout import place
@@ -151,13 +152,24 @@ def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path,
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
-def test_a_parallel_ensemble_averages_its_members(tiny_data, tmp_path, loopback):
-    result = ensemble.train_ensemble(recipe(tiny_data), 2, name="e", runs_dir=tmp_path / "runs",
-                                     submissions_dir=tmp_path / "subs", scale=Scale(parallel=2))
+def test_a_parallel_ensemble_averages_its_members(tiny_data, tmp_path, loopback,
+                                                  monkeypatch):
+    from workbench.engine import scaleout
+
+    options = {"name": "e", "runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs",
+               "scale": Scale(parallel=2)}
+    result = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
     assert result.status == "finished" and len(result.members) == 2
     assert all(accuracy is not None for accuracy in result.member_accuracies)
     assert result.submission is not None and result.submission.is_file()
     assert no_ray_left()
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("Ray started for a plan with nothing left to train")
+
+    monkeypatch.setattr(scaleout, "train", no_ray)
+    again = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
+    assert again.status == "finished" and again.members == result.members
 
 
 @pytest.mark.slow
@@ -243,7 +255,10 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
 
     stop = threading.Event()
 
+    seen = []
+
     def stop_at_an_epoch(event):  # as Ctrl-C would, once a member has an epoch done
+        seen.append(event)
         if isinstance(event, MemberEvent) and isinstance(event.event, EpochEnded):
             stop.set()
 
@@ -254,6 +269,10 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
     assert no_ray_left()
     started = [run for run in first.runs if run is not None]
     assert "interrupted" in {runs.run_status(run) for run in started}
+    ended = [e.event for e in seen if isinstance(e, MemberEvent)
+             and isinstance(e.event, TrainFinished) and e.event.status == "interrupted"]
+    assert ended  # said for the faces (a bar to close) and in the run's own event log
+    assert any(e in EventFollower(tmp_path / "runs" / e.run_id).poll() for e in ended)
     assert not (tmp_path / "subs").exists()
     again = run_cv(tiny_data, tmp_path, Scale(parallel=2), epochs=20)
     assert again.status == "finished"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from workbench.engine import runs
 from workbench.engine.config import Recipe
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import Event, MemberStarted, Subscriber
 from workbench.engine.inputs import TrainInputs, read_inputs
 from workbench.engine.scale import Scale
@@ -85,6 +86,16 @@ def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
                      "train", new=True)
 
 
+def _finished(manifest: Manifest, member: Member, runs_dir: Path) -> bool:
+    """Whether member's run has finished, by a look at the manifest (no lock: ``claim`` is what
+    decides; this only spares starting Ray for a plan with nothing left to train)."""
+    try:
+        run_id = manifest.run_of(manifest.read(manifest.path), member.index)
+    except WorkbenchError:
+        return False  # said by claim, in one sentence
+    return run_id is not None and runs.recorded_status(runs_dir / run_id) == "finished"
+
+
 class Inputs:
     """The plan's training inputs, read once, at the first member that trains (a plan whose
     members have all finished reads no data)."""
@@ -125,9 +136,12 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
     inputs = Inputs(members[0].config)
     emit = fan_out(subscribers)
     if scale is not None and not scale.in_process:
+        left = [member for member in members if not _finished(manifest, member, runs_dir)]
+        if not left:  # nothing to train: no Ray to start
+            return "finished"
         from workbench.engine import scaleout  # Ray: only when members train at once
 
-        return scaleout.train(manifest, members, total, runs_dir, scale=scale, inputs=inputs,
+        return scaleout.train(manifest, left, total, runs_dir, scale=scale, inputs=inputs,
                               emit=emit, stop=stop)
     from workbench.engine import training  # Keras: once every value is checked
     from workbench.engine.estimate import estimate

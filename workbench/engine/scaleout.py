@@ -28,7 +28,7 @@ from workbench.engine import members as plan
 from workbench.engine import remote, runs
 from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.eventlog import EventLog
-from workbench.engine.events import Event, MemberEvent, MemberStarted
+from workbench.engine.events import Event, MemberEvent, MemberStarted, TrainFinished
 from workbench.engine.scale import Scale
 
 MAX_ATTEMPTS = 3  # a member whose worker dies this many times ends the plan, with its reason
@@ -281,7 +281,7 @@ class _Driver:
                 break
             except ray_errors.RayTaskError as error:  # the training's own error: not retried
                 cause = error.cause if isinstance(error.cause, Exception) else error
-                run.set_status("failed", f"{type(cause).__name__}: {cause}")
+                self._ended(run, member, log, "failed", f"{type(cause).__name__}: {cause}")
                 if isinstance(cause, WorkbenchError):
                     raise cause from None
                 raise WorkbenchError(f"{what} failed on its Ray worker ({type(cause).__name__}: "
@@ -293,12 +293,23 @@ class _Driver:
                     self.running.pop(member.index, None)
         else:
             reason = printable(' '.join(str(lost).split())[:120])
-            run.set_status("failed", f"its worker died {MAX_ATTEMPTS} times: {reason}")
+            self._ended(run, member, log, "failed", f"its worker died {MAX_ATTEMPTS} times: "
+                        f"{reason}")
             raise WorkbenchError(f"{what}'s Ray worker died {MAX_ATTEMPTS} times ({reason}); "
                                  "the epochs that reached this machine are kept: run the same "
                                  "command to continue.")
-        run.set_status("interrupted", "stopped by request")
+        self._ended(run, member, log, "interrupted", "stopped by request")
         return "interrupted"
+
+    def _ended(self, run: runs.Run, member: plan.Member, log: EventLog, status: str,
+               message: str) -> None:
+        """A member that ended here, not in its worker (stopped, or its workers lost): its
+        status, and the TrainFinished its worker could not send, for the log and the faces."""
+        run.set_status(status, message)
+        event = TrainFinished(run.id, status, run.epochs_done, run.best_val_accuracy,
+                              runs.recorded_seconds(run.path), message)
+        log(event)
+        self.emit(MemberEvent(member.index + 1, self.total, member.kind, run.id, event))
 
 
 def _estimate(config: Any, inputs: Any, members: int, threads: int, share_gpu: bool) -> Any:

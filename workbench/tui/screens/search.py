@@ -1,8 +1,8 @@
 """Search: the convergence search (optimizers x learning rates x schedules) as a heatmap.
 
 The screen follows a search folder, whoever fills it: it polls the folder's trials files (a few
-stat calls a second) and redraws when one changes, so a search run by the CLI or by distributed
-workers fills in here as one started from the form does. The form starts (or resumes: the same
+stat calls a second) and redraws when one changes, so a search run by the CLI (its trials on
+Ray or not) fills in here as one started from the form does. The form starts (or resumes: the same
 folder and settings) a grid in the background, in the app's one training slot (the worker
 group ``train``, stopped by ``app.training_stop``, as the Train screen's are). Enter on a cell
 opens its trial: the figures, and the per-epoch curves the engine keeps in the search folder."""
@@ -53,7 +53,7 @@ def percent(value: float | None) -> str:
 
 
 def trial_number(trial: Trial) -> str:
-    """The trial as the CLI counts them ([1/N]): KerasTuner numbers from 0."""
+    """The trial as the CLI counts them ([1/N]): trial ids count from 0."""
     return str(int(trial.trial) + 1) if trial.trial.isdigit() else trial.trial
 
 

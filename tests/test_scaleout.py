@@ -67,6 +67,10 @@ def test_members_share_the_gpus_and_split_the_cores(parallel, per_gpu, cpus, gpu
             placement.slots) == pytest.approx(expected, abs=1e-4)
 
 
+def test_a_continued_plan_splits_the_cores_between_the_members_it_has_left():
+    assert place(Scale(parallel=4), 2, 8, 0, cpu_only=False).threads == 4  # 2 left of 4
+
+
 def test_cpu_only_members_take_no_gpu():
     assert place(Scale(2), 2, 8, 2, cpu_only=True).num_gpus == 0
 

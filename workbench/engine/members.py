@@ -149,17 +149,17 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
     waiting, estimated = False, False
     for position, member in enumerate(members):
         found = claim(manifest, member, runs_dir)
-        if found.run is not None and not estimated:
-            estimated = True
-            cost = estimate(member.config, len(inputs().training_rows(member.config)[0]),
-                            len(members) - position)
-            if cost is not None:
-                emit(cost)
         emit(MemberStarted(member.index + 1, total, found.run_id, member.kind))
         if found.run is None:
             waiting |= found.status == "running"
             continue
         with found.run as run:
+            if not estimated:  # said once, at the first member this process trains
+                estimated = True
+                cost = estimate(member.config, len(inputs().training_rows(member.config)[0]),
+                                len(members) - position)
+                if cost is not None:
+                    emit(cost)
             result = training.fit(run, subscribers=[emit], stop=stop, inputs=inputs())
         if result.status != "finished":
             return "interrupted"

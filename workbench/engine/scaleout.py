@@ -55,7 +55,7 @@ def place(scale: Scale, members: int, cpus: float, gpus: float, cpu_only: bool) 
     """How ``members`` share ``cpus`` and ``gpus`` (Ray's counts) as ``scale`` asks: on GPUs,
     ``per_gpu`` of them on each (by default as many as fit ``parallel`` on the GPUs); the cores
     split evenly between the members that run at once."""
-    parallel = scale.parallel or members
+    parallel = min(scale.parallel or members, members)  # a continued plan may have fewer left
     if gpus >= 1 and not cpu_only:
         per_gpu = scale.per_gpu or max(1, math.ceil(parallel / int(gpus)))
         slots = max(1, min(parallel, int(gpus) * per_gpu))

@@ -3,6 +3,7 @@ and trials that other processes write appear while the screen is open."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -163,12 +164,14 @@ async def test_a_search_the_engine_refuses_is_told_and_the_form_can_start_again(
     monkeypatch.chdir(tmp_path)
     search_folder(tmp_path / "runs/search-simple-cnn", [])
     app = WorkbenchApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    heard = Notes()
+    async with app.run_test(size=(120, 40), message_hook=heard) as pilot:
         await pilot.press("o")
         app.screen.query_one("#search-epochs", Input).value = "5"  # the folder's search has 3
         await pilot.press("g")
-        await until(pilot, lambda: "The search failed: " in text(app, "#search-status"), 60)
-        assert "holds a search with other settings (epochs)" in text(app, "#search-status")
+        await pilot.pause()  # refused by the form, before any child starts
+        assert any("holds a search with other settings (epochs)" in note for note in heard)
+        assert not app.screen.searching
         assert not app.screen.query_one("#search-start").disabled
         app.screen.query_one("#search-rates", Input).value = "0.1 fast"
         await pilot.press("g")
@@ -219,3 +222,28 @@ async def test_while_the_search_runs_the_train_screen_says_so_and_leaves_it_runn
         await pilot.pause()
         await pilot.press("o")
         assert "is done" in text(app, "#search-status")
+
+
+async def test_a_folder_searched_on_other_data_is_refused_naming_the_folder_field(
+        tiny_data, tmp_path, monkeypatch):
+    """The form searches the app's data: a folder whose search ran on other data (here the
+    embedded sample) is refused, as the CLI refuses it, never resumed on that other data."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs" / "search-linear"
+    folder.mkdir(parents=True)
+    (folder / "search.json").write_text(json.dumps(
+        {"model": "linear", "epochs": 1, "batch_size": 128, "val_split": 0.1, "seed": 0,
+         "data": None}))
+    app = WorkbenchApp(str(tiny_data))
+    heard = Notes()
+    async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
+        await pilot.press("o")
+        screen = app.screen
+        screen.query_one("#search-model", Select).value = "linear"
+        screen.query_one("#search-epochs", Input).value = "1"
+        screen.query_one("#search-dir", Input).value = str(folder)
+        await pilot.press("g")
+        await pilot.pause()
+        assert any("holds a search with other settings (data)" in note
+                   and "the Search screen's Folder field" in note for note in heard), heard
+        assert not app.workers._workers  # nothing started

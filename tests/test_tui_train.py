@@ -138,6 +138,19 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
     assert summary is not None and summary.rows == 300 and summary.folds == 2
 
 
+async def test_an_empty_epochs_field_trains_the_preset_s_epochs(tiny_data):
+    app = WorkbenchApp(str(tiny_data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        app.screen.query_one("#preset", Select).value = "kaggle-best"
+        await pilot.pause()
+        app.screen.query_one("#epochs", Input).value = ""
+        assert app.screen._config().epochs == PRESETS["kaggle-best"].epochs == 20
+        app.screen.query_one("#preset", Select).clear()
+        await pilot.pause()
+        assert app.screen._config().epochs == 5  # no preset: the engine's default
+
+
 async def test_members_at_once_show_a_line_each_and_the_curves_follow_one(tmp_path,
                                                                           monkeypatch):
     from workbench.engine.events import Estimated, MemberEvent

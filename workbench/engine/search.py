@@ -227,7 +227,7 @@ def _write_trials(path: Path, trials: list[Trial]) -> None:
     runs.write_file(path, buffer.getvalue().encode())
 
 
-def _check_folder(folder: Path, settings: dict) -> None:
+def check_folder(folder: Path, settings: dict) -> None:
     """Keep one search per folder: the same settings resume it, others are refused (before
     Keras loads: nothing is written here)."""
     if folder.exists() and not folder.is_dir():
@@ -252,7 +252,7 @@ def _check_folder(folder: Path, settings: dict) -> None:
 
 
 def _claim_folder(folder: Path, settings: dict) -> None:
-    """Record the settings of a new search (``_check_folder`` has vetted an existing one)."""
+    """Record the settings of a new search (``check_folder`` has vetted an existing one)."""
     if not (folder / "search.json").is_file():
         runs.write_file(folder / "search.json", json.dumps(settings, indent=2).encode())
 
@@ -323,7 +323,7 @@ def run_search(
                              "on; use a smaller --val-split (e.g. 0.1).")
     settings = {"model": model, "epochs": epochs, "batch_size": batch_size,
                 "val_split": val_split, "seed": seed, "data": data}
-    _check_folder(folder, settings)
+    check_folder(folder, settings)
     rows = TrialRows(competition.train_images[train_idx], competition.train_labels[train_idx],
                      competition.train_images[val_idx], competition.train_labels[val_idx])
     in_process = scale is None or scale.in_process

@@ -29,7 +29,7 @@ from workbench.engine.models import MODELS
 from workbench.engine.runs import RUNS_DIR
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, SearchState,
-                                     Trial, check_search, read_search,
+                                     Trial, check_folder, check_search, read_search,
                                      search_folders, search_stamp, trial_history)
 from workbench.render import plural
 from workbench.tui.messages import SearchEnded, SearchTrialFinished, WorkFailed
@@ -315,12 +315,13 @@ class SearchScreen(WorkbenchScreen):
         saved = read_search(folder).settings
         settings = {"model": model, "epochs": epochs,
                     **{k: saved.get(k, SETTINGS[k]) for k in HIDDEN},
-                    "data": saved.get("data", self.app.data)}
+                    "data": self.app.data}  # the app's data: a folder of other data is refused
         space = SearchSpace(words(self.query_one("#search-optimizers", Input).value), rates,
                             words(self.query_one("#search-schedules", Input).value))
         space = check_search(space, model=model, epochs=epochs,
                              batch_size=settings["batch_size"], val_split=settings["val_split"],
                              seed=settings["seed"])
+        check_folder(folder, settings)
         return folder, space, settings
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

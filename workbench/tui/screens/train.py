@@ -177,7 +177,7 @@ class TrainScreen(WorkbenchScreen):
     def _config(self) -> TrainConfig:
         augment = self.query_one("#augment", Checkbox).value
         return TrainConfig(
-            model=self._value("model"), epochs=self._number("epochs", "epochs", int, 5),
+            model=self._value("model"), epochs=self._number("epochs", "epochs", int),
             batch_size=self._number("batch-size", "batch size", int),
             optimizer=self._value("optimizer"),
             learning_rate=self._number("lr", "learning rate", float),

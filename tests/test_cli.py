@@ -143,3 +143,42 @@ def test_missing_data_exits_2(cli, tmp_path):
                                   ["frobnicate"], ["data", "show", "1", "--split", "val"]])
 def test_bad_flags_exit_2_with_one_line(cli, args):
     assert_one_line_error(cli(*args), "error:", "--help")
+
+
+def help_of(capsys, *command: str) -> str:
+    """A command's --help as argparse prints it (one line a flag, whatever the width)."""
+    from workbench.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*command, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_cv_help_gives_the_defaults_cv_trains_with(capsys):
+    """cv trains kaggle-best unless told otherwise: its help said simple-cnn and 5 epochs."""
+    text = help_of(capsys, "cv")
+    assert "default kaggle-best unless --model is given" in text
+    assert "epochs (default: kaggle-best's;" in text and "default simple-cnn" not in text
+    assert "--seed SEED seeds the weights" in text
+    assert "default simple-cnn" in help_of(capsys, "train")
+
+
+def test_search_help_gives_every_default(capsys):
+    text = help_of(capsys, "search")
+    for said in ("--model", "default simple-cnn", "--lrs LR [LR ...] default: 1 0.1 0.01 0.001",
+                 "default: constant plateau triangular triangular2", "default 128",
+                 "default 0.1", "seeds the weights and the validation split (default 0)"):
+        assert said in text
+
+
+def test_ctrl_c_before_the_first_epoch_says_no_checkpoint_was_kept(tmp_path):
+    from workbench.cli.train import interrupted_line
+    from workbench.engine.training import TrainResult
+
+    run = tmp_path / "20260101-120000-linear"
+    line = interrupted_line(TrainResult(run, "interrupted", 0, None))
+    assert line == ("Interrupted before its first epoch ended, so no checkpoint was kept; "
+                    "workbench-engine train --resume 20260101-120000-linear starts it again in "
+                    "the same folder.")
+    assert "the last checkpoint is kept" in interrupted_line(
+        TrainResult(run, "interrupted", 2, 0.9))

@@ -20,16 +20,23 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     search = commands.add_parser("search", parents=[common], help="grid search over optimizers x "
                                  "learning rates x schedules (resumable; trials at once on "
                                  "Ray with --parallel or --cluster)")
-    search.add_argument("--model", choices=MODELS, default=SETTINGS["model"])
-    search.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS))
+    search.add_argument("--model", choices=MODELS, default=SETTINGS["model"],
+                        help="default %(default)s")
+    search.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS),
+                        help=f"default: {' '.join(DEFAULT_OPTIMIZERS)}")
     search.add_argument("--lrs", nargs="+", type=float, default=list(DEFAULT_LEARNING_RATES),
-                        metavar="LR")
-    search.add_argument("--schedules", nargs="+", default=list(DEFAULT_SCHEDULES))
+                        metavar="LR", help="default: "
+                        f"{' '.join(f'{rate:g}' for rate in DEFAULT_LEARNING_RATES)}")
+    search.add_argument("--schedules", nargs="+", default=list(DEFAULT_SCHEDULES),
+                        help=f"default: {' '.join(DEFAULT_SCHEDULES)}")
     search.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
                         help=f"epochs per trial (default {SETTINGS['epochs']})")
-    search.add_argument("--batch-size", type=int, default=SETTINGS["batch_size"])
-    search.add_argument("--val-split", type=float, default=SETTINGS["val_split"])
-    search.add_argument("--seed", type=int, default=SETTINGS["seed"])
+    search.add_argument("--batch-size", type=int, default=SETTINGS["batch_size"],
+                        help="default %(default)s")
+    search.add_argument("--val-split", type=float, default=SETTINGS["val_split"],
+                        help="default %(default)s")
+    search.add_argument("--seed", type=int, default=SETTINGS["seed"], help="seeds the weights "
+                        "and the validation split (default %(default)s)")
     search.add_argument("--cpu", action="store_true")
     search.add_argument("--dir", type=Path, help="search folder; run the same command again to "
                         "resume (default runs/search-MODEL)")

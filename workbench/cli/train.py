@@ -72,7 +72,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     cv.add_argument("--combine", nargs="+", metavar="CV", help="average finished CVs made on "
                     "the same folds (e.g. two architectures) into a new CV named --name: its "
                     "OOF accuracy and submission; trains nothing")
-    _recipe_flags(cv, validation=False)
+    _recipe_flags(cv, validation=False, preset="kaggle-best")
     _prediction_flags(cv, force=False)
     scale_flags(cv)
     cv.set_defaults(run=run_cv)
@@ -98,18 +98,25 @@ def scale_of(args: argparse.Namespace, members: int):
     return check_scale(Scale(args.parallel, args.per_gpu, args.cluster), members)
 
 
-def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True) -> None:
-    """The flags of a training recipe; any left out come from --preset, else the defaults."""
+def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
+                  preset: str | None = None) -> None:
+    """The flags of a training recipe; any left out come from --preset (``preset`` when neither
+    it nor --model is given), else the defaults."""
+    def default(value: object) -> str:
+        return f"default: {preset}'s" if preset else f"default {value}"
+
     flags = [
         parser.add_argument("--preset", metavar="NAME", help="a named recipe: "
-                            f"{', '.join(PRESETS)} (flags given with it win)"),
-        parser.add_argument("--model", choices=MODELS, help="default simple-cnn"),
-        parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam"),
+                            f"{', '.join(PRESETS)} (flags given with it win"
+                            + (f"; default {preset} unless --model is given)" if preset
+                               else ")")),
+        parser.add_argument("--model", choices=MODELS, help=default("simple-cnn")),
+        parser.add_argument("--optimizer", choices=OPTIMIZERS, help=default("adam")),
         parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)"),
-        parser.add_argument("--schedule", choices=SCHEDULES, help="default constant"),
-        parser.add_argument("--epochs", type=int, help="epochs (default 5; with train --resume: "
-                            "the total to reach)"),
-        parser.add_argument("--batch-size", type=int, help="default 128"),
+        parser.add_argument("--schedule", choices=SCHEDULES, help=default("constant")),
+        parser.add_argument("--epochs", type=int, help=f"epochs ({default(5)}; with train "
+                            "--resume: the total to reach)"),
+        parser.add_argument("--batch-size", type=int, help=default(128)),
         parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
                             "label's weight onto all classes (default 0)"),
         parser.add_argument("--ema", type=float, metavar="M", help="predict with a moving "
@@ -120,7 +127,8 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True) -> N
         flags.append(parser.add_argument("--val-split", type=float, default=0.1,
                                          help="stratified validation fraction (default 0.1)"))
     flags += [
-        parser.add_argument("--seed", type=int, default=0),
+        parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the "
+                            "augmentation and the validation split (default 0)"),
         parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                             help="turn off augmentation (on by default for CNNs)"),
         parser.add_argument("--augment", dest="augment", action="store_true",
@@ -287,13 +295,24 @@ def run_train(args: argparse.Namespace) -> int:
     best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
             if result.best_val_accuracy is not None else "no validation rows")
     if result.status == "interrupted":
-        err.print(f"Interrupted after {result.epochs_done} epochs ({best}); the last checkpoint "
-                  f"is kept: workbench-engine train --resume {result.run.name}")
+        err.print(interrupted_line(result))
         return EXIT_INTERRUPTED
     out.print(f"Finished {result.run} after {result.epochs_done} epochs: {best}.")
     if (result.run / "submission.csv").is_file():
         out.print(f"Submission: {result.run / 'submission.csv'}")
     return 0
+
+
+def interrupted_line(result) -> str:
+    """What a stopped training kept, and the command that continues it."""
+    again = f"workbench-engine train --resume {result.run.name}"
+    if not result.epochs_done:
+        return (f"Interrupted before its first epoch ended, so no checkpoint was kept; {again} "
+                "starts it again in the same folder.")
+    best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
+            if result.best_val_accuracy is not None else "no validation rows")
+    return (f"Interrupted after {result.epochs_done} epochs ({best}); the last checkpoint is "
+            f"kept: {again}")
 
 
 def _recipe_flags_given(args: argparse.Namespace, *allowed: str) -> list[str]:

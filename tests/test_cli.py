@@ -182,3 +182,23 @@ def test_ctrl_c_before_the_first_epoch_says_no_checkpoint_was_kept(tmp_path):
                     "the same folder.")
     assert "the last checkpoint is kept" in interrupted_line(
         TrainResult(run, "interrupted", 2, 0.9))
+
+
+def test_runs_help_names_delete(capsys):
+    assert "list, show, compare and delete training runs" in help_of(capsys)
+
+
+def test_a_default_name_taken_in_the_same_second_gets_a_number_not_force(tmp_path):
+    """Two `ensemble RUN...` in one second made the same default name, and the second was told
+    to --force, which overwrites the first."""
+    from workbench.engine.submission import unused_name
+
+    subs, manifests = tmp_path / "submissions", tmp_path / "runs" / "ensembles"
+    assert unused_name("ensemble-20260101-120000", subs, manifests) == "ensemble-20260101-120000"
+    subs.mkdir()
+    (subs / "ensemble-20260101-120000.csv").write_text("ImageId,Label\n")
+    assert unused_name("ensemble-20260101-120000", subs) == "ensemble-20260101-120000-2"
+    manifests.mkdir(parents=True)
+    (manifests / "ensemble-20260101-120000-2.json").write_text("{}")
+    assert unused_name("ensemble-20260101-120000", subs, manifests) == (
+        "ensemble-20260101-120000-3")

@@ -16,7 +16,7 @@ from workbench.engine.runs import (RUNS_DIR, delete_run, find_run, list_runs, re
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    group = commands.add_parser("runs", help="list, show and compare training runs")
+    group = commands.add_parser("runs", help="list, show, compare and delete training runs")
     sub = group.add_subparsers(title="runs commands", metavar="COMMAND", required=True)
     listing = sub.add_parser("list", help="every run: model, epochs, best val acc, status")
     listing.set_defaults(run=run_list)

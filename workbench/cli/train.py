@@ -20,6 +20,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, M
                                      MemberStarted, Predicting, TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
+from workbench.engine.submission import unused_name
 from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
                                    plan_resume, shown)
 
@@ -413,7 +414,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
         if seen.count(path) > 1:
             raise WorkbenchError(f"run {shown(ref)} is given more than once; give each run once.")
     prediction = ensemble_runs(members, tta=args.tta)
-    name = args.name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = args.name or unused_name(f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
     _report(prediction, save_prediction(prediction, name, force=args.force),
             _last_epochs_note(last_epoch_accuracy(members)))
     return 0

@@ -28,7 +28,7 @@ from workbench.engine.members import Manifest, Member, train_members
 from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
                                          last_epoch_accuracy, save_prediction)
 from workbench.engine.scale import Scale, check_scale
-from workbench.engine.submission import SUBMISSIONS_DIR
+from workbench.engine.submission import SUBMISSIONS_DIR, unused_name
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,9 @@ def average(members: list[Path], name: str | None = None, *, runs_dir: Path = ru
             submissions_dir: Path = SUBMISSIONS_DIR) -> EnsembleResult:
     """Average finished runs as they are into submissions/NAME.csv, and record the ensemble
     (an empty recipe: nothing to train) so that it is listed with its held-out accuracy."""
-    name = runs.check_name(name or f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}", "an ensemble")
+    name = runs.check_name(name or unused_name(f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}",
+                                               submissions_dir, runs_dir / "ensembles"),
+                           "an ensemble")
     path = manifest_path(name, runs_dir)
     prediction = ensemble_runs(members)
     with runs.locked(path.with_suffix(".lock")):

@@ -247,6 +247,18 @@ def submission_bytes(image_ids: np.ndarray, labels: np.ndarray) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def unused_name(stem: str, directory: Path = SUBMISSIONS_DIR, *taken_in: Path) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ...: the first that names no submission in
+    ``directory`` (nor a ``NAME.json`` in any of ``taken_in``): a default name (one made of the
+    second, say) never meets another command's, nor asks to overwrite it."""
+    name, number = stem, 1
+    while (directory / f"{name}.csv").exists() or any(
+            (folder / f"{name}.json").exists() for folder in taken_in):
+        number += 1
+        name = f"{stem}-{number}"
+    return name
+
+
 def write_submission(
     image_ids: np.ndarray,
     labels: np.ndarray,

@@ -57,6 +57,14 @@ def keras(cpu: bool = False) -> Any:
     return _keras
 
 
+def share_machine(threads: int, share_gpu: bool) -> None:
+    """Set this process up as one of several training at once (a Ray worker), before the
+    backend loads: ``threads`` cores, and a GPU shared with others if ``share_gpu``."""
+    limit_threads(threads)
+    if share_gpu:
+        _share_gpu()
+
+
 def limit_threads(threads: int) -> None:
     """Keep this process's compute to ``threads`` cores, as the backends read it at their
     import: several members on one machine must not each take every core."""
@@ -68,7 +76,7 @@ def limit_threads(threads: int) -> None:
         f"intra_op_parallelism_threads={threads}")))
 
 
-def share_gpu() -> None:
+def _share_gpu() -> None:
     """Let several processes share one GPU: each backend takes GPU memory as it needs it, not
     most of the GPU at its start (TensorFlow and JAX both grab it by default)."""
     os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"

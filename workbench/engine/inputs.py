@@ -24,20 +24,27 @@ class TrainInputs:
     pseudo_rows: np.ndarray  # test rows (indices) added with ``pseudo_labels``
     pseudo_labels: np.ndarray
 
-    def training_rows(self, config: Recipe) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                     np.ndarray]:
-        """(x, y) to fit and the validation row indices of ``config``'s split, and the training
-        row indices: the split's training rows less the excluded ones, plus the pseudo-labelled
-        test rows."""
+    def training_rows(self, config: Recipe) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y) to fit and the validation row indices of ``config``'s split: the split's
+        training rows less the excluded ones, plus the pseudo-labelled test rows."""
         competition = self.competition
-        train_idx, val_idx = config.held_out(competition.train_labels)
-        if len(self.excluded):
-            train_idx = np.setdiff1d(train_idx, self.excluded - 1)
+        train_idx, val_idx = self._split(config)
         x, y = competition.train_images[train_idx], competition.train_labels[train_idx]
         if len(self.pseudo_rows):
             x = np.concatenate([x, competition.test_images[self.pseudo_rows]])
             y = np.concatenate([y, self.pseudo_labels])
-        return x, y, val_idx, train_idx
+        return x, y, val_idx
+
+    def count(self, config: Recipe) -> int:
+        """How many rows ``training_rows`` fits, without gathering them."""
+        return len(self._split(config)[0]) + len(self.pseudo_rows)
+
+    def _split(self, config: Recipe) -> tuple[np.ndarray, np.ndarray]:
+        """The training row indices (less the excluded ones) and the validation ones."""
+        train_idx, val_idx = config.held_out(self.competition.train_labels)
+        if len(self.excluded):
+            train_idx = np.setdiff1d(train_idx, self.excluded - 1)
+        return train_idx, val_idx
 
 
 def read_inputs(config: Recipe, competition: Competition | None = None) -> TrainInputs:

@@ -156,7 +156,7 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
         with found.run as run:
             if not estimated:  # said once, at the first member this process trains
                 estimated = True
-                cost = estimate(member.config, len(inputs().training_rows(member.config)[0]),
+                cost = estimate(member.config, inputs().count(member.config),
                                 len(members) - position)
                 if cost is not None:
                     emit(cost)

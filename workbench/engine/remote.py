@@ -40,9 +40,7 @@ def train_member(run_id: str, files: dict[str, bytes], inputs: TrainInputs, inde
                  attempt: int, threads: int, share_gpu: bool) -> Iterator[tuple[str, Any]]:
     """Train run ``run_id``, whose files are ``files``, on ``inputs`` (see the module's
     docstring)."""
-    backend.limit_threads(threads)
-    if share_gpu:
-        backend.share_gpu()
+    backend.share_machine(threads, share_gpu)
     folder = Path(tempfile.mkdtemp(prefix="workbench-member-")) / run_id
     try:
         folder.mkdir()

@@ -217,8 +217,8 @@ class _Driver:
         if self.local:  # as a member placed so last ran here: no worker to start for it
             from workbench.engine.estimate import recall
 
-            rows = len(self.inputs().training_rows(config)[0])
-            known = recall(config, rows, len(members), self.placement.threads)
+            known = recall(config, self.inputs().count(config), len(members),
+                           self.placement.threads)
             if known is not None:
                 self.emit(known)
                 return
@@ -317,10 +317,8 @@ def _estimate(config: Any, inputs: Any, members: int, threads: int, share_gpu: b
     from workbench.engine import backend
     from workbench.engine.estimate import estimate
 
-    backend.limit_threads(threads)
-    if share_gpu:
-        backend.share_gpu()
-    return estimate(config, len(inputs.training_rows(config)[0]), members)
+    backend.share_machine(threads, share_gpu)
+    return estimate(config, inputs.count(config), members)
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> None:

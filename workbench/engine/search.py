@@ -434,9 +434,7 @@ def train_trial(rows: TrialRows, trial_id: str, cell: tuple, *, model: str, epoc
     ``cell``; its row of trials.csv and its per-epoch history. In this process, or in a Ray
     worker of its own (``threads``, ``share_gpu``: see ``scaleout``)."""
     if threads is not None:
-        backend.limit_threads(threads)
-    if share_gpu:
-        backend.share_gpu()
+        backend.share_machine(threads, share_gpu)
     keras: Any = backend.keras(cpu)
     backend.set_precision(backend.precision_policy("auto", backend.device(cpu)))
     from workbench.engine.schedules import compile_model, plateau_callback

@@ -66,7 +66,7 @@ def train(
     config = config.resolved()
     inputs = read_inputs(config)
     config.check_rows(inputs.competition.train_labels)
-    cost = estimate(config, len(inputs.training_rows(config)[0]))
+    cost = estimate(config, inputs.count(config))
     if cost is not None:
         _emit(list(subscribers), cost)
     with runs.Run.create(_record(config), runs_dir) as run:
@@ -136,7 +136,7 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
     inputs = inputs or read_inputs(config)
     competition = inputs.competition
     keras.utils.set_random_seed(config.seed)
-    x, y, val_idx, _ = inputs.training_rows(config)
+    x, y, val_idx = inputs.training_rows(config)
     validation = (competition.train_images[val_idx], competition.train_labels[val_idx])
     per_execution = model_spec(config.model).steps_per_call()
     steps = backend.epoch_steps(len(x), config.batch_size, per_execution)

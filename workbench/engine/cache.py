@@ -70,6 +70,10 @@ def _read(path: Path, stamp: str, labelled: bool | None) -> Table | None:
                 if str(entry["stamp"]) != stamp:
                     return None
                 images = entry["images"]
+                # The entry says whether it holds labels: a bit flip in a member's name (which
+                # no CRC covers) must not pass a labelled table off as one without labels.
+                if bool(entry["labelled"]) != ("labels" in entry.files):
+                    return None
                 labels = entry["labels"] if "labels" in entry.files else None
     except Exception:  # any damage at all: see the docstring
         return None
@@ -90,7 +94,8 @@ def _valid(table: Table, labelled: bool | None) -> bool:
 
 
 def _write(path: Path, stamp: str, table: Table) -> None:
-    arrays: dict[str, Any] = {"stamp": np.array(stamp), "images": table.images}
+    arrays: dict[str, Any] = {"stamp": np.array(stamp), "images": table.images,
+                              "labelled": np.array(table.labels is not None)}
     if table.labels is not None:
         arrays["labels"] = table.labels
     with contextlib.suppress(OSError):

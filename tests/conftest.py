@@ -31,8 +31,14 @@ def isolated(tmp_path_factory, monkeypatch):
     the environment (a test that wants them makes them: see ``Kaggle``)."""
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path_factory.mktemp("kaggle-config")))
-    for name in ("WORKBENCH_DATA", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+    for name in ("WORKBENCH_DATA", "WORKBENCH_HOME", "KAGGLE_USERNAME", "KAGGLE_KEY",
+                 "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    from workbench.engine import workspace
+
+    workspace.choose(None)  # an in-process command's --runs-dir lasts for its process
+    yield
+    workspace.choose(None)
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +64,9 @@ def engine_command() -> list[str]:
 def cli(tmp_path):
     """Run `workbench-engine ARGS` in tmp_path; returns the CompletedProcess."""
 
-    def run(*args: str, cwd: Path = tmp_path, timeout: float = 120) -> subprocess.CompletedProcess:
-        env = {**os.environ, "COLUMNS": "200"}
+    def run(*args: str, cwd: Path = tmp_path, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, "COLUMNS": "200", **(env or {})}
         return subprocess.run([*engine_command(), *map(str, args)], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=timeout)
 

@@ -60,7 +60,9 @@ async def test_the_header_names_the_current_screen_and_its_key_is_dimmed(kaggle)
         for key, title in (("d", "Data"), ("w", "Draw"), ("o", "Search"), ("r", "Runs")):
             await pilot.press(key)
             await pilot.pause()
-            assert f"Digit Workbench — {title}" in str(app.screen.query_one("HeaderTitle").render())
+            header = str(app.screen.query_one("HeaderTitle").render())
+            assert header.startswith("Digit Workbench · digit-recognizer.zip (30 rows)")
+            assert header.endswith(f" — {title}")
             footer = app.screen.active_bindings
             assert not footer[key].enabled  # dimmed in the footer: this is where you are
             assert all(footer[other].enabled for other in "dtrvkwo" if other != key)
@@ -102,12 +104,14 @@ async def take_screenshot(app, pilot, delivered: asyncio.Event, **where) -> list
     return notes
 
 
-async def test_a_screenshot_without_a_downloads_folder_is_saved_here(kaggle, no_downloads):
+async def test_a_screenshot_without_a_downloads_folder_is_saved_beside_the_runs(
+        kaggle, no_downloads):
     delivered, hook = delivery()
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         notes = await take_screenshot(app, pilot, delivered)
-    saved = list(no_downloads.glob("*.svg"))
+    assert not list(no_downloads.glob("*.svg"))  # not in the working folder: git would list it
+    saved = list((no_downloads / "screenshots").glob("*.svg"))
     assert len(saved) == 1 and saved[0].read_text().startswith("<svg")
     assert any(str(saved[0]) in note for note in notes)
 

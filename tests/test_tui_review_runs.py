@@ -294,17 +294,17 @@ async def test_the_runs_list_shows_whole_ids_and_the_data_each_run_trained_on(re
 
 
 def test_trained_on_tells_the_full_data_from_the_sample_and_a_path(tmp_path):
-    from workbench.engine.runs import trained_on
+    from workbench.engine.runs import held_out_ids, trained_on
 
     full = real_run(tmp_path, FULL, data="/anywhere/digit-recognizer.zip")
     default_full = real_run(tmp_path, "20260301-101501-simple-cnn", data=None, seed=5)
     sample = real_run(tmp_path, "20260301-101502-simple-cnn", rows=5_000, seed=6)
     small = real_run(tmp_path, SMALL, rows=500, data="/tmp/sample500.csv", seed=1)
     long = "/a/very/long/folder/name/of/the/data/small.csv"
-    assert [trained_on(run, json.loads((run / "config.json").read_text())["data"])
+    assert [trained_on(json.loads((run / "config.json").read_text())["data"], held_out_ids(run))
             for run in (full, default_full, sample, small)] == [
         "full", "full", "sample", "/tmp/sample500.csv"]
-    assert trained_on(small, long) == "..." + long[-21:]
+    assert trained_on(long, held_out_ids(small)) == "..." + long[-21:]
 
 
 async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_runs,
@@ -320,11 +320,11 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
                                                        "20260312-100002-simple-cnn"]})
     held, made = threading.Event(), []
 
-    def average_held(run_paths):
+    def average_held(run_paths, **options):
         """The first ensemble waits until the test has pressed e a second time."""
         assert held.wait(60)
         made.append(run_paths)
-        return average(run_paths)
+        return average(run_paths, **options)
 
     monkeypatch.setattr(runs_screen, "average", average_held)
     app = WorkbenchApp()
@@ -387,7 +387,7 @@ async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert cursor_key(app) == damaged.name and runs_rows(app)[damaged.name][4] == "damaged"
+        assert cursor_key(app) == damaged.name and runs_rows(app)[damaged.name][5] == "damaged"
         note = text(app, "#runs-note")
         assert "config.json is not valid JSON (cut short?)" in note
         assert f"workbench-engine runs delete {damaged.name}" in note and "Delete here" in note

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from workbench import __version__
 from workbench.cli import baseline, data, kaggle, runs, search, submission, train
+from workbench.engine import workspace
 from workbench.engine.errors import WorkbenchError, describe_os_error, printable
 
 PROG = "workbench-engine"
@@ -29,7 +30,8 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", metavar="PATH", help="Kaggle zip, folder or CSV (default: "
-                        "$WORKBENCH_DATA, else the embedded sample)")
+                        "$WORKBENCH_DATA, else data/digit-recognizer.zip where 'kaggle download' "
+                        "puts it, else the embedded 5,000-row sample)")
     for module in (data, baseline, train, runs, search, submission, kaggle):
         module.register(commands, common)
     return parser
@@ -39,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_unencodable_output()
     try:
         args = build_parser().parse_args(argv)
+        if hasattr(args, "runs_dir"):  # every default (submissions, suspects) follows it
+            workspace.choose(args.runs_dir)
+            args.runs_dir = workspace.runs_dir()
         return args.run(args)
     except WorkbenchError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

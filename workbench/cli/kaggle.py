@@ -9,10 +9,12 @@ from pathlib import Path
 
 from rich.table import Table
 
-from workbench.cli.output import err, out
+from workbench.cli.output import RUNS_DIR_HELP, err, out
 from workbench.cli.submission import add_data_flag, print_problems
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.runs import RUNS_DIR, find_run
+from workbench.engine import workspace
+from workbench.engine.data import data_path, load_competition
+from workbench.engine.runs import find_run
 from workbench.engine.submission import COMPETITION, default_message, expected_test_set
 
 
@@ -20,7 +22,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     group = commands.add_parser("kaggle", help="download the data, submit, list submissions")
     sub = group.add_subparsers(title="kaggle commands", metavar="COMMAND", required=True)
     download = sub.add_parser("download", help="download the competition zip and check it")
-    download.add_argument("--dest", type=Path, default=Path("data"))
+    download.add_argument("--dest", type=Path, metavar="DIR", help="where to put it (default: "
+                          "data/ of the workspace, where every command then finds it)")
     download.set_defaults(run=run_download)
     submit = sub.add_parser("submit", help="check a submission (against the "
                             "test set of --data or $WORKBENCH_DATA, else Kaggle's 28,000 "
@@ -35,7 +38,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     submit.add_argument("--no-wait", action="store_true", help="do not wait for the score")
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait for the "
                         "score (default 600)")
-    submit.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+    submit.add_argument("--runs-dir", type=Path, metavar="DIR",
+                    help=RUNS_DIR_HELP)
     submit.set_defaults(run=run_submit)
     history = sub.add_parser("submissions", help="the competition's submission history")
     history.add_argument("--json", action="store_true")
@@ -47,9 +51,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def run_download(args: argparse.Namespace) -> int:
     from workbench.engine.kaggle import download
 
-    err.print(f"Downloading {args.competition} into {args.dest} ...")
-    path = download(args.competition, args.dest)
-    out.print(f"Downloaded {path}; it loads: use --data {path}")
+    dest = args.dest or workspace.downloaded_data().parent
+    err.print(f"Downloading {args.competition} into {printable(str(dest))} ...")
+    path = download(args.competition, dest)
+    rows = load_competition(path)
+    use = ("every command now uses it when no --data is given" if path == data_path()
+           else f"use --data {printable(str(path))}")
+    out.print(f"Downloaded {printable(str(path))} ({rows.n_train:,} train and {rows.n_test:,} "
+              f"test rows); {use}.")
     return 0
 
 

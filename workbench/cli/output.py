@@ -7,7 +7,7 @@ import errno
 import threading
 from collections.abc import Callable
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
@@ -20,12 +20,28 @@ class CliConsole(Console):
     """A console that, when its reader goes away (``| head``), raises BrokenPipeError for main()
     to end quietly; rich's own handler exits with status 1 from whichever thread noticed."""
 
+    @property
+    def size(self) -> ConsoleDimensions:
+        """A terminal's size; unbounded when the output is a pipe or a file, so that no table
+        cuts an id or a path short for the script that reads it."""
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(UNBOUNDED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
     def on_broken_pipe(self) -> None:
         self.quiet = True
         if threading.current_thread() is threading.main_thread():
             raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
+NO_COMMON_ROWS = ("its members held out no row in common (CV folds, or refits on every row); "
+                  "a CV's out-of-fold accuracy is the figure to trust")
+UNBOUNDED = 1 << 16  # columns of output that is not a terminal
+RUNS_DIR_HELP = ("the runs folder (default: runs/ of the workspace: $WORKBENCH_HOME, else the "
+                 "nearest folder from here up that holds runs/, else here)")
 out = CliConsole(highlight=False, soft_wrap=True, markup=False)
 err = CliConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
-from rich.table import Table
+from rich.table import Column, Table
 
-from workbench.cli.output import out
+from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, out
 from workbench.engine.cv import cv_status, list_cvs
+from workbench.engine.ensemble import ensemble_status, list_ensembles
+from workbench.engine.roles import role_of, roles
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.runs import (RUNS_DIR, delete_run, find_run, list_runs, read_history,
+from workbench.engine.review import confused_pairs
+from workbench.engine.runs import (delete_run, find_run, list_runs, read_history,
                                    read_json, shown, summarize)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     group = commands.add_parser("runs", help="list, show, compare and delete training runs")
     sub = group.add_subparsers(title="runs commands", metavar="COMMAND", required=True)
-    listing = sub.add_parser("list", help="every run: model, epochs, best val acc, status")
+    listing = sub.add_parser("list", help="every run (its data, sample or full, and its part: "
+                             "a CV's fold, an ensemble's member), then the CVs and ensembles")
     listing.set_defaults(run=run_list)
     show = sub.add_parser("show", help="one run's configuration, history and files, or a CV's "
                           "out-of-fold accuracy and folds")
@@ -32,9 +38,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                             "everything in it; refused while it trains")
     delete.add_argument("run_ref", metavar="RUN", help="run id, unique id prefix, or folder in "
                         "--runs-dir")
+    delete.add_argument("--force", action="store_true", help="delete a CV's fold or an "
+                        "ensemble's member too (its CV or ensemble then trains it again)")
     delete.set_defaults(run=run_delete)
+    for parser in (listing, show, compare):
+        parser.add_argument("--json", action="store_true", help="print it as JSON, for scripts")
     for parser in (listing, show, compare, delete):
-        parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+        parser.add_argument("--runs-dir", type=Path, metavar="DIR",
+                    help=RUNS_DIR_HELP)
 
 
 def _percent(value: float | None) -> str:
@@ -54,33 +65,86 @@ def run_list(args: argparse.Namespace) -> int:
         raise WorkbenchError(f"--runs-dir {shown(str(args.runs_dir))} is a file, not a folder of "
                              "runs; give the runs folder.")
     runs = list_runs(args.runs_dir)
-    cvs = list_cvs(args.runs_dir)
-    if not runs and not cvs:
-        out.print(f"No runs in {args.runs_dir}; start one with 'workbench-engine train'.")
+    parts = roles(args.runs_dir)
+    cvs = [cv_status(name, args.runs_dir) for name in list_cvs(args.runs_dir)]
+    ensembles = [ensemble_status(name, args.runs_dir)
+                 for name in list_ensembles(args.runs_dir)]
+    if args.json:
+        print(json.dumps({"runs_dir": str(args.runs_dir.resolve()),
+                          "runs": [run_record(run, parts) for run in runs],
+                          "cvs": [cv_record(state) for state in cvs],
+                          "ensembles": [ensemble_record(state) for state in ensembles]},
+                         indent=2))
         return 0
-    table = Table("run", "model", "epochs", "best val acc", "status", "duration")
+    if not runs and not cvs and not ensembles:
+        out.print(f"No runs in {shown(str(args.runs_dir.resolve()))}; start one with "
+                  "'workbench-engine train', or give the runs folder (--runs-dir, or "
+                  "$WORKBENCH_HOME for the folder holding it).")
+        return 0
+    table = Table(Column("run", overflow="fold"), "model", "data", "part", "epochs",
+                  "best val acc", "on rows", "status", "duration")
     for run in runs:
         damaged = run.problem is not None
-        table.add_row(shown(run.id), shown(run.model),
+        table.add_row(shown(run.id), shown(run.model), run.data,
+                      role_of(run.id, run.config or {}, parts) or "-",
                       "-" if damaged else f"{run.epochs_done}/{run.epochs}",
-                      _percent(run.best_val_accuracy), run.status,
-                      "-" if damaged else _duration(run.duration_s))
+                      _percent(run.best_val_accuracy), f"{run.held_out:,}" if run.held_out
+                      else "-", run.status, "-" if damaged else _duration(run.duration_s))
     if runs:
         out.print(table)
     for run in runs:
         if run.problem:
             out.print(f"{shown(run.id)} is damaged: {run.problem}.")
     if cvs:
-        table = Table("CV", "folds done", "OOF accuracy (95% CI)", "training")
-        states = [cv_status(name, args.runs_dir) for name in cvs]
-        for state in states:
+        table = Table(Column("CV", overflow="fold"), "folds done", "OOF accuracy (95% CI)",
+                      "on rows", "training")
+        for state in cvs:
             table.add_row(state.name, "damaged" if state.problem else state.progress,
-                          _cv_accuracy(state.summary), _duration(state.seconds))
+                          _cv_accuracy(state.summary),
+                          f"{state.summary.rows:,}" if state.summary else "-",
+                          _duration(state.seconds))
         out.print(table)
-        for state in states:
+        for state in cvs:
             if state.problem:
                 out.print(f"CV {state.name}: {state.problem}")
+    if ensembles:
+        table = Table(Column("ensemble", overflow="fold"), "members done", "held-out accuracy",
+                      "on rows", "training")
+        for ensemble in ensembles:
+            table.add_row(ensemble.name, "damaged" if ensemble.problem else ensemble.progress,
+                          _percent(ensemble.accuracy), f"{ensemble.rows:,}" if ensemble.rows
+                          else "-", _duration(ensemble.seconds))
+        out.print(table)
+        for ensemble in ensembles:
+            if ensemble.problem:
+                out.print(f"ensemble {ensemble.name}: {ensemble.problem}")
+            elif ensemble.accuracy is None and ensemble.finished == len(ensemble.members):
+                out.print(f"ensemble {ensemble.name}: no held-out accuracy: {NO_COMMON_ROWS}.")
     return 0
+
+
+def run_record(run, parts: dict[str, str]) -> dict:
+    """A run's line of ``runs list --json``."""
+    return {"id": run.id, "path": str(run.path), "model": run.model, "data": run.data,
+            "part": role_of(run.id, run.config or {}, parts) or None, "status": run.status,
+            "epochs_done": run.epochs_done, "epochs": run.epochs,
+            "best_val_accuracy": run.best_val_accuracy, "held_out_rows": run.held_out,
+            "seconds": run.duration_s, "problem": run.problem}
+
+
+def cv_record(state) -> dict:
+    summary = state.summary
+    return {"name": state.name, "folds": state.folds, "refit": state.refit,
+            "finished": sum(state.finished), "members": len(state.finished),
+            "runs": [run.name if run else None for run in state.members],
+            "seconds": state.seconds, "problem": state.problem,
+            "summary": None if summary is None else asdict(summary)}
+
+
+def ensemble_record(state) -> dict:
+    return {"name": state.name, "members": [run.name for run in state.members],
+            "finished": state.finished, "held_out_accuracy": state.accuracy,
+            "held_out_rows": state.rows, "seconds": state.seconds, "problem": state.problem}
 
 
 def _cv_accuracy(summary) -> str:
@@ -113,6 +177,10 @@ def print_cv_summary(summary) -> None:
     out.print("  folds: " + ", ".join(f"{100 * a:.2f}%" for a in summary.fold_accuracies))
     out.print("  errors by true label: " + ", ".join(
         f"{digit}: {count}" for digit, count in enumerate(summary.class_errors)))
+    pairs = confused_pairs(summary.confusion)
+    if pairs:
+        out.print("  most confused (true -> predicted): " + ", ".join(
+            f"{true}->{predicted} {count}x" for true, predicted, count in pairs))
     out.print(f"  {summary.suspects} suspect labels proposed (the Review screen lists them)")
     if summary.submission:
         out.print(f"Submission: {summary.submission}")
@@ -121,20 +189,30 @@ def print_cv_summary(summary) -> None:
 def run_show(args: argparse.Namespace) -> int:
     if args.run_ref in list_cvs(args.runs_dir) and not (Path(args.run_ref) / "config.json"
                                                          ).is_file():
-        show_cv(args.run_ref, args.runs_dir)
+        if args.json:
+            print(json.dumps(cv_record(cv_status(args.run_ref, args.runs_dir)), indent=2))
+        else:
+            show_cv(args.run_ref, args.runs_dir)
         return 0
     run = find_run(args.run_ref, args.runs_dir)
     summary = summarize(run)
-    out.print(f"{summary.id}  {summary.status}, {summary.epochs_done}/{summary.epochs} epochs, "
-              f"best val acc {_percent(summary.best_val_accuracy)}, "
-              f"{_duration(summary.duration_s)}")
     status = read_json(run / "status.json")
+    config = read_json(run / "config.json")
+    history = read_history(run)
+    part = role_of(summary.id, config, roles(args.runs_dir))
+    if args.json:
+        print(json.dumps({**run_record(summary, roles(args.runs_dir)),
+                          "message": status.get("message") or None, "config": config,
+                          "history": history, "files": _files(run)}, indent=2))
+        return 0
+    out.print(f"{summary.id}  {summary.status}, {summary.epochs_done}/{summary.epochs} epochs, "
+              f"best val acc {_percent(summary.best_val_accuracy)}"
+              + (f" on {summary.held_out:,} held-out rows" if summary.held_out else "")
+              + f", {_duration(summary.duration_s)}")
+    out.print(f"  data: {summary.data}" + (f"; {part}" if part else ""))
     if status.get("message"):
         out.print(f"  {shown(str(status['message']), 500)}")
-    config = read_json(run / "config.json")
-    out.print("  " + ", ".join(f"{shown(key)}={shown(str(value), 200)}"
-                               for key, value in config.items()))
-    history = read_history(run)
+    out.print("  " + ", ".join(f"{shown(key)}={_value(value)}" for key, value in config.items()))
     if history:
         table = Table("epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds")
         for row in history:
@@ -143,9 +221,17 @@ def run_show(args: argparse.Namespace) -> int:
                           _percent(row["val_accuracy"]), _number(row["learning_rate"], ".2e"),
                           _number(row["seconds"], ".1f"))
         out.print(table)
-    out.print("  files: " + ", ".join(sorted(shown(p.name) for p in run.iterdir()
-                                            if not p.name.startswith("."))))
+    out.print("  files: " + ", ".join(shown(name) for name in _files(run)))
     return 0
+
+
+def _files(run: Path) -> list[str]:
+    return sorted(p.name for p in run.iterdir() if not p.name.startswith("."))
+
+
+def _value(value: object) -> str:
+    """A config value as a person reads it: '-' for none (not Python's None)."""
+    return "-" if value is None else shown(str(value), 200)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -154,15 +240,24 @@ def run_compare(args: argparse.Namespace) -> int:
         raise WorkbenchError("compare needs at least two runs.")
     configs = [read_json(run / "config.json") for run in runs]
     histories = [read_history(run) for run in runs]
-    table = Table("", *(run.name for run in runs))
+    summaries = [summarize(run) for run in runs]
+    parts = roles(args.runs_dir)
+    if args.json:
+        print(json.dumps([{**run_record(summary, parts), "config": config, "history": history}
+                          for summary, config, history in zip(summaries, configs, histories)],
+                         indent=2))
+        return 0
+    table = Table("", *(Column(run.name, overflow="fold") for run in runs))
+    table.add_row("data", *(s.data for s in summaries), style="bold")
+    table.add_row("part", *(role_of(s.id, s.config or {}, parts) or "-" for s in summaries))
     keys = [key for key in configs[0] if key not in ("keras", "workbench")]
     for key in keys:
-        values = [shown(str(config.get(key)), 200) for config in configs]
+        values = [_value(config.get(key)) for config in configs]
         style = "bold" if len(set(values)) > 1 else None
         table.add_row(shown(key), *values, style=style)
-    summaries = [summarize(run) for run in runs]
     table.add_row("best val acc", *(_percent(s.best_val_accuracy) for s in summaries),
                   style="bold green")
+    table.add_row("on held-out rows", *(f"{s.held_out:,}" for s in summaries))
     table.add_row("duration", *(_duration(s.duration_s) for s in summaries))
     for epoch in range(max(len(h) for h in histories)):
         table.add_row(f"epoch {epoch + 1} val acc", *(
@@ -176,6 +271,12 @@ def run_delete(args: argparse.Namespace) -> int:
     if os.path.realpath(run.parent) != os.path.realpath(args.runs_dir):
         raise WorkbenchError(f"{shown(str(run))} is not in {args.runs_dir}; only runs there are "
                              "deleted (give --runs-dir for another runs folder).")
+    part = roles(args.runs_dir).get(run.name)
+    if part and not args.force:
+        raise WorkbenchError(f"{shown(run.name)} is {part}: deleting it takes it from that plan, "
+                             "whose figures then wait until the same command trains it again; "
+                             "give --force to delete it anyway.")
     delete_run(run)
-    out.print(f"Deleted {shown(str(run))}.")
+    out.print(f"Deleted {shown(str(run))}" + (f" ({part}: the same command trains it again)."
+                                              if part else "."))
     return 0

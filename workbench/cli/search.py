@@ -11,6 +11,7 @@ from rich.table import Table
 
 from workbench.cli.output import err, out
 from workbench.cli.train import EXIT_INTERRUPTED, ray_line, scale_flags, scale_of
+from workbench.engine import workspace
 from workbench.engine.models import MODELS
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, Trial)
@@ -57,7 +58,7 @@ def run_search_command(args: argparse.Namespace) -> int:
                          model=args.model, epochs=args.epochs, batch_size=args.batch_size,
                          val_split=args.val_split, seed=args.seed)
     scale = scale_of(args, space.size)
-    folder = args.dir or Path("runs") / f"search-{args.model}"
+    folder = args.dir or workspace.runs_dir() / f"search-{args.model}"
     err.print(f"Search {folder}: {space.size} trials of {args.epochs} epochs ({args.model}); "
               "trials already in trials.csv are skipped. "
               + ("Loading Keras ..." if scale.in_process else ray_line(scale)))

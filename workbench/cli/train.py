@@ -7,21 +7,20 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from workbench.cli.output import err, out
+from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, err, out
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
                                      MemberStarted, Predicting, TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
-from workbench.engine.submission import unused_name
-from workbench.engine.runs import (NAME, RUNS_DIR, RunBusy, check_name, find_run, is_running,
+from workbench.engine import workspace
+from workbench.engine.runs import (NAME, RunBusy, check_name, find_run, is_running,
                                    plan_resume, shown)
 
 EXIT_INTERRUPTED = 130
@@ -32,7 +31,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                                 "with history, checkpoints, predictions and a submission")
     _recipe_flags(train)
     train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
-    train.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+    train.add_argument("--runs-dir", type=Path, metavar="DIR",
+                    help=RUNS_DIR_HELP)
     train.set_defaults(run=run_train)
 
     predict = commands.add_parser("predict", help="predict the test set with a run's best "
@@ -192,7 +192,8 @@ def _prediction_flags(parser: argparse.ArgumentParser, force: bool = True) -> No
     if force:
         parser.add_argument("--force", action="store_true", help="overwrite an existing "
                             "submission")
-    parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR",
+                    help=RUNS_DIR_HELP)
 
 
 class ConsoleReporter:
@@ -224,6 +225,7 @@ class ConsoleReporter:
         task = self.tasks.get(key)
         if isinstance(event, TrainStarted):
             err.print(f"{who}Run {event.run_id}: {event.model} on {event.device}; "
+                      + (f"{event.data}: " if event.data else "") +
                       f"{event.train_rows:,} train / {event.val_rows:,} validation rows, "
                       f"{event.steps_per_epoch} steps per epoch"
                       + (f", resuming after epoch {event.initial_epoch}"
@@ -384,7 +386,7 @@ def _predict_data(run: Path, data: str, tta: bool):
         return predict_run(run, tta=tta)
     competition = load_competition(data)  # before Keras loads: a bad --data is said at once
     checkpoint = kept_checkpoint(run)
-    err.print(f"Predicting the {competition.n_test:,} test images of {competition.source} with "
+    err.print(f"Predicting the {competition.n_test:,} test images of {competition.label} with "
               f"{run.name}/{checkpoint} ...")
     probabilities = predict_probabilities(load_checkpoint(run / checkpoint),
                                           competition.test_images, tta)
@@ -406,17 +408,17 @@ def run_ensemble(args: argparse.Namespace) -> int:
     if given:
         raise WorkbenchError(f"{given[0]} is a flag of the members' recipe, for --members N; "
                              "runs to average are used as they were trained.")
-    from workbench.engine.prediction import ensemble_runs, last_epoch_accuracy, save_prediction
+    from workbench.engine.ensemble import average
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
     seen = [os.path.realpath(run) for run in members]
     for ref, path in zip(args.run_refs, seen):
         if seen.count(path) > 1:
             raise WorkbenchError(f"run {shown(ref)} is given more than once; give each run once.")
-    prediction = ensemble_runs(members, tta=args.tta)
-    name = args.name or unused_name(f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}")
-    _report(prediction, save_prediction(prediction, name, force=args.force),
-            _last_epochs_note(last_epoch_accuracy(members)))
+    result = average(members, args.name, runs_dir=args.runs_dir,
+                     submissions_dir=workspace.submissions_dir(), tta=args.tta, force=args.force)
+    out.print(f"Ensemble {result.name} of {len(members)} runs (listed by 'runs list').")
+    _report(result.prediction, result.submission, _last_epochs_note(result.last_epoch_accuracy))
     return 0
 
 
@@ -460,6 +462,8 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
     if prediction.val_accuracy is not None:
         out.print(f"Validation accuracy {100 * prediction.val_accuracy:.2f}% on "
                   f"{len(prediction.val_labels):,} held-out rows{accuracy_note}.")
+    else:
+        out.print(f"No validation accuracy: {NO_COMMON_ROWS}.")
     out.print(f"Wrote {path} ({len(prediction.image_ids):,} rows).")
 
 

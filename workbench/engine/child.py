@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from workbench.engine import workspace
 from workbench.engine.errors import WorkbenchError
 
 # The jobs a child runs: each takes ``subscribers`` and ``stop`` keywords.
@@ -58,7 +59,7 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
     try:
         assert child.stdin is not None
         try:
-            child.stdin.write(pickle.dumps((job, args, kwargs)))
+            child.stdin.write(pickle.dumps((job, args, kwargs, workspace.runs_dir())))
             child.stdin.flush()
         except BrokenPipeError:
             pass  # it died at once: said below
@@ -119,7 +120,8 @@ def _child(fd: int, nice: int) -> None:
 
     stop = threading.Event()
     os.nice(nice)
-    job, args, kwargs = pickle.load(sys.stdin.buffer)
+    job, args, kwargs, runs = pickle.load(sys.stdin.buffer)
+    workspace.choose(runs)  # the parent's runs folder: its suspect list, its submissions
 
     def watch_stdin() -> None:
         sys.stdin.buffer.read()   # returns when the parent closes it, or dies

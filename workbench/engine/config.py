@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from workbench.engine.backend import PRECISIONS
+from workbench.engine.data import data_path, sample_path
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.models import model_spec
 from workbench.engine.recipes import DEFAULTS, OPTIMIZERS, PRESETS, SCHEDULES, check_choice
@@ -180,6 +181,8 @@ class TrainConfig:
         check_range("pseudo-label threshold", config.pseudo_threshold, 0.5, 1,
                     hint="use e.g. 0.99")
         data = config.data
+        if data is None and data_path() != sample_path():  # the downloaded zip, named: the
+            data = str(data_path())                        # default may change later
         if data is not None:
             data = str(Path(data).expanduser().resolve())
         pseudo = config.pseudo_labels

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine import runs
+from workbench.engine.submission import submissions_beside
 from workbench.engine.atomic import write_atomic
 from workbench.engine.config import TrainConfig, check_folds, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
@@ -32,7 +33,6 @@ from workbench.engine.prediction import (Prediction, load_npz, predict_run, save
                                          write_npz)
 from workbench.engine.review import Review, checked_review
 from workbench.engine.scale import Scale, check_scale
-from workbench.engine.submission import SUBMISSIONS_DIR
 
 Z95 = 1.959964
 
@@ -161,7 +161,7 @@ def train_cv(
     name: str | None = None,
     tta: bool = False,
     runs_dir: Path = runs.RUNS_DIR,
-    submissions_dir: Path = SUBMISSIONS_DIR,
+    submissions_dir: Path | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     scale: Scale | None = None,
@@ -207,9 +207,10 @@ def _members_manifest(path: Path) -> Manifest:
 
 
 def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
-           submissions_dir: Path = SUBMISSIONS_DIR, tta: bool = False) -> CVResult:
+           submissions_dir: Path | None = None, tta: bool = False) -> CVResult:
     """Once every member has finished: the OOF predictions, the summary, the suspects and the
-    submission (the members' test probabilities averaged). Else a "waiting" result."""
+    submission (the members' test probabilities averaged: into ``submissions_dir``, default
+    beside the runs folder). Else a "waiting" result."""
     state = cv_status(name, runs_dir)
     if state.problem:
         raise WorkbenchError(state.problem)
@@ -220,14 +221,16 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
         predictions = [predict_run(run, tta) for run in state.members if run is not None]
         oof, labels, fold_of = _out_of_fold(predictions[:state.folds])
         test = np.mean([p.test_probabilities for p in predictions], axis=0)
-        summary, submission = _write_outputs(name, runs_dir, submissions_dir, oof, labels,
+        summary, submission = _write_outputs(name, runs_dir,
+                                             submissions_dir or submissions_beside(runs_dir),
+                                             oof, labels,
                                              fold_of, test, predictions[0].image_ids,
                                              state.seconds)
     return CVResult(name, "finished", state.members, summary, submission)
 
 
 def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
-            submissions_dir: Path = SUBMISSIONS_DIR) -> CVResult:
+            submissions_dir: Path | None = None) -> CVResult:
     """A CV of gathered CVs made on the same folds (the same --folds and --seed): their OOF and
     test probabilities averaged. Every row is still scored only by models that never saw it, so
     the OOF accuracy of a mixed ensemble (architectures, schedules) is as honest as one CV's."""
@@ -272,8 +275,9 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
                                           "folds": int(first[2].max()) + 1, "refit": 0},
                                "runs": {}})
         summary, submission = _write_outputs(
-            name, runs_dir, submissions_dir, np.mean([p[0] for p in parts], axis=0), first[1],
-            first[2], np.mean([p[3] for p in parts], axis=0), first[4], seconds)
+            name, runs_dir, submissions_dir or submissions_beside(runs_dir),
+            np.mean([p[0] for p in parts], axis=0), first[1], first[2],
+            np.mean([p[3] for p in parts], axis=0), first[4], seconds)
     return CVResult(name, "finished", [], summary, submission)
 
 
@@ -344,6 +348,8 @@ def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
     finished = [run is not None and run.is_dir() and runs.run_status(run) == "finished"
                 for run in members]
     seconds = sum(runs.recorded_seconds(run) for run in members if run is not None)
+    if not all(finished):
+        summary = None  # a member deleted since: its figures wait for the member again
     return CVStatus(name, folds, refit, members, finished, seconds, [], summary)
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.engine import workspace
 from workbench.engine.cache import cached_table
 from workbench.engine.csvformat import SIDE, Table, parse_csv
 from workbench.engine.errors import (
     DENIED, Fix, Option, WorkbenchError, describe_os_error, printable)
 
 SAMPLE_NAME = "embedded sample"
+KAGGLE_TRAIN, KAGGLE_TEST = 42_000, 28_000
 MAX_CSV_BYTES = 2 << 30
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # Compression methods Python's zipfile reads; others get named in the message.
@@ -48,6 +50,20 @@ class Competition:
     def n_test(self) -> int:
         return len(self.test_images)
 
+    @property
+    def kind(self) -> str:
+        """"sample" (the embedded one), "full" (Kaggle's 42,000 + 28,000 rows) or "other"."""
+        if self.source == SAMPLE_NAME:
+            return "sample"
+        return "full" if (self.n_train, self.n_test) == (KAGGLE_TRAIN, KAGGLE_TEST) else "other"
+
+    @property
+    def label(self) -> str:
+        """The data in a few words, for every start line: "full data (42,000 labelled rows)",
+        "the embedded sample (5,000 labelled rows)", or the path and its rows."""
+        what = {"sample": "the embedded sample", "full": "full data"}.get(self.kind, self.source)
+        return f"{what} ({self.n_train:,} labelled rows)"
+
 
 def sample_path() -> Path:
     """The Kaggle-shaped sample shipped in the package (5,000 train + 1,000 test rows)."""
@@ -55,9 +71,14 @@ def sample_path() -> Path:
 
 
 def data_path(path: str | os.PathLike | None = None) -> Path:
-    """Where data comes from: ``path``, else ``$WORKBENCH_DATA``, else the embedded sample."""
+    """Where data comes from: ``path``, else ``$WORKBENCH_DATA``, else Kaggle's zip where
+    ``kaggle download`` put it (``data/digit-recognizer.zip`` in the workspace), else the
+    embedded sample."""
     chosen = path or os.environ.get("WORKBENCH_DATA")
-    return expand_home(Path(chosen)) if chosen else sample_path()
+    if chosen:
+        return expand_home(Path(chosen))
+    downloaded = workspace.downloaded_data()
+    return downloaded if downloaded.is_file() else sample_path()
 
 
 def expand_home(path: Path) -> Path:

@@ -28,7 +28,7 @@ from workbench.engine.members import Manifest, Member, train_members
 from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
                                          last_epoch_accuracy, save_prediction)
 from workbench.engine.scale import Scale, check_scale
-from workbench.engine.submission import SUBMISSIONS_DIR, unused_name
+from workbench.engine.submission import submissions_beside, unused_name
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def train_ensemble(
     name: str | None = None,
     tta: bool = False,
     runs_dir: Path = runs.RUNS_DIR,
-    submissions_dir: Path = SUBMISSIONS_DIR,
+    submissions_dir: Path | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     scale: Scale | None = None,
@@ -117,6 +117,7 @@ def train_ensemble(
     if status != "finished":
         return EnsembleResult(name, status, paths, accuracies)
     prediction = ensemble_runs(paths, tta=tta)
+    submissions_dir = submissions_dir or submissions_beside(runs_dir)
     with runs.locked(path.with_suffix(".lock")):
         runs.remove_temp_files(submissions_dir, f"{name}.")
         submission = save_prediction(prediction, name, force=True, directory=submissions_dir)
@@ -138,18 +139,23 @@ def _members_manifest(path: Path) -> Manifest:
 
 
 def average(members: list[Path], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,
-            submissions_dir: Path = SUBMISSIONS_DIR) -> EnsembleResult:
+            submissions_dir: Path | None = None, tta: bool = False,
+            force: bool = False) -> EnsembleResult:
     """Average finished runs as they are into submissions/NAME.csv, and record the ensemble
-    (an empty recipe: nothing to train) so that it is listed with its held-out accuracy."""
+    (an empty recipe: nothing to train) so that it is listed with its held-out accuracy.
+    ``force`` replaces an ensemble of that name (and its submission)."""
+    submissions_dir = submissions_dir or submissions_beside(runs_dir)
     name = runs.check_name(name or unused_name(f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}",
                                                submissions_dir, runs_dir / "ensembles"),
                            "an ensemble")
     path = manifest_path(name, runs_dir)
-    prediction = ensemble_runs(members)
+    prediction = ensemble_runs(members, tta=tta)
     with runs.locked(path.with_suffix(".lock")):
-        if read_manifest(path):
-            raise WorkbenchError(f"ensemble '{name}' exists already; give another name.")
-        submission = save_prediction(prediction, name, directory=submissions_dir)
+        if read_manifest(path) and not force:
+            raise WorkbenchError(f"ensemble '{name}' already exists",
+                                 ("give another name (", Option("name"), "), or replace it (",
+                                  Option("force"), ")."))
+        submission = save_prediction(prediction, name, directory=submissions_dir, force=force)
         runs.write_json(path, {"recipe": {}, "members": [run.name for run in members]})
     accuracies = [runs.read_json(run / "state.json").get("best_val_accuracy") for run in members]
     return EnsembleResult(name, "finished", members, accuracies, prediction, submission,

@@ -25,6 +25,7 @@ class TrainStarted:
     steps_per_epoch: int
     train_rows: int
     val_rows: int
+    data: str = ""  # the data in a few words (Competition.label); "" in older event logs
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.cache import cache_dir
 from workbench.engine.errors import WorkbenchError, printable
@@ -602,14 +603,16 @@ def _write_journal(entries: dict) -> None:
         write_atomic(_journal_path(), json.dumps(entries).encode())
 
 
-def download(competition: str = COMPETITION, dest: Path = Path("data")) -> Path:
-    """Download the competition zip into ``dest`` and check that it loads.
+def download(competition: str = COMPETITION, dest: Path | None = None) -> Path:
+    """Download the competition zip into ``dest`` (default: the workspace's data/, where
+    every command finds it) and check that it loads.
 
     The client writes into a temporary folder beside ``dest``; only a complete zip (every
     member's CRC checked) replaces the one already there, so a broken download loses nothing."""
     from workbench.engine.data import load_competition
 
     api = _api()
+    dest = dest or workspace.root() / "data"
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"{competition}.zip"
     with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as folder:

@@ -13,7 +13,7 @@ import numpy as np
 
 from workbench.engine import runs
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.submission import SUBMISSIONS_DIR, write_submission
+from workbench.engine.submission import write_submission
 
 TTA_SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -286,7 +286,7 @@ def on_common_rows(runs_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def save_prediction(prediction: Prediction, name: str, force: bool = False,
-                    directory: Path = SUBMISSIONS_DIR) -> Path:
+                    directory: Path | None = None) -> Path:
     """The submission CSV, through the one writer, and its probabilities beside it."""
     path = write_submission(prediction.image_ids, prediction.test_probabilities.argmax(axis=1),
                             name, directory=directory, force=force)

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.engine import runs
+from workbench.engine import runs, workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.prediction import load_npz
-
-SUSPECTS_FILE = Path("suspects.csv")
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,17 @@ class Review:
 
     def cell(self, true: int, predicted: int) -> list[Mistake]:
         return [m for m in self.mistakes if m.label == true and m.predicted == predicted]
+
+
+def confused_pairs(confusion: list[list[int]] | np.ndarray, count: int = 5
+                   ) -> list[tuple[int, int, int]]:
+    """The ``count`` most frequent mistakes as (true digit, predicted digit, times), most
+    first; ties in digit order. A confusion matrix's rows are the true digits."""
+    matrix = np.asarray(confusion, dtype=np.int64)
+    pairs = [(int(matrix[t, p]), t, p) for t in range(len(matrix)) for p in range(len(matrix))
+             if t != p and matrix[t, p] > 0]
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return [(t, p, n) for n, t, p in pairs[:count]]
 
 
 def review_run(run: Path) -> Review:
@@ -79,10 +88,12 @@ def review_predictions(probabilities: np.ndarray, labels: np.ndarray, ids: np.nd
     return Review(accuracy, confusion, mistakes)
 
 
-def read_suspects(path: Path = SUSPECTS_FILE, strict: bool = False) -> set[int]:
+def read_suspects(path: Path | None = None, strict: bool = False) -> set[int]:
     """Train ids flagged as suspect labels (one per line after the header 'id'); none if there
     is no file. Lines that are not ids are skipped, or with ``strict`` (training on the list)
-    refused: WorkbenchError naming the file and the line, as is a file that cannot be read."""
+    refused: WorkbenchError naming the file and the line, as is a file that cannot be read.
+    ``path`` defaults to the workspace's list."""
+    path = path or workspace.suspects_file()
     try:
         text = runs.read_text(path, errors="strict" if strict else "replace")
     except ValueError as error:
@@ -104,10 +115,11 @@ def read_suspects(path: Path = SUSPECTS_FILE, strict: bool = False) -> set[int]:
     return suspects
 
 
-def toggle_suspect(train_id: int, path: Path = SUSPECTS_FILE) -> bool:
+def toggle_suspect(train_id: int, path: Path | None = None) -> bool:
     """Flag ``train_id`` as a suspect label, or unflag it; returns whether it is now flagged.
     The file is edited as bytes: lines that are not ids (a hand edit, a stray byte) are kept,
     so no toggle loses any of it."""
+    path = path or workspace.suspects_file()
     try:
         lines = path.read_bytes().splitlines()
     except FileNotFoundError:

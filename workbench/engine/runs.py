@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeGuard
 
+from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.errors import WorkbenchError
 
@@ -75,6 +76,8 @@ class RunSummary:
     duration_s: float
     problem: str | None = None
     data: str = "?"  # what it trained on: see ``trained_on``
+    held_out: int = 0  # the rows its validation accuracy is measured on
+    config: dict | None = None  # its config.json, for listings that show more
 
 
 class RunDamaged(WorkbenchError):
@@ -95,7 +98,9 @@ def shown(text: str, limit: int = 200) -> str:
 
 def delete_hint(run: Path) -> str:
     """How to delete ``run``: the command (with its runs folder) and the shell's way."""
-    flag = "" if run.parent == RUNS_DIR else f" --runs-dir {shlex.quote(shown(str(run.parent)))}"
+    folder = run.parent
+    flag = ("" if folder == workspace.runs_dir() else
+            f" --runs-dir {shlex.quote(shown(str(folder)))}")
     return (f"delete it with 'workbench-engine runs delete {shlex.quote(shown(run.name))}{flag}' "
             f"(or rm -r {shlex.quote(shown(str(run)))})")
 
@@ -617,24 +622,26 @@ def summarize(run: Path) -> RunSummary:
     check_run(run)
     config = read_json(run / "config.json")
     state = read_json(run / "state.json")
+    ids = held_out_ids(run)
     return RunSummary(
         id=run.name, path=run, model=config["model"], status=run_status(run),
         epochs_done=len(read_history(run)), epochs=config["epochs"],
         best_val_accuracy=state.get("best_val_accuracy"),
-        duration_s=recorded_seconds(run), data=trained_on(run, config.get("data")),
+        duration_s=recorded_seconds(run), data=trained_on(config.get("data"), ids),
+        held_out=len(ids), config=config,
     )
 
 
 KAGGLE_TRAIN_ROWS = 42_000
 
 
-def trained_on(run: Path, data: object) -> str:
+def trained_on(data: object, held_out: list[int]) -> str:
     """What ``run`` trained on, in a word: "full" (Kaggle's 42,000 labelled rows, told by the
-    train ids it held out: the largest is within a few rows of the last), "sample" (no --data:
-    the embedded sample), else the --data path it was given (its end, if long)."""
+    train ids it held out, ``held_out``: the largest is within a few rows of the last),
+    "sample" (the embedded sample), else the --data path it was given (its end, if long)."""
     from workbench.engine.data import sample_path
 
-    if largest_held_out_id(run) > 0.95 * KAGGLE_TRAIN_ROWS:
+    if held_out and max(held_out) > 0.95 * KAGGLE_TRAIN_ROWS:
         return "full"
     if data is None or str(data) == str(sample_path()):
         return "sample"
@@ -642,17 +649,18 @@ def trained_on(run: Path, data: object) -> str:
     return text if len(text) <= 24 else "..." + text[-21:]
 
 
-def largest_held_out_id(run: Path) -> int:
-    """The largest train id (1-based row) in the run's val_predictions.npz; 0 if it has none
-    or it cannot be read (``check_run`` says why)."""
+def held_out_ids(run: Path) -> list[int]:
+    """The train ids (1-based rows) in the run's val_predictions.npz; none if it has none or
+    it cannot be read (``check_run`` says why)."""
     import numpy as np
 
     try:
         with np.load(run / "val_predictions.npz", allow_pickle=False) as saved:
             ids = saved["ids"]
-        return int(ids.max()) if ids.size and np.issubdtype(ids.dtype, np.integer) else 0
+        return (ids.astype(np.int64).ravel().tolist()
+                if ids.size and np.issubdtype(ids.dtype, np.integer) else [])
     except Exception:  # missing, cut short, damaged: np.load raises many kinds
-        return 0
+        return []
 
 
 def _damaged(run: Path, error: RunDamaged) -> RunSummary:

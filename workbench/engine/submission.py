@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.csvformat import sniff
 from workbench.engine.data import load_competition, read_file, sample_path
@@ -22,7 +23,6 @@ from workbench.engine.runs import read_json
 COMPETITION = "digit-recognizer"
 TEST_ROWS = {"digit-recognizer": 28000}  # Kaggle's test set: ImageId 1..N
 HEADER = ("ImageId", "Label")
-SUBMISSIONS_DIR = Path("submissions")
 MAX_LINE_PROBLEMS = 10
 MAX_SUBMISSION_BYTES = 16 << 20  # 28,000 rows take 220 KB
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -247,7 +247,12 @@ def submission_bytes(image_ids: np.ndarray, labels: np.ndarray) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def unused_name(stem: str, directory: Path = SUBMISSIONS_DIR, *taken_in: Path) -> str:
+def submissions_beside(runs_dir: Path) -> Path:
+    """Where the submissions of the runs in ``runs_dir`` go: a folder beside it."""
+    return runs_dir.parent / "submissions"
+
+
+def unused_name(stem: str, directory: Path, *taken_in: Path) -> str:
     """``stem``, or ``stem-2``, ``stem-3``, ...: the first that names no submission in
     ``directory`` (nor a ``NAME.json`` in any of ``taken_in``): a default name (one made of the
     second, say) never meets another command's, nor asks to overwrite it."""
@@ -263,10 +268,12 @@ def write_submission(
     image_ids: np.ndarray,
     labels: np.ndarray,
     name: str,
-    directory: Path = SUBMISSIONS_DIR,
+    directory: Path | None = None,
     force: bool = False,
 ) -> Path:
-    """Validate and atomically write ``directory/<name>.csv``; never overwrite unless ``force``."""
+    """Validate and atomically write ``directory/<name>.csv`` (default: the workspace's
+    submissions folder); never overwrite unless ``force``."""
+    directory = directory or workspace.submissions_dir()
     if not _NAME.fullmatch(name):
         raise WorkbenchError(f"'{name}' is not a usable submission name; use letters, digits, "
                              "'.', '_' and '-'.")

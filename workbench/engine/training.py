@@ -152,7 +152,8 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
             monitor=monitor, patience=config.early_stopping, state=state.get("early_stopping"))
     callbacks = [recorder, *recorder.stateful.values()]
     _emit(subscribers, TrainStarted(run.id, config.model, f"{device}, {policy}", config.epochs,
-                                    initial_epoch, steps, len(x), len(val_idx)))
+                                    initial_epoch, steps, len(x), len(val_idx),
+                                    competition.label))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
         model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed, per_execution),
                   epochs=config.epochs, initial_epoch=initial_epoch,

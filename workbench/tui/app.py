@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from workbench import __version__
+from workbench.engine import workspace
 from workbench.engine.cache import cache_dir
 from workbench.engine.data import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
@@ -103,6 +105,13 @@ class WorkbenchApp(App):
     def on_mount(self) -> None:
         self.load_data()
 
+    def watch_competition(self, competition: Competition | None) -> None:
+        """The data in the header of every screen: sample or full is never a guess."""
+        short = {"sample": "sample", "full": "full data"}
+        if competition is not None:
+            what = short.get(competition.kind, Path(competition.source).name)
+            self.title = f"{self.TITLE} · {what} ({competition.n_train:,} rows)"
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The screen keys and q are letters: while a text field has the focus they are text,
         so the footer stops offering them (Escape leaves the field). The current screen's key
@@ -121,9 +130,13 @@ class WorkbenchApp(App):
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
         """Textual saves screenshots to ~/Downloads and fails without a word where there is
-        none: then they go to the current folder (the notification names the file)."""
+        none: then they go to screenshots/ beside the runs folder, not into the current folder
+        (a git checkout would list them); the notification names the file."""
         if path is None and not user_downloads_path().is_dir():
-            path = str(Path.cwd())
+            folder = workspace.screenshots_dir().absolute()
+            with contextlib.suppress(OSError):  # then the failure is said, with its reason
+                folder.mkdir(parents=True, exist_ok=True)
+            path = str(folder)
         return super().deliver_screenshot(filename, path, time_format)
 
     @on(events.DeliveryFailed)
@@ -180,9 +193,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="workbench", description="Digit Workbench: browse, "
                                      "train, review and submit for Kaggle's Digit Recognizer.")
     parser.add_argument("--data", metavar="PATH", help="Kaggle zip, folder or CSV (default: "
-                        "$WORKBENCH_DATA, else the embedded sample)")
+                        "$WORKBENCH_DATA, else data/digit-recognizer.zip where 'workbench-engine "
+                        "kaggle download' puts it, else the embedded 5,000-row sample)")
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="the runs folder (default: "
+                        "runs/ of the workspace: $WORKBENCH_HOME, else the nearest folder from "
+                        "here up that holds runs/, else here); submissions go beside it")
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     args = parser.parse_args(argv)
+    workspace.choose(args.runs_dir)
     _native_logs_off_screen()
     WorkbenchApp(args.data).run()
 

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Header, Select, Static
 
-from workbench.engine.runs import RUNS_DIR
+from workbench.engine import workspace
 from workbench.render import digit_blocks
 from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
@@ -147,7 +147,8 @@ class DrawScreen(WorkbenchScreen):
     def run_chosen(self, event: Select.Changed) -> None:
         """Coming back to the screen refills the list, which chooses the same run again: its
         model is kept; only another run loads its own."""
-        path = RUNS_DIR / event.value / "best.keras" if isinstance(event.value, str) else None
+        path = (workspace.runs_dir() / event.value / "best.keras"
+                if isinstance(event.value, str) else None)
         if path is not None and path != self.model_path:
             self.model_path, self.failed_path = path, None
             self.predict()

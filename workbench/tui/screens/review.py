@@ -19,7 +19,7 @@ from textual.widgets import ContentSwitcher, DataTable, Header, Select, Static
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
-from workbench.engine.runs import RUNS_DIR
+from workbench.engine import workspace
 from workbench.engine.suspects import read_dismissed, toggle_dismissed
 from workbench.render import digit_blocks
 from workbench.tui.screens.base import WorkbenchScreen
@@ -52,8 +52,8 @@ def heat(count: int, top: int, diagonal: bool) -> Text:
 def cv_choices() -> list[tuple[str, str]]:
     """The CVs whose folds have all finished (only those have OOF predictions), newest first."""
     choices = []
-    for name in reversed(list_cvs(RUNS_DIR)):
-        summary = read_summary(name, RUNS_DIR)
+    for name in reversed(list_cvs(workspace.runs_dir())):
+        summary = read_summary(name, workspace.runs_dir())
         if summary is not None:
             choices.append((f"CV {name} (OOF {100 * summary.accuracy:.2f}%, "
                             f"{summary.rows:,} rows)", CV_PREFIX + name))
@@ -64,8 +64,8 @@ def load(choice: str) -> tuple[Review, CVSummary | None]:
     """The review of a run, or of a CV's OOF predictions with the CV's summary."""
     if choice.startswith(CV_PREFIX):
         name = choice.removeprefix(CV_PREFIX)
-        return review_cv(name, RUNS_DIR), read_summary(name, RUNS_DIR)
-    return review_run(RUNS_DIR / choice), None
+        return review_cv(name, workspace.runs_dir()), read_summary(name, workspace.runs_dir())
+    return review_run(workspace.runs_dir() / choice), None
 
 
 def verdict(suspect_id: int, confirmed: set[int], dismissed: set[int]) -> str:
@@ -280,8 +280,8 @@ class ReviewScreen(WorkbenchScreen):
 
     def _draw_suspects(self) -> None:
         """The proposed suspects with their verdicts, read afresh from the files."""
-        self.proposed = read_proposed(self.cv, RUNS_DIR)
-        confirmed, dismissed = read_suspects(), read_dismissed(self.cv, RUNS_DIR)
+        self.proposed = read_proposed(self.cv, workspace.runs_dir())
+        confirmed, dismissed = read_suspects(), read_dismissed(self.cv, workspace.runs_dir())
         table = self.query_one("#suspects", DataTable)
         row = table.cursor_row
         table.clear()
@@ -317,7 +317,7 @@ class ReviewScreen(WorkbenchScreen):
             detail.update("No suspects: the OOF predictions disagree confidently with no label."
                           if not self.proposed else "")
             return
-        state = verdict(suspect.id, read_suspects(), read_dismissed(self.cv, RUNS_DIR))
+        state = verdict(suspect.id, read_suspects(), read_dismissed(self.cv, workspace.runs_dir()))
         image = ("" if self.app.competition is None
                  else digit_blocks(self.app.competition.train_images[suspect.id - 1]))
         detail.update(Text.assemble(image, "\n", (
@@ -342,18 +342,18 @@ class ReviewScreen(WorkbenchScreen):
 
         def decide() -> bool:
             if confirm:
-                if suspect.id in read_dismissed(cv, RUNS_DIR):
-                    toggle_dismissed(cv, suspect.id, RUNS_DIR)
+                if suspect.id in read_dismissed(cv, workspace.runs_dir()):
+                    toggle_dismissed(cv, suspect.id, workspace.runs_dir())
                 toggle_suspect(suspect.id)
             else:
                 if suspect.id in read_suspects():
                     toggle_suspect(suspect.id)
-                toggle_dismissed(cv, suspect.id, RUNS_DIR)
+                toggle_dismissed(cv, suspect.id, workspace.runs_dir())
             return True
 
         if self._attempt(decide) is None:
             return
-        confirmed, dismissed = read_suspects(), read_dismissed(cv, RUNS_DIR)
+        confirmed, dismissed = read_suspects(), read_dismissed(cv, workspace.runs_dir())
         state = verdict(suspect.id, confirmed, dismissed)
         table = self.query_one("#suspects", DataTable)
         table.update_cell(str(suspect.id), "verdict", state, update_width=True)

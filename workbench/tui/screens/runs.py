@@ -14,7 +14,9 @@ from textual.widgets import Button, DataTable, Header, Static
 from workbench.engine.cv import cv_status, list_cvs, wilson_interval
 from workbench.engine.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.runs import RUNS_DIR, RunSummary, delete_run, list_runs, read_history
+from workbench.engine import workspace
+from workbench.engine.roles import role_of, roles
+from workbench.engine.runs import RunSummary, delete_run, list_runs, read_history
 from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
@@ -35,7 +37,7 @@ Row = tuple[tuple[str, ...], str | None]  # a table's cells, and what is wrong (
 def cv_row(name: str) -> Row:
     """A CV's line: its name, the folds (and refits) finished, the OOF accuracy with its 95%
     interval once gathered, and the minutes its members trained."""
-    state = cv_status(name, RUNS_DIR)
+    state = cv_status(name, workspace.runs_dir())
     accuracy = "-" if state.summary is None else held_out(state.summary.accuracy,
                                                           state.summary.interval)
     return (name, "damaged" if state.problem else state.progress, accuracy,
@@ -45,7 +47,7 @@ def cv_row(name: str) -> Row:
 def ensemble_row(name: str) -> Row:
     """An ensemble's line: its name, the members finished, the accuracy of their averaged
     predictions on the rows all of them held out (95% interval), and their training minutes."""
-    state = ensemble_status(name, RUNS_DIR)
+    state = ensemble_status(name, workspace.runs_dir())
     accuracy = "-"
     if state.accuracy is not None:
         correct = round(state.accuracy * state.rows)
@@ -72,14 +74,16 @@ class ConfirmDelete(ModalScreen[bool]):
 
     BINDINGS = [("y", "answer(True)", "Yes"), ("n,escape", "answer(False)", "No")]
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, part: str = "") -> None:
         super().__init__()
-        self.run_id = run_id
+        self.run_id, self.part = run_id, part
 
     def compose(self) -> ComposeResult:
+        plan = (f"\nIt is {self.part}: that plan's figures then wait until the same plan "
+                "trains it again." if self.part else "")
         with Vertical(id="confirm"):
-            yield Static(f"Delete run {self.run_id} and all its files?", id="confirm-question",
-                         markup=False)
+            yield Static(f"Delete run {self.run_id} and all its files?{plan}",
+                         id="confirm-question", markup=False)
             with Horizontal():
                 yield Button("Delete (y)", variant="error", id="yes")
                 yield Button("Keep (n)", id="no")
@@ -104,6 +108,7 @@ class RunsScreen(WorkbenchScreen):
         super().__init__()
         self.overlay: list[str] = []
         self.summaries: dict[str, RunSummary] = {}
+        self.parts: dict[str, str] = {}  # run id -> its part in a CV or an ensemble
         self.problems: dict[str, str] = {}  # what is wrong with a damaged CV or ensemble, by row
         self.averaged: EnsembleResult | None = None  # the last ensemble averaged here
 
@@ -119,7 +124,7 @@ class RunsScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.query_one("#runs-table", DataTable).add_columns(
-            "run", "data", "epochs", "best val acc", "status", "duration")
+            "run", "data", "part", "epochs", "best val acc", "status", "duration")
         self.query_one("#cvs-table", DataTable).add_columns(
             "CV / ensemble", "done", "held-out accuracy (95% CI)", "training")
         self.action_reload()
@@ -129,16 +134,19 @@ class RunsScreen(WorkbenchScreen):
 
     def action_reload(self) -> None:
         """Read the runs, CVs and ensembles afresh; each cursor stays on the row it was on."""
-        runs = list(reversed(list_runs(RUNS_DIR)))
+        runs = list(reversed(list_runs(workspace.runs_dir())))
         self.summaries = {run.id: run for run in runs}
+        self.parts = roles(workspace.runs_dir())
         refill_rows(self.query_one("#runs-table", DataTable),
-                    [(run.id, (run.id, run.data, f"{run.epochs_done}/{run.epochs}",
+                    [(run.id, (run.id, run.data,
+                               role_of(run.id, run.config or {}, self.parts, short=True),
+                               f"{run.epochs_done}/{run.epochs}",
                                "-" if run.best_val_accuracy is None
                                else f"{100 * run.best_val_accuracy:.2f}%",
                                run.status, f"{run.duration_s:.0f} s")) for run in runs])
-        rows = {**{name: cv_row(name) for name in reversed(list_cvs(RUNS_DIR))},
+        rows = {**{name: cv_row(name) for name in reversed(list_cvs(workspace.runs_dir()))},
                 **{ENSEMBLE_PREFIX + name: ensemble_row(name)
-                   for name in reversed(list_ensembles(RUNS_DIR))}}
+                   for name in reversed(list_ensembles(workspace.runs_dir()))}}
         self.problems = {key: problem for key, (_, problem) in rows.items() if problem}
         groups = self.query_one("#cvs-table", DataTable)
         refill_rows(groups, [(key, cells) for key, (cells, _) in rows.items()])
@@ -170,7 +178,7 @@ class RunsScreen(WorkbenchScreen):
         accuracy.series.clear()
         loss.series.clear()
         for run_id in shown:
-            history = read_history(RUNS_DIR / run_id)
+            history = read_history(workspace.runs_dir() / run_id)
             epochs = [row["epoch"] for row in history if row["val_accuracy"] is not None]
             accuracy.set_series(run_id, epochs, [row["val_accuracy"] for row in history
                                                  if row["val_accuracy"] is not None])
@@ -217,7 +225,9 @@ class RunsScreen(WorkbenchScreen):
     def average(self, run_ids: list[str]) -> None:
         """Average the runs' probabilities into a submission under submissions/, recorded as an
         ensemble so that the table lists it on later visits."""
-        self.post_message(EnsembleAveraged(average([RUNS_DIR / run for run in run_ids])))
+        folder = workspace.runs_dir()
+        self.post_message(EnsembleAveraged(average([folder / run for run in run_ids],
+                                                   runs_dir=folder)))
 
     @on(EnsembleAveraged)
     def averaged_shown(self, message: EnsembleAveraged) -> None:
@@ -234,7 +244,7 @@ class RunsScreen(WorkbenchScreen):
             if not answer:
                 return
             try:
-                delete_run(RUNS_DIR / run)
+                delete_run(workspace.runs_dir() / run)
             except (WorkbenchError, OSError) as error:
                 self.notify(say(error), severity="error")
                 return
@@ -243,7 +253,7 @@ class RunsScreen(WorkbenchScreen):
             self.notify(f"Deleted {run}.")
             self.action_reload()
 
-        self.app.push_screen(ConfirmDelete(run), confirmed)
+        self.app.push_screen(ConfirmDelete(run, self.parts.get(run, "")), confirmed)
 
 
 def row_key(table: DataTable) -> str | None:

@@ -26,7 +26,7 @@ from workbench.engine.child import run_in_child
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import TrialFinished
 from workbench.engine.models import MODELS
-from workbench.engine.runs import RUNS_DIR
+from workbench.engine import workspace
 from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
                                      DEFAULT_SCHEDULES, SETTINGS, SearchSpace, SearchState,
                                      Trial, check_folder, check_search, read_search,
@@ -162,7 +162,7 @@ class SearchScreen(WorkbenchScreen):
     def _list_folders(self) -> None:
         """The searches under runs/ in the folder Select (and the watched one, which may not
         have its search.json yet)."""
-        folders = search_folders(RUNS_DIR)
+        folders = search_folders(workspace.runs_dir())
         if self.watched is not None and self.watched not in folders:
             folders.insert(0, self.watched)
         if folders == self.folders:
@@ -311,7 +311,7 @@ class SearchScreen(WorkbenchScreen):
             raise WorkbenchError("the epochs and learning rates must be numbers (e.g. epochs 3, "
                                  "rates 1 0.1 0.01 0.001).") from None
         folder_text = self.query_one("#search-dir", Input).value.strip()
-        folder = Path(folder_text) if folder_text else RUNS_DIR / f"search-{model}"
+        folder = Path(folder_text) if folder_text else workspace.runs_dir() / f"search-{model}"
         saved = read_search(folder).settings
         settings = {"model": model, "epochs": epochs,
                     **{k: saved.get(k, SETTINGS[k]) for k in HIDDEN},

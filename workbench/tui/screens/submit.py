@@ -21,8 +21,8 @@ from textual.widgets import Button, DataTable, Header, Input, Label, Select, Sta
 from workbench.engine.data import Competition
 from workbench.engine.errors import WorkbenchError, printable
 from workbench.engine.kaggle import credentials_source
-from workbench.engine.runs import RUNS_DIR
-from workbench.engine.submission import (COMPETITION, SUBMISSIONS_DIR, Expectation,
+from workbench.engine import workspace
+from workbench.engine.submission import (COMPETITION, Expectation,
                                          check_submission_file, default_message,
                                          kaggle_test_set, problem_lines, run_of)
 from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, WorkFailed
@@ -39,8 +39,9 @@ T = TypeVar("T")
 
 def submission_files() -> list[Path]:
     """Runs' submission.csv (newest first), then the files in submissions/."""
-    runs = [RUNS_DIR / run / "submission.csv" for run in runs_with("submission.csv")]
-    saved = sorted(SUBMISSIONS_DIR.glob("*.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    runs = [workspace.runs_dir() / run / "submission.csv" for run in runs_with("submission.csv")]
+    saved = sorted(workspace.submissions_dir().glob("*.csv"), key=lambda p: p.stat().st_mtime,
+                   reverse=True)
     return runs + saved
 
 

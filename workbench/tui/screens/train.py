@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (Button, Checkbox, Header, Input, Label, ProgressBar, Select,
                              Static)
 
-from workbench.engine import runs
+from workbench.engine import runs, workspace
 from workbench.engine.backend import PRECISIONS
 from workbench.engine.config import TrainConfig
 from workbench.engine.cv import CVResult, check_name
@@ -298,7 +298,7 @@ class TrainScreen(WorkbenchScreen):
     def action_resume(self) -> None:
         if self.say_if_busy():
             return
-        interrupted = [r for r in runs.list_runs(runs.RUNS_DIR) if r.status == "interrupted"]
+        interrupted = [r for r in runs.list_runs(workspace.runs_dir()) if r.status == "interrupted"]
         if not interrupted:
             self.notify("No interrupted run to resume.", severity="warning")
             return
@@ -334,21 +334,23 @@ class TrainScreen(WorkbenchScreen):
 
         def publish(event: Event) -> None:
             if isinstance(event, TrainStarted):
-                self.post_message(WatchRun(runs.RUNS_DIR / event.run_id))
+                self.post_message(WatchRun(workspace.runs_dir() / event.run_id))
             elif isinstance(event, (MemberStarted, MemberEvent, Estimated)):
                 self.post_message(TrainingEvent(event))
 
         watch = {"subscribers": [publish], "stop": self.app.training_stop}
+        folders = {"runs_dir": workspace.runs_dir()}
         try:
             if run is not None:
                 result = run_in_child("resume", run, **watch)
             elif plan == "cv":
-                result = run_in_child("cv", config, count, name=name, scale=scale, **watch)
+                result = run_in_child("cv", config, count, name=name, scale=scale, **folders,
+                                      **watch)
             elif plan == "ensemble":
                 result = run_in_child("ensemble", config, count, name=name, scale=scale,
-                                      **watch)
+                                      **folders, **watch)
             else:
-                result = run_in_child("train", config, **watch)
+                result = run_in_child("train", config, **folders, **watch)
         except (WorkbenchError, OSError) as error:
             self.post_message(TrainingFailed(say(error)))
         except Exception as error:  # the app keeps working whatever the engine raises
@@ -384,7 +386,7 @@ class TrainScreen(WorkbenchScreen):
             return
         if self.follower is not None and runs.is_running(self.follower.run):
             return
-        live = live_runs(runs.RUNS_DIR)
+        live = live_runs(workspace.runs_dir())
         if live and (self.follower is None or live[0] != self.follower.run):
             self.member = self._member_of(live[0])
             self.epoch_lines = []
@@ -460,7 +462,7 @@ class TrainScreen(WorkbenchScreen):
             line = f"{who}: run {event.run_id}, starting"
             if self.follower is None or not runs.is_running(self.follower.run):
                 self.member = f"{who} of {wrapped.members}"
-                self.watch_run(runs.RUNS_DIR / event.run_id, own=True)
+                self.watch_run(workspace.runs_dir() / event.run_id, own=True)
         elif isinstance(event, BatchEnded):
             line = (f"{who}: epoch {event.epoch} · step {event.step}/{event.steps} · "
                     f"acc {100 * event.accuracy:.2f}% · ETA {clock(event.eta_s)}")

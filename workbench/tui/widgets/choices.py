@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 from textual.widgets import Select
 
-from workbench.engine.runs import RUNS_DIR, list_runs
+from workbench.engine import workspace
+from workbench.engine.runs import list_runs
 
 
 def runs_with(file_name: str) -> list[str]:
     """Ids of the runs (newest first) whose folder holds ``file_name``."""
-    return [r.id for r in reversed(list_runs(RUNS_DIR)) if (r.path / file_name).is_file()]
+    return [r.id for r in reversed(list_runs(workspace.runs_dir()))
+            if (r.path / file_name).is_file()]
 
 
 def refill(select: Select, choices: Sequence[str | tuple[str, str]]) -> bool:

@@ -153,3 +153,13 @@ def test_deleting_a_fold_asks_for_force_and_withdraws_the_cv_s_figure(tmp_path, 
     assert deleted.returncode == 0, deleted.stderr
     state = cv.cv_status("tiny", copy / "runs")
     assert state.progress.startswith("2/3") and state.summary is None
+
+
+def test_cv_speaks_json(plans, cli, tiny_data):
+    root, _, _ = plans
+    again = cli("cv", "--model", "linear", "--epochs", "1", "--batch-size", "64", "--seed", "7",
+                "--folds", "3", "--name", "tiny", "--data", tiny_data, "--json", cwd=root)
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["name"] == "tiny" and result["finished"] == 3
+    assert result["summary"]["rows"] == 300

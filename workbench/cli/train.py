@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -74,6 +75,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                     "the same folds (e.g. two architectures) into a new CV named --name: its "
                     "OOF accuracy and submission; trains nothing")
     _recipe_flags(cv, validation=False, preset="kaggle-best")
+    cv.add_argument("--json", action="store_true", help="print the result as JSON on stdout "
+                    "(progress stays on stderr), for scripts")
     _prediction_flags(cv, force=False)
     scale_flags(cv)
     cv.set_defaults(run=run_cv)
@@ -468,7 +471,7 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
 
 
 def run_cv(args: argparse.Namespace) -> int:
-    from workbench.cli.runs import print_cv_summary
+    from workbench.cli.runs import cv_record
     from workbench.engine.cv import check_name, check_plan, combine, cv_status
 
     if args.name is not None:
@@ -476,7 +479,7 @@ def run_cv(args: argparse.Namespace) -> int:
     if args.combine:
         if not args.name:
             raise WorkbenchError("--combine needs --name NAME for the combined CV.")
-        print_cv_summary(combine(args.combine, args.name, runs_dir=args.runs_dir).summary)
+        _cv_result(args, combine(args.combine, args.name, runs_dir=args.runs_dir).summary)
         return 0
     if args.preset is None and args.model is None:
         args.preset = "kaggle-best"  # a CV is for the strongest recipe unless told otherwise
@@ -495,10 +498,23 @@ def run_cv(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if result.status == "waiting":
         state = cv_status(result.name, args.runs_dir)
+        if args.json:
+            print(json.dumps(cv_record(state), indent=2))
+            return 0
         out.print(f"CV {result.name}: {sum(state.finished)} of {len(state.finished)} members "
                   "finished; the others "
                   "are training elsewhere (or not started): the last to finish gathers the CV, "
                   f"or run 'workbench-engine cv --name {result.name}' with the same flags.")
         return 0
-    print_cv_summary(result.summary)
+    _cv_result(args, result.summary)
     return 0
+
+
+def _cv_result(args: argparse.Namespace, summary) -> None:
+    from workbench.cli.runs import cv_record, print_cv_summary
+    from workbench.engine.cv import cv_status
+
+    if args.json:
+        print(json.dumps(cv_record(cv_status(summary.name, args.runs_dir)), indent=2))
+    else:
+        print_cv_summary(summary)

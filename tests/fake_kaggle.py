@@ -43,7 +43,8 @@ class _Server(ThreadingHTTPServer):
 class FakeKaggle:
     def __init__(self, data_zip: bytes = b"", pending_polls: int = 1, score: str = "0.99123",
                  token: str = "fake-access-token-42", leaderboard: list[str] | None = None,
-                 max_page: int = 50, date: str | None = None):
+                 max_page: int = 50, date: str | None = None, max_daily: int = 5,
+                 listing_lag: int = 0, error: str | None = None):
         self.data_zip = data_zip
         self.token = token
         self.pending_polls = pending_polls
@@ -51,6 +52,9 @@ class FakeKaggle:
         self.leaderboard = leaderboard or []
         self.max_page = max_page
         self.date = date
+        self.max_daily = max_daily  # the competition's daily submission limit
+        self.listing_lag = listing_lag  # history listings before a new submission shows
+        self.error = error  # set: submissions end as ERROR with this reason
         self.uploads: dict[str, bytes] = {}
         self.submissions: list[dict] = []
         self.requests: list[tuple[str, str, dict]] = []  # method, route, JSON body
@@ -174,19 +178,29 @@ class FakeKaggle:
                     "date": fake.date or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "description": body.get("submissionDescription", ""),
                     "fileName": fake._started.get(token, ""), "status": "PENDING",
-                    "polls": 0})
+                    "polls": 0, "hidden": fake.listing_lag})
                 self._send(200, {"message": "Successfully submitted to Digit Recognizer",
                                  "ref": ref})
 
             def _ListSubmissions(self, body):
                 shown = []
                 for item in fake.submissions:
-                    if item["status"] == "PENDING":
+                    if item.get("hidden"):
+                        item["hidden"] -= 1
+                        continue
+                    if item["status"] == "PENDING" and fake.error is not None:
+                        item["status"], item["errorDescription"] = "ERROR", fake.error
+                    elif item["status"] == "PENDING":
                         item["polls"] += 1
                         if item["polls"] > fake.pending_polls:
                             item["status"], item["publicScore"] = "COMPLETE", fake.score
-                    shown.append({k: v for k, v in item.items() if k != "polls"})
+                    shown.append({k: v for k, v in item.items() if k not in ("polls", "hidden")})
                 self._send(200, {"submissions": shown})
+
+            def _ListCompetitions(self, body):
+                self._send(200, {"competitions": [
+                    {"ref": "https://www.kaggle.com/competitions/digit-recognizer",
+                     "title": "Digit Recognizer", "maxDailySubmissions": fake.max_daily}]})
 
             def _GetLeaderboard(self, body):
                 start = int(body.get("pageToken") or 0)

@@ -121,3 +121,68 @@ def test_credentials_never_reach_a_file_or_the_output(run_kaggle, fake, submissi
     written += [p for p in Path(cache).rglob("*") if p.is_file()]
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+# -- issue 31 (7, 8): matched by ref, the day's quota, a file sent twice -------------------------
+
+
+@pytest.fixture
+def lagging(kaggle):
+    """A history that lists a new submission only at the third look, as Kaggle's may."""
+    with FakeKaggle(data_zip=kaggle.zip().read_bytes(), listing_lag=2) as server:
+        yield server
+
+
+def test_a_submission_the_history_lists_late_is_followed_by_its_ref(lagging, tmp_path, kaggle):
+    for number in (1, 2):  # an older submission of the same name and message is not it
+        path = tmp_path / f"s{number}" / "submission.csv"
+        path.parent.mkdir()
+        path.write_text("ImageId,Label\n" + "".join(f"{i},{(i + number) % 10}\n"
+                                                      for i in range(1, 13)))
+    env = {**os.environ, "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": lagging.url,
+           "NO_PROXY": "", "no_proxy": "", "KAGGLE_USERNAME": "tester", "KAGGLE_KEY": SECRET,
+           "KAGGLE_CONFIG_DIR": str(tmp_path / "kcfg")}
+    lagging.score = "0.5"
+    first = subprocess.run([*engine_command(), "kaggle", "submit", tmp_path / "s1" /
+                            "submission.csv", "-m", "same", "--data", kaggle.zip()],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    lagging.score = "0.9"
+    second = subprocess.run([*engine_command(), "kaggle", "submit", tmp_path / "s2" /
+                             "submission.csv", "-m", "same", "--data", kaggle.zip()],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "not in the submission history" not in second.stdout
+    assert "public score 0.9" in second.stdout
+
+
+def test_the_day_s_submissions_left_are_said_before_sending(run_kaggle, fake, submission,
+                                                            kaggle):
+    result = run_kaggle("submit", submission, "-m", "one", "--data", kaggle.zip())
+    assert result.returncode == 0, result.stderr
+    assert "Kaggle: 5 of 5 submissions left today" in result.stderr
+    fake.max_daily = 1
+    other = submission.with_name("other.csv")
+    other.write_text(submission.read_text().replace(",1\n", ",2\n"))
+    refused = run_kaggle("submit", other, "-m", "two", "--data", kaggle.zip())
+    assert_one_line_error(refused, "no submissions left today", "Kaggle allows 1 a day")
+    assert fake.calls("CreateSubmission") == 1
+
+
+def test_a_file_sent_before_is_sent_again_only_when_asked(run_kaggle, fake, submission, kaggle):
+    assert run_kaggle("submit", submission, "-m", "one", "--data", kaggle.zip()).returncode == 0
+    twice = run_kaggle("submit", submission, "-m", "again", "--data", kaggle.zip())
+    assert_one_line_error(twice, "was sent to Kaggle already", "--again")
+    assert fake.calls("CreateSubmission") == 1
+    again = run_kaggle("submit", submission, "-m", "again", "--again", "--data", kaggle.zip())
+    assert again.returncode == 0, again.stderr
+    assert fake.calls("CreateSubmission") == 2
+
+
+def test_kaggle_s_reason_for_a_failed_submission_is_shown(run_kaggle, fake, submission, kaggle):
+    fake.error = "Submission file has 12 rows, expected 28000"
+    result = run_kaggle("submit", submission, "-m", "bad", "--data", kaggle.zip())
+    assert result.returncode == 1
+    assert "Kaggle could not score it: Submission file has 12 rows" in result.stderr
+    listed = run_kaggle("submissions")
+    assert "Submission file has 12 rows" in listed.stdout

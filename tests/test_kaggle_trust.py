@@ -39,8 +39,8 @@ def submission(tmp_path):
     return path
 
 
-def submit(path, message="once"):
-    return wb_kaggle.submit(path, message, test_ids=IDS, poll_s=0.01)
+def submit(path, message="once", again=False):
+    return wb_kaggle.submit(path, message, test_ids=IDS, poll_s=0.01, again=again)
 
 
 # -- one submission, whatever fails -----------------------------------------------------------
@@ -105,7 +105,7 @@ def test_another_message_is_not_taken_for_this_submission(fake, submission):
     file with another message is not taken for the one that got a 502."""
     assert submit(submission, "first").status == "COMPLETE"
     fake.fail("CreateSubmission", 502, {"code": 502, "message": "gateway"}, after=True)
-    assert submit(submission, "second").description == "second"
+    assert submit(submission, "second", again=True).description == "second"
     assert [s["description"] for s in fake.submissions] == ["second", "first"]
 
 
@@ -125,7 +125,7 @@ def test_the_pending_journal_holds_no_credentials(fake, submission, monkeypatch)
     assert json.loads(journal.read_bytes()) == {}
     fake.fail("CreateSubmission", 400, {"code": 400, "message": "daily limit (5)"})
     with pytest.raises(WorkbenchError, match=r"\(400\): daily limit"):
-        submit(submission, "refused")  # a refusal: nothing made, nothing looked up or left
+        submit(submission, "refused", again=True)  # a refusal: nothing made, nothing left
     assert json.loads(journal.read_bytes()) == {}
     assert fake.calls("CreateSubmission") == 2 and len(fake.submissions) == 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tests.fake_kaggle import served
 from tests.helpers import Kaggle, Notes, synthetic_run
@@ -107,6 +107,27 @@ async def test_the_confirmation_shows_file_run_and_message_whole_at_100x30(workd
             assert whole in shown(label), label_id
         await pilot.press("n")
     assert fake.calls("CreateSubmission") == 0
+
+
+async def test_the_confirmation_says_the_day_s_quota_and_a_file_sent_before(workdir, fake):
+    app = WorkbenchApp("digit-recognizer.zip")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await open_submit(pilot)
+        await pilot.press("ctrl+s")
+        quota = app.screen.query_one("#confirm-quota", Label)
+        await until(pilot, lambda: "left today" in shown(quota))
+        assert "5 of 5 submissions left today" in shown(quota)
+        assert not app.screen.query("#confirm-again")
+        await pilot.press("y")
+        await until(pilot, lambda: text(app, "#kaggle-outcome") != "")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        again = shown(app.screen.query_one("#confirm-again", Label))
+        assert "This file was sent already" in again
+        assert str(app.screen.query_one("#yes", Button).label) == "Send again (y)"
+        await pilot.press("n")
+    assert fake.calls("CreateSubmission") == 1
 
 
 async def test_a_second_submit_while_waiting_for_the_score_is_refused(workdir, fake):
@@ -230,7 +251,8 @@ def test_snapshot_of_the_confirmation_at_100x30(snap_compare, workdir, fake):
     async def show(pilot):
         await open_submit(pilot)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "left today" in shown(
+            pilot.app.screen.query_one("#confirm-quota", Label)))
 
     assert snap_compare(WorkbenchApp("digit-recognizer.zip"), run_before=show,
                         terminal_size=(100, 30))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from workbench.cli.output import out, whole_number
+from workbench.cli.submission import check_advice
 from workbench.engine.baseline import random_baseline
 from workbench.engine.data import load_competition
 from workbench.engine.submission import write_submission
@@ -31,6 +32,5 @@ def run_random(args: argparse.Namespace) -> int:
         out.print(f"Random labels on the {competition.n_train:,} labelled rows: "
                   f"{100 * result.train_accuracy:.2f}% accuracy (chance is 10%).")
     path = write_submission(competition.test_ids, result.test_labels, args.name, force=args.force)
-    out.print(f"Wrote {path} ({competition.n_test:,} rows); check it with "
-              f"'workbench-engine submission check {path}'.")
+    out.print(f"Wrote {path} ({competition.n_test:,} rows); {check_advice(path, competition)}.")
     return 0

@@ -15,7 +15,8 @@ from workbench.engine.errors import WorkbenchError, printable
 from workbench.engine import workspace
 from workbench.engine.data import data_path, load_competition
 from workbench.engine.runs import find_run
-from workbench.engine.submission import COMPETITION, default_message, expected_test_set
+from workbench.engine.submission import (COMPETITION, check_submission_file, default_message,
+                                         expected_test_set)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -36,6 +37,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                         "run, its model and val acc, e.g. 'simple-cnn run 20261130-101010, val "
                         "acc 99.12%%')")
     submit.add_argument("--no-wait", action="store_true", help="do not wait for the score")
+    submit.add_argument("--again", action="store_true", help="send a file whose content was "
+                        "sent before (refused without it: it would use one of the day's "
+                        "submissions for the same score)")
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait for the "
                         "score (default 600)")
     submit.add_argument("--runs-dir", type=Path, metavar="DIR",
@@ -63,18 +67,23 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import NotUploaded, outcome, submit
+    from workbench.engine.kaggle import NotUploaded, outcome, quota, sent_before, submit
 
     path = Path(args.target)
     if not path.is_file():
         path = find_run(args.target, args.runs_dir) / "submission.csv"
     expected = expected_test_set(args.data, args.competition)
     message = default_message(path) if args.message is None else args.message
-    err.print(f"Submitting {printable(str(path))} to {args.competition} as '{printable(message)}'"
-              " ...")
     try:
+        check = check_submission_file(path, expected.ids)  # before any call to Kaggle
+        if not check.ok:
+            raise NotUploaded(path, check)
+        if sent_before(path, args.competition) is None or args.again:
+            _say_quota(quota, args.competition)
+        err.print(f"Submitting {printable(str(path))} to {args.competition} as "
+                  f"'{printable(message)}' ...")
         result = submit(path, message, args.competition, test_ids=expected.ids,
-                        wait=not args.no_wait, timeout_s=args.timeout,
+                        wait=not args.no_wait, timeout_s=args.timeout, again=args.again,
                         on_status=lambda s: err.print(f"  {s.status} ..."))
     except NotUploaded as refused:
         name = printable(str(path))
@@ -89,6 +98,19 @@ def run_submit(args: argparse.Namespace) -> int:
     out.print(line if result is not None and result.status == "COMPLETE" else
               f"{line} See 'workbench-engine kaggle submissions'.")
     return 0
+
+
+def _say_quota(quota, competition: str) -> None:
+    """The day's submissions left, before one is used; none left stops here (Kaggle would
+    refuse it). A history that cannot be read is no reason not to try."""
+    try:
+        today = quota(competition)
+    except WorkbenchError:
+        return
+    if today.left == 0:
+        raise WorkbenchError(f"no submissions left today: Kaggle allows {today.limit} a day and "
+                             f"{today.used} were made since 00:00 UTC; submit after then.")
+    err.print(f"Kaggle: {today}.")
 
 
 def run_submissions(args: argparse.Namespace) -> int:

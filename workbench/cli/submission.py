@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from workbench.cli.output import digit_bars, err, out
+from workbench.engine.data import Competition, sample_path
 from workbench.engine.errors import printable
 from workbench.engine.submission import (COMPETITION, Expectation, SubmissionCheck,
-                                         check_submission_file, expected_test_set, problem_lines)
+                                         check_submission_file, expected_test_set, problem_lines,
+                                         run_of)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,9 +34,23 @@ def add_data_flag(parser: argparse.ArgumentParser) -> None:
                         "Kaggle's own: ImageId 1..28,000)")
 
 
+def check_advice(path: Path, competition: Competition) -> str:
+    """How to check a file written from ``competition``: against Kaggle's test set when it is
+    Kaggle's data; else against that data, and why Kaggle would reject it."""
+    if competition.kind == "full":
+        return f"check it with 'workbench-engine submission check {shlex.quote(str(path))}'"
+    other = competition.kind == "other"
+    data = shlex.quote(str(competition.source if other else sample_path()))
+    what = competition.source if other else "the embedded sample"
+    return (f"it answers the {competition.n_test:,} test images of {what}, not Kaggle's "
+            f"28,000, so Kaggle would reject it; check it with 'workbench-engine submission "
+            f"check {shlex.quote(str(path))} --data {data}', or run the same command on Kaggle's "
+            "data ('workbench-engine kaggle download' puts it where every command finds it)")
+
+
 def print_problems(name: str, check: SubmissionCheck, expected: Expectation) -> None:
     """One line per problem, as both `submission check` and `kaggle submit` print them."""
-    for line in problem_lines(check, expected):
+    for line in problem_lines(check, expected, run_of(Path(name))):
         err.print(f"{name}: {line}")
 
 

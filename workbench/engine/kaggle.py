@@ -42,7 +42,7 @@ import numpy as np
 from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.cache import cache_dir
-from workbench.engine.errors import WorkbenchError, printable
+from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.runs import locked
 from workbench.engine.submission import (COMPETITION, SubmissionCheck, check_submission_file,
                                          kaggle_test_set, run_of)
@@ -101,6 +101,39 @@ class Standing:
         if self.position is None:
             return f"below the top {self.read:,} of the public leaderboard"
         return f"#{self.position:,} on the public leaderboard"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The day's submissions: Kaggle's daily limit (None: unknown) and how many of today's
+    (UTC, when Kaggle's day turns) the history holds."""
+
+    limit: int | None
+    used: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+    def __str__(self) -> str:
+        if self.limit is None:
+            return f"{self.used} sent today (Kaggle's daily limit unknown)"
+        return (f"{self.left} of {self.limit} submissions left today (Kaggle's day ends at "
+                "00:00 UTC)")
+
+
+class AlreadySent(WorkbenchError):
+    """This very file (by content) went to this competition before; ``entry`` is its note."""
+
+    def __init__(self, path: Path, entry: dict) -> None:
+        when = entry.get("sent")
+        day = (time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+               if isinstance(when, (int, float)) else "earlier")
+        super().__init__(f"{printable(str(path))} was sent to Kaggle already ({day}, as "
+                         f"'{printable(str(entry.get('description', '')))[:80]}'); sending it "
+                         "again uses another of the day's submissions for the same score",
+                         ("send it again anyway (", Option("again"), ")."))
+        self.entry = entry
 
 
 def credentials_source() -> str:
@@ -356,6 +389,7 @@ def submit(
     poll_s: float = 5.0,
     timeout_s: float = 600.0,
     on_status: Callable[[KaggleSubmission], None] | None = None,
+    again: bool = False,
 ) -> KaggleSubmission | None:
     """Check ``path``, upload it once, and (``wait``) poll until Kaggle has scored it.
 
@@ -363,6 +397,7 @@ def submit(
     Nothing invalid is uploaded (NotUploaded), and nothing twice: a failed attempt is looked up
     in the history before another (module doc). What was sent is noted in sent.json. Returns
     the submission as last seen, naming its run (None if it could not be found in the history).
+    A file whose content was sent before is refused (AlreadySent) unless ``again``.
     """
     for name, value in (("--timeout", timeout_s), ("the poll interval", poll_s)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -379,6 +414,9 @@ def submit(
     attempt = _Attempt(competition, path, message)
     latest = attempt.earlier(api)
     if latest is None:
+        before = sent_before(path, competition)
+        if before is not None and not again:
+            raise AlreadySent(path, before)
         latest = attempt.send(api)
     origin = attempt.note_sent(latest)
     started = time.time()
@@ -388,8 +426,47 @@ def submit(
         if time.time() - started > timeout_s:
             break
         time.sleep(poll_s)
-        latest = _find(competition, api, path.name, message)
+        # By Kaggle's ref: the history may list it late, and may hold others of the same name.
+        latest = _find(competition, api, path.name, message, ref=latest.ref) or latest
     return None if latest is None else replace(latest, **origin)
+
+
+def sent_before(path: Path, competition: str = COMPETITION) -> dict | None:
+    """The newest note of this file's content sent to ``competition`` from here, if any."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return next((entry for entry in reversed(_sent()) if entry.get("sha256") == digest
+                 and entry.get("competition") == competition), None)
+
+
+def quota(competition: str = COMPETITION) -> Quota:
+    """Today's submissions against Kaggle's daily limit, read through the client (the
+    competition's listing holds the limit; the history, today's submissions)."""
+    api = _api()
+    listed = _call("reading the competition", competition,
+                   lambda: api.competitions_list(search=competition)) or []
+    found = [item for item in getattr(listed, "competitions", listed) or []
+             if str(getattr(item, "ref", "")).rstrip("/").rsplit("/", 1)[-1] == competition]
+    limit = getattr(found[0], "max_daily_submissions", None) if found else None
+    items = _call("listing submissions", competition,
+                  lambda: api.competition_submissions(competition)) or []
+    today = datetime.now(UTC).date()
+    days = [_utc(getattr(item, "date", None)) for item in items]
+    used = sum(1 for date in days if date is not None and date.date() == today)
+    return Quota(limit if isinstance(limit, int) and limit > 0 else None, used)
+
+
+def _utc(date) -> datetime | None:
+    """A history date as an aware UTC datetime (the client's are naive UTC datetimes or ISO
+    text); None if it cannot be read."""
+    if isinstance(date, str):
+        with contextlib.suppress(ValueError):
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    if not isinstance(date, datetime):
+        return None
+    return date.replace(tzinfo=UTC) if date.tzinfo is None else date.astimezone(UTC)
 
 
 def _score(text) -> float | None:
@@ -459,13 +536,18 @@ def outcome(result: KaggleSubmission | None, competition: str = COMPETITION) -> 
 
 
 def _find(competition: str, api, file_name: str, message: str,
-          since: float | None = None) -> KaggleSubmission | None:
-    """The newest submission of ``file_name`` with ``message`` (made after ``since``, less the
-    clock slack, if given); a submission whose date cannot be read counts as recent."""
+          since: float | None = None, ref: str = "") -> KaggleSubmission | None:
+    """The submission Kaggle gave ``ref``, if given; else the newest of ``file_name`` with
+    ``message`` (made after ``since``, less the clock slack, if given); a submission whose
+    date cannot be read counts as recent."""
     items = _call("checking the submission", competition,
                   lambda: api.competition_submissions(competition)) or []
     for item in items:
         found = _submission(item)
+        if ref:
+            if found.ref == ref:
+                return found
+            continue
         if found.file_name == file_name and found.description == message and (
                 since is None or _made_after(getattr(item, "date", None), since)):
             return found
@@ -473,14 +555,8 @@ def _find(competition: str, api, file_name: str, message: str,
 
 
 def _made_after(date, since: float) -> bool:
-    if isinstance(date, str):
-        with contextlib.suppress(ValueError):
-            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
-    if not isinstance(date, datetime):
-        return True
-    if date.tzinfo is None:  # the client's dates are naive UTC
-        date = date.replace(tzinfo=UTC)
-    return date.timestamp() >= since - CLOCK_SLACK_S
+    when = _utc(date)
+    return when is None or when.timestamp() >= since - CLOCK_SLACK_S
 
 
 class _Attempt:
@@ -546,7 +622,12 @@ class _Attempt:
             if getattr(response, "message", "") == api.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE:
                 raise WorkbenchError(f"submitting failed: the upload of {self.path.name} did "
                                      "not complete; try again.")
-            return _find(self.competition, api, self.path.name, self.message)
+            ref = str(getattr(response, "ref", "") or "")
+            if not ref or ref == "0":
+                return _find(self.competition, api, self.path.name, self.message)
+            # Made: Kaggle named it. The history may not list it yet; until it does, it waits.
+            return _find(self.competition, api, self.path.name, self.message, ref=ref) or \
+                KaggleSubmission(ref, "", self.path.name, self.message, "PENDING", None, None)
         return None  # not reached: the last attempt returns or raises
 
     def _look(self, api, since: float, failure: str) -> KaggleSubmission | None:

@@ -16,7 +16,7 @@ import numpy as np
 from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.csvformat import sniff
-from workbench.engine.data import load_competition, read_file, sample_path
+from workbench.engine.data import load_competition, read_file
 from workbench.engine.errors import Option, WorkbenchError, describe_os_error, printable
 from workbench.engine.runs import read_json
 
@@ -51,6 +51,7 @@ class Expectation:
 
     ids: np.ndarray
     source: str
+    kaggle: bool = False  # the competition's own test set, as Kaggle scores it
 
 
 def expected_test_set(data: str | os.PathLike | None = None,
@@ -72,18 +73,28 @@ def kaggle_test_set(competition: str = COMPETITION) -> Expectation:
                              ("give its data, with its test.csv (", Option("data"), "), so the "
                               "submission can be checked."))
     return Expectation(np.arange(1, TEST_ROWS[competition] + 1),
-                       f"Kaggle's {competition} test set")
+                       f"Kaggle's {competition} test set", kaggle=True)
 
 
-def problem_lines(check: SubmissionCheck, expected: Expectation) -> list[str]:
+def problem_lines(check: SubmissionCheck, expected: Expectation,
+                  run: str | None = None) -> list[str]:
     """The checker's problems, then, when the file is a whole submission for a test set of
-    another size, the cause: it was made for other data."""
+    another size, the cause (it was made for other data) and the fix: for Kaggle, predict on
+    Kaggle's data (a file made on the sample passes a check against the sample, and Kaggle
+    still rejects it); for other data, check against that data."""
     lines = list(check.problems)
     if check.problems and check.made_for and check.made_for != len(expected.ids):
-        lines.append(f"the file holds ImageId 1..{check.made_for:,}, a whole submission for a "
-                     f"test set of {check.made_for:,} images, where {len(expected.ids):,} are "
-                     f"expected ({expected.source}): it was made for other data; check it with "
-                     f"--data set to that data (the embedded sample is {sample_path()}).")
+        cause = (f"the file holds ImageId 1..{check.made_for:,}, a whole submission for a "
+                 f"test set of {check.made_for:,} images, where {len(expected.ids):,} are "
+                 f"expected ({expected.source}): it was made for other data")
+        if expected.kaggle:
+            what = f"predict run {run}" if run else "make it again"
+            lines.append(f"{cause} (the embedded sample has 1,000 test images); Kaggle scores "
+                         f"only its own: {what} on Kaggle's data (for a run: 'workbench-engine "
+                         f"predict {run or 'RUN'} --data data/digit-recognizer.zip', after "
+                         "'workbench-engine kaggle download').")
+        else:
+            lines.append(f"{cause}; check it with --data set to the data it was made for.")
     return lines
 
 

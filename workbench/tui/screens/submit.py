@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, Header, Input, Label, Select, Sta
 
 from workbench.engine.data import Competition
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.kaggle import credentials_source
+from workbench.engine.kaggle import credentials_source, quota, sent_before
 from workbench.engine import workspace
 from workbench.engine.submission import (COMPETITION, Expectation,
                                          check_submission_file, default_message,
@@ -85,6 +85,7 @@ class ConfirmSubmit(ModalScreen[bool]):
     def __init__(self, path: Path, message: str) -> None:
         super().__init__()
         self.path, self.message = path, message
+        self.before = sent_before(path)  # this content went to Kaggle already: say so
 
     def compose(self) -> ComposeResult:
         run = run_of(self.path)
@@ -94,13 +95,32 @@ class ConfirmSubmit(ModalScreen[bool]):
             yield Label(f"run:     {run or '- (a saved submission)'}", id="confirm-run",
                         markup=False)
             yield Label(f"message: {self.message}", id="confirm-message", markup=False)
-            yield Label("It uses one of the day's submissions.", markup=False)
+            if self.before is not None:
+                yield Label(f"This file was sent already, as '{self.before.get('description')}':"
+                            " sending it again uses a submission for the same score.",
+                            id="confirm-again", markup=False)
+            yield Label("It uses one of the day's submissions (asking Kaggle how many are "
+                        "left ...)", id="confirm-quota", markup=False)
             with Horizontal():
-                yield Button("Submit (y)", variant="warning", id="yes")
+                yield Button("Send again (y)" if self.before else "Submit (y)",
+                             variant="warning", id="yes")
                 yield Button("Cancel (n)", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        self.run_worker(self._ask_quota, thread=True, exit_on_error=False)
+
+    def _ask_quota(self) -> None:
+        """Kaggle's count, best effort: the question stands without it."""
+        try:
+            line = f"It uses one of the day's submissions: {quota()}."
+        except (WorkbenchError, OSError):
+            line = "It uses one of the day's submissions (how many are left is unknown)."
+        self.app.call_from_thread(self._show_quota, line)
+
+    def _show_quota(self, line: str) -> None:
+        if self.is_attached:  # not answered meanwhile
+            self.query_one("#confirm-quota", Label).update(line)
 
     @on(Button.Pressed, "#yes")
     def yes(self) -> None:
@@ -219,7 +239,7 @@ class SubmitScreen(WorkbenchScreen):
             if yes and not self.in_flight:
                 self.sending = described(path)
                 self._status(f"Submitting {self.sending} ...")
-                self.send(path, message)
+                self.send(path, message)  # a file sent before: the question said so
             elif not yes:
                 self._status("Not submitted.")
 
@@ -230,7 +250,8 @@ class SubmitScreen(WorkbenchScreen):
     def send(self, path: Path, message: str) -> None:
         from workbench.engine.kaggle import outcome, submit
 
-        result = submit(path, message, poll_s=POLL_S, on_status=lambda s: self.post_message(
+        result = submit(path, message, poll_s=POLL_S, again=True,
+                        on_status=lambda s: self.post_message(
             KaggleStatus(f"{s.source}: {s.status}, waiting for its score ...")))
         if result is not None and result.status == "COMPLETE":
             self.post_message(KaggleStatus(f"{result.source}: scored; reading the leaderboard "

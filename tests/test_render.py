@@ -33,3 +33,46 @@ def test_bar_chart_scales_to_the_largest_value_or_to_top_and_marks_one_line():
     shares = bar_chart([0.25, 0.5], 4, top=1.0, value=lambda p: f"{100 * p:.0f}%")
     assert shares.plain.split("\n") == ["0 █    25%", "1 ██   50%"]
     assert bar_chart([0, 0], 3).plain.split("\n") == ["0     0", "1     0"]
+
+
+def test_a_drawing_is_centred_and_scaled_as_mnist_s_digits_were():
+    from workbench.engine.drawing import centred
+
+    def stroke(column: int, top: int, length: int) -> np.ndarray:
+        image = np.zeros((28, 28), np.uint8)
+        image[top:top + length, column:column + 2] = 255
+        return image
+
+    left, middle = centred(stroke(1, 3, 10)), centred(stroke(13, 9, 10))
+    assert np.array_equal(left, middle)  # where it was drawn does not matter
+    rows = np.flatnonzero(left.any(axis=1))
+    assert rows.max() - rows.min() + 1 == 20  # scaled to MNIST's 20-pixel box
+    ink = left.astype(float)
+    centre = (ink.sum(axis=1) @ np.arange(28) / ink.sum(), ink.sum(axis=0) @ np.arange(28)
+              / ink.sum())
+    assert all(abs(c - 13.5) <= 1 for c in centre)
+    assert not centred(np.zeros((28, 28), np.uint8)).any()
+
+
+def test_the_confusion_matrix_tells_one_mistake_from_nineteen():
+    from workbench.tui.screens.review import heat
+
+    def background(count: int):
+        return heat(count, 19, diagonal=False).style.split(" on ")[1]
+
+    shades = [background(count) for count in (1, 4, 19)]
+    assert len(set(shades)) == 3  # each a step of the scale
+
+    def brightness(hex_colour: str) -> int:
+        return sum(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+    assert brightness(shades[0]) < brightness(shades[1]) < brightness(shades[2])
+
+
+def test_the_most_confused_pairs_come_first():
+    from workbench.engine.review import confused_pairs
+
+    confusion = np.diag([50] * 10)
+    confusion[4, 9], confusion[7, 2], confusion[9, 4], confusion[3, 5] = 12, 9, 12, 1
+    assert confused_pairs(confusion, 3) == [(4, 9, 12), (9, 4, 12), (7, 2, 9)]
+    assert confused_pairs(np.diag([5] * 10)) == []

@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
 from tests.helpers import Notes
+from workbench.engine.review import confused_pairs
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -155,13 +156,15 @@ async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monk
         review = screen.review
         assert review is not None and int(review.confusion.sum()) == 30
         assert "validation accuracy" in text(app, "#review-summary")
+        true, predicted, count = confused_pairs(review.confusion, 1)[0]
+        assert f"most confused: {true}→{predicted} {count}×" in text(app, "#review-summary")
         grid = screen.query_one("#mistakes", DigitGrid)
         assert len(grid.rows) == len(review.mistakes) > 0
         first = review.mistakes[0]
         assert f"label {first.label}, predicted {first.predicted}" in text(app, "#mistake-detail")
         await pilot.press("f")
         await pilot.pause()
-        assert read_suspects(tmp_path / "suspects.csv") == {first.id}
+        assert read_suspects(tmp_path / "runs" / "suspects.csv") == {first.id}
         screen._show(review.cell(first.label, first.predicted), "one cell")
         assert all(m.label == first.label for m in screen.shown)
 
@@ -323,7 +326,7 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
         await pilot.press("n")   # dismiss #17
         await pilot.pause()
         assert verdicts(app) == {4: "confirmed", 17: "dismissed"}
-        assert read_suspects(tmp_path / "suspects.csv") == {4}
+        assert read_suspects(tmp_path / "runs" / "suspects.csv") == {4}
         assert (tmp_path / "runs/cv/kb20/dismissed.csv").read_text() == "id\n17\n"
         await pilot.press("r", "v")   # away and back: the same CV, still its suspects
         await pilot.pause(0.3)
@@ -334,7 +337,7 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
         assert (tmp_path / "runs/cv/kb20/dismissed.csv").read_text() == "id\n"
         await pilot.press("up", "n")   # dismissing the confirmed #4 unconfirms it
         await pilot.pause()
-        assert read_suspects(tmp_path / "suspects.csv") == {17}
+        assert read_suspects(tmp_path / "runs" / "suspects.csv") == {17}
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.query_one("#mistakes", DigitGrid).captions[1].endswith(" !")

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Input, Select, Static
 
 from tests.helpers import synthetic_run, until
+from workbench.engine.drawing import centred
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -165,11 +166,12 @@ async def test_g_jumps_to_an_image_id(kaggle):
 
 
 class FakeModel:
-    """Says 7 to anything; counts its loads (through the patched load_checkpoint)."""
+    """Says 7 to anything; keeps the images it was asked about."""
 
-    loads = 0
+    seen: list[np.ndarray] = []
 
     def __call__(self, batch, training=False):
+        FakeModel.seen.append(np.asarray(batch))
         return np.eye(10, dtype=np.float32)[[7] * len(batch)]
 
 
@@ -247,16 +249,48 @@ async def test_the_cursor_is_plain_and_c_clears_and_recentres(kaggle, draw_run):
         assert canvas.image.max() == 0 and canvas.cursor == (14, 14)
 
 
+async def test_a_drawing_reaches_the_model_centred_as_mnist_s_digits_are(kaggle, draw_run):
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await settle(pilot)
+        FakeModel.seen.clear()
+        await pilot.press(*["left"] * 12)  # a "1" at the left edge
+        for _ in range(6):
+            await pilot.press("up", "space")
+        await settle(pilot)
+        drawn = app.screen.query_one("#canvas").image
+        assert np.flatnonzero(drawn.any(axis=0)).max() < 6  # drawn at the edge
+        seen = FakeModel.seen[-1][0]
+        columns = np.flatnonzero(seen.any(axis=0))
+        rows = np.flatnonzero(seen.any(axis=1))
+        assert 11 <= columns.mean() <= 16 and rows.max() - rows.min() + 1 == 20
+
+
+@pytest.mark.parametrize(("size", "cells"), [((100, 30), (28, 14)), ((160, 50), (56, 28))])
+async def test_the_canvas_has_a_border_and_grows_with_the_screen(kaggle, draw_run, size, cells):
+    app = WorkbenchApp(str(kaggle.zip()))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("w")
+        await settle(pilot)
+        canvas = app.screen.query_one("#canvas")
+        assert (canvas.content_region.width, canvas.content_region.height) == cells
+        assert canvas.region.width == cells[0] + 2  # the border
+        assert app.screen.region.contains_region(canvas.region)
+        await pilot.click("#canvas", offset=(1 + cells[0] // 2, 1 + cells[1] // 2))
+        assert canvas.image[13:16, 13:16].max() > 0  # a click in the middle paints there
+
+
 async def test_dragging_on_the_canvas_draws_and_selects_no_text(kaggle, draw_run):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("w")
         await settle(pilot)
         canvas = app.screen.query_one("#canvas")
-        await pilot.mouse_down("#canvas", offset=(4, 3))
-        for x in range(5, 20):
-            await pilot.hover("#canvas", offset=(x, 6))
-        await pilot.mouse_up("#canvas", offset=(20, 6))
+        await pilot.mouse_down("#canvas", offset=(5, 4))  # inside the border: pixel (4, 6)
+        for x in range(6, 21):
+            await pilot.hover("#canvas", offset=(x, 7))
+        await pilot.mouse_up("#canvas", offset=(21, 7))
         assert canvas.image[6:8, 4:7].max() > 0
         assert not app.screen.selections and app.screen.get_selected_text() is None
 
@@ -311,8 +345,8 @@ async def test_strokes_while_the_model_loads_load_it_once_and_the_last_stroke_is
     (run / "best.keras").write_bytes(b"stand-in")
     loads, released = [], threading.Event()
 
-    def pixels_mod_10(images, training=False):  # "predicts" how many pixels are on, mod 10
-        return np.eye(10)[[int((images[0] > 0).sum()) % 10]]
+    def pixels_mod_10(images, training=False):  # "predicts" the ink's total, mod 10
+        return np.eye(10)[[int(images[0].astype(np.int64).sum()) % 10]]
 
     def slow_load(path):
         loads.append(path)
@@ -327,7 +361,7 @@ async def test_strokes_while_the_model_loads_load_it_once_and_the_last_stroke_is
         canvas, counts = app.screen.query_one("#canvas"), []
         for _ in range(3):
             await pilot.press("space", "up")  # 3 strokes
-            counts.append(int((canvas.image > 0).sum()) % 10)
+            counts.append(int(centred(canvas.image).astype(np.int64).sum()) % 10)  # as seen
         assert counts[-1] not in counts[:-1]  # an older stroke's answer would show otherwise
         released.set()
         await settle(pilot)

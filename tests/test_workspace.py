@@ -163,3 +163,10 @@ def test_cv_speaks_json(plans, cli, tiny_data):
     result = json.loads(again.stdout)
     assert result["name"] == "tiny" and result["finished"] == 3
     assert result["summary"]["rows"] == 300
+
+
+def test_a_cv_lists_its_most_confused_pairs(plans, cli):
+    root, _, _ = plans
+    shown = cli("runs", "show", "tiny", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "most confused (true -> predicted): " in shown.stdout

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Select, Static
 
 from workbench.engine import workspace
+from workbench.engine.drawing import centred
 from workbench.render import digit_blocks
 from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
@@ -32,7 +33,8 @@ HINT = "Draw a digit: the run's probabilities for it show here as you draw."
 
 
 class Canvas(Widget, can_focus=True):
-    """28x28 pixels as 28 x 14 half-block cells; drawn with the mouse or the keyboard.
+    """28x28 pixels as 28 x 14 half-block cells, or (class -big, where the screen has room)
+    56 x 28 cells of two columns a pixel; drawn with the mouse or the keyboard.
 
     A drag draws: it does not select text (ALLOW_SELECT). The keyboard cursor is one pixel in
     the theme's accent colour, so it shows on ink and on black alike."""
@@ -62,14 +64,25 @@ class Canvas(Widget, can_focus=True):
     def image(self) -> np.ndarray:
         return (np.clip(self.pixels, 0, 1) * 255).astype(np.uint8)
 
+    @property
+    def big(self) -> bool:
+        return self.has_class("-big")
+
     def render(self) -> Text:
-        drawing = digit_blocks(self.image)
+        image = self.image
+        if self.big:  # a pixel is two cells side by side: two rows of half blocks a row
+            image = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
+        drawing = digit_blocks(image)
         if self.has_focus:
             x, y = self.cursor
             accent = self.get_component_rich_style("canvas--cursor").color
-            cell = y // 2 * 29 + x  # 28 cells and a newline per line; a cell is two pixels
-            drawing.stylize(Style(color=accent) if y % 2 == 0 else Style(bgcolor=accent),
-                            cell, cell + 1)
+            if self.big:
+                cell = y * 57 + 2 * x  # 56 cells and a newline per line
+                drawing.stylize(Style(color=accent, bgcolor=accent), cell, cell + 2)
+            else:
+                cell = y // 2 * 29 + x  # 28 cells and a newline per line; a cell: two pixels
+                drawing.stylize(Style(color=accent) if y % 2 == 0 else Style(bgcolor=accent),
+                                cell, cell + 1)
         return drawing
 
     def paint(self, x: int, y: int) -> None:
@@ -99,10 +112,16 @@ class Canvas(Widget, can_focus=True):
         self.release_mouse()
 
     def _mouse(self, event: events.MouseEvent) -> None:
-        x, y = event.x, event.y * 2
-        if 0 <= x < 28 and 0 <= y < 28:
-            self.paint(x, y)
-            self.paint(x, y + 1)
+        offset = event.get_content_offset(self)  # inside the border; None on it
+        if offset is None:
+            return
+        if self.big:
+            x, y = offset.x // 2, offset.y
+            if 0 <= x < 28 and 0 <= y < 28:
+                self.paint(x, y)
+        elif 0 <= offset.x < 28 and 0 <= offset.y * 2 < 28:
+            self.paint(offset.x, offset.y * 2)
+            self.paint(offset.x, offset.y * 2 + 1)
 
     def action_move(self, dx: int, dy: int) -> None:
         x, y = self.cursor
@@ -136,6 +155,12 @@ class DrawScreen(WorkbenchScreen):
                 yield Static("Draw with the mouse, or arrows + space; c clears.", id="draw-help")
             yield Static("", id="probabilities")
         yield KeyBar()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The canvas twice as large where the screen has room for it (160x50 and up)."""
+        big = event.size.width >= 120 and event.size.height >= 42
+        self.query_one(Canvas).set_class(big, "-big")
+        self.query_one("#canvas-side").set_class(big, "-big")
 
     def on_screen_resume(self) -> None:
         if not refill(self.query_one("#draw-run", Select), runs_with("best.keras")):
@@ -172,7 +197,7 @@ class DrawScreen(WorkbenchScreen):
         if self.model_path == self.failed_path:
             return
         image = self.query_one(Canvas).image
-        self._predict(self.model_path, image if image.any() else None, self.asked)
+        self._predict(self.model_path, centred(image) if image.any() else None, self.asked)
 
     @background("draw", "Predicting the drawing")
     def _predict(self, path: Path, image: np.ndarray | None, asked: int) -> None:

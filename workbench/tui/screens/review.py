@@ -5,6 +5,7 @@ suspects.csv, which training can exclude) or dismissing each."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -13,12 +14,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.color import Gradient
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, DataTable, Header, Select, Static
 
 from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.review import Mistake, Review, read_suspects, review_run, toggle_suspect
+from workbench.engine.review import (Mistake, Review, confused_pairs, read_suspects, review_run,
+                                     toggle_suspect)
 from workbench.engine import workspace
 from workbench.engine.suspects import read_dismissed, toggle_dismissed
 from workbench.render import digit_blocks
@@ -33,20 +36,34 @@ T = TypeVar("T")
 # From few to most (of its kind): pale to vivid; every shade reads on the dark table (contrast
 # 4.5:1 or more), where the dark reds of a brightness scale did not.
 RIGHT = ((150, 200, 150), (60, 255, 60))
-WRONG = ((240, 180, 170), (255, 70, 70))
+# Dark red to yellow; white text on the dark half, black on the bright (4.5:1 either way).
+HEAT = Gradient((0.0, "#5a1414"), (0.49, "#a8321a"), (0.51, "#e07b28"), (1.0, "#f5d142"))
 
 
 def heat(count: int, top: int, diagonal: bool) -> Text:
-    """A confusion-matrix cell: green on the diagonal, red off it, more saturated (and bold in
-    the upper half) the nearer ``count`` is to ``top``, the largest of its kind. A space leads
-    each number: the table has no cell padding, so that ten columns of four-digit counts fit."""
+    """A confusion-matrix cell. On the diagonal: green text, more saturated the nearer
+    ``count`` is to ``top``. Off it, a heat scale: the cell's background runs from dark red
+    (one mistake) through orange to yellow (the most frequent mistake), on a log scale, so 1
+    and 19 never look alike. A space leads each number: the table has no cell padding, so that
+    ten columns of four-digit counts fit."""
     if not count:
         return Text(" ·", style="dim", justify="right")
-    share = min(1.0, count / max(top, 1)) ** 0.5
-    low, high = RIGHT if diagonal else WRONG
-    red, green, blue = (round(a + (b - a) * share) for a, b in zip(low, high))
-    bold = "bold " if share >= 0.5 else ""
-    return Text(f" {count}", style=f"{bold}rgb({red},{green},{blue})", justify="right")
+    if diagonal:
+        share = min(1.0, count / max(top, 1)) ** 0.5
+        red, green, blue = (round(a + (b - a) * share) for a, b in zip(*RIGHT))
+        bold = "bold " if share >= 0.5 else ""
+        return Text(f" {count}", style=f"{bold}rgb({red},{green},{blue})", justify="right")
+    share = math.log1p(count) / math.log1p(max(top, 1))
+    text = "#000000" if share >= 0.5 else "#ffffff"
+    return Text(f" {count}", style=f"bold {text} on {HEAT.get_color(min(share, 1.0)).hex}",
+                justify="right")
+
+
+def _pairs(review: Review) -> str:
+    """The most confused pairs, for the summary: where to look first."""
+    pairs = confused_pairs(review.confusion, 3)
+    return ("\nmost confused: " + ", ".join(f"{t}→{p} {n}×" for t, p, n in pairs)
+            if pairs else "")
 
 
 def cv_choices() -> list[tuple[str, str]]:
@@ -192,12 +209,12 @@ class ReviewScreen(WorkbenchScreen):
         review, summary = self.review, self.summary
         rows = f"{int(review.confusion.sum()):,} rows"
         if summary is None:
-            return f"validation accuracy {100 * review.accuracy:.2f}% on {rows}; " \
-                   f"{len(review.mistakes)} mistakes"
+            return (f"validation accuracy {100 * review.accuracy:.2f}% on {rows}; "
+                    f"{len(review.mistakes)} mistakes" + _pairs(review))
         low, high = summary.interval
         return (f"out-of-fold accuracy {100 * review.accuracy:.2f}% (95% CI {100 * low:.2f}-"
                 f"{100 * high:.2f}%)\n{rows}, {summary.folds} folds; {len(review.mistakes)} "
-                "mistakes")
+                "mistakes" + _pairs(review))
 
     @on(DataTable.CellSelected, "#confusion")
     def cell_selected(self, event: DataTable.CellSelected) -> None:

@@ -76,3 +76,15 @@ def test_the_most_confused_pairs_come_first():
     confusion[4, 9], confusion[7, 2], confusion[9, 4], confusion[3, 5] = 12, 9, 12, 1
     assert confused_pairs(confusion, 3) == [(4, 9, 12), (9, 4, 12), (7, 2, 9)]
     assert confused_pairs(np.diag([5] * 10)) == []
+
+
+def test_curves_keep_their_colours_when_a_resumed_run_adds_them_in_another_order(monkeypatch):
+    from workbench.tui.widgets.curves import Curves
+
+    curves = Curves("loss", "loss", ("train (batches)", "validation"))
+    drawn = []
+    monkeypatch.setattr(curves.plt, "plot", lambda *a, label, **k: drawn.append(label))
+    curves.add("validation", 1, 0.5)  # a resumed run: its history's epochs come first
+    curves.add("train (batches)", 1.5, 0.4)
+    curves.redraw()
+    assert drawn == ["train (batches)", "validation"]  # plotext colours by this order

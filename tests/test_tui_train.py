@@ -287,7 +287,7 @@ async def test_a_resumed_run_shows_every_epoch_and_says_when_it_predicts(tmp_pat
                               "val_accuracy": 0.8 + e / 100, "learning_rate": 0.01,
                               "seconds": 1.0} for e in (1, 2)])
     log = EventLog(run)  # the log begins at the resume: history.csv holds the first epochs
-    log(TrainStarted(run.name, "mlp", "cpu", 3, 2, 4, 100, 10))
+    log(TrainStarted(run.name, "mlp", "cpu", 3, 2, 4, 100, 10, "full data (42,000 labelled rows)"))
     log(EpochEnded(3, 3, 0.2, 0.9, 0.2, 0.85, 0.01, 1.0, 100.0, 0.0, True))
     log(Predicting(run.name, 10, 40))
     with lock:
@@ -298,9 +298,13 @@ async def test_a_resumed_run_shows_every_epoch_and_says_when_it_predicts(tmp_pat
             accuracy = app.screen.query_one("#accuracy", Curves)
             assert accuracy.series["validation"][0] == [1, 2, 3]
             assert "resumed after epoch 2" in text(app, "#epochs-log")
+            assert "full data (42,000 labelled rows): 100 train" in text(app, "#status")
             assert "predicting 10 validation and 40 test rows" in text(app, "#status")
+            bar = app.screen.query_one("#progress", ProgressBar)
+            assert bar.total is None  # it pulses: not the training's finished bar, standing
             log(TrainFinished(run.name, "finished", 3, 0.85, 3.0))
             await until(pilot, lambda: "finished: 3 epochs" in text(app, "#status"))
+            assert bar.percentage == 1
 
 
 @pytest.mark.slow

@@ -127,8 +127,9 @@ class TrainScreen(WorkbenchScreen):
                 yield Static("", id="member-lines", markup=False)
                 yield ProgressBar(total=1, id="progress", show_eta=False)
                 with Horizontal(id="plots"):
-                    yield Curves("loss", "loss", id="loss")
-                    yield Curves("accuracy", "accuracy", id="accuracy")
+                    yield Curves("loss", "loss", ("train (batches)", "validation"), id="loss")
+                    yield Curves("accuracy", "accuracy", ("train", "validation"),
+                                 id="accuracy")
                 yield Static("", id="epochs-log", markup=False)
         yield KeyBar()
 
@@ -424,7 +425,8 @@ class TrainScreen(WorkbenchScreen):
             elsewhere = "" if self.own else " (started outside the app)"
             self.header = ((f"{self.member}: " if self.member else "")
                            + f"run {event.run_id}{elsewhere}\n{event.model} on {event.device}; "
-                           f"{event.train_rows:,} train / {event.val_rows:,} validation rows")
+                           + (f"{event.data}: " if event.data else "")
+                           + f"{event.train_rows:,} train / {event.val_rows:,} validation rows")
             if event.initial_epoch:
                 self._log(f"resumed after epoch {event.initial_epoch}")
             status.update(self.header)
@@ -441,11 +443,13 @@ class TrainScreen(WorkbenchScreen):
             self._log(f"epoch {event.epoch}/{event.epochs}  loss {event.loss:.4f}{val}  "
                       f"{event.seconds:.1f} s" + ("  *" if event.best else ""))
         elif isinstance(event, Predicting):
-            progress.update(progress=progress.total)
+            progress.update(total=None)  # no steps to count: the bar pulses until it is done
             rows = " and ".join(f"{n:,} {what}" for n, what in
                                 ((event.val_rows, "validation"), (event.test_rows, "test")) if n)
             status.update(f"{self.header}\nTraining done; predicting {rows} rows ...")
         elif isinstance(event, TrainFinished):
+            if progress.total is None:
+                progress.update(total=1, progress=1)
             best = ("" if event.best_val_accuracy is None
                     else f", best val acc {100 * event.best_val_accuracy:.2f}%")
             done = plural(event.epochs_done, "epoch")

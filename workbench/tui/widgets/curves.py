@@ -21,9 +21,11 @@ class Curves(PlotextPlot):
 
     INTERVAL_S = 0.5
 
-    def __init__(self, title: str, ylabel: str, **kwargs) -> None:
+    def __init__(self, title: str, ylabel: str, order: tuple[str, ...] = (), **kwargs) -> None:
+        """``order``: series drawn first, in this order, whenever they were added (plotext
+        colours series by drawing order: a resumed run's curves keep their colours)."""
         super().__init__(**kwargs)
-        self.title, self.ylabel = title, ylabel
+        self.title, self.ylabel, self.order = title, ylabel, order
         self.series: dict[str, tuple[list[float], list[float]]] = {}
         self.x_max: float | None = None  # the plot's right edge: the run's last epoch
         self.dirty = False
@@ -70,7 +72,10 @@ class Curves(PlotextPlot):
             step = max(1, round(right / 8))  # whole epochs on the axis, at most ~9 of them
             plt.xticks(list(range(0, int(right) + 1, step)))
         width = max(20, self.size.width)
-        for name, (xs, ys) in self.series.items():
+        names = [name for name in self.order if name in self.series] + [
+            name for name in self.series if name not in self.order]
+        for name in names:
+            xs, ys = self.series[name]
             if xs:
                 sx, sy = downsample(xs, ys, 2 * width)
                 plt.plot(sx, sy, label=name, marker="braille")

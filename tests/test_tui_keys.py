@@ -152,3 +152,20 @@ async def test_on_a_narrow_screen_a_click_on_the_palette_key_opens_the_palette(t
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
 
+
+
+async def test_the_search_keys_help_lists_stop_and_open_and_the_palette_has_one_keys_entry(
+        tmp_path, monkeypatch):
+    from workbench.tui.screens.help import key_sections
+
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        lines = {(row.keys, row.description) for _, rows in key_sections(app.screen)
+                 for row in rows}
+        assert ("x", "Stop") in lines  # dimmed while nothing runs, but listed
+        assert ("⏎", "Open trial") in lines
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert [title for title in titles if "Keys" in title] == ["Keys of this screen (F1)"]

@@ -176,7 +176,8 @@ class WorkbenchApp(App):
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         """Every screen, and every action of the current screen, in the command palette."""
-        yield from super().get_system_commands(screen)
+        yield from (command for command in super().get_system_commands(screen)
+                    if command.title != "Keys")  # Textual's own panel: ours is below
         for mode, entry in SCREENS.items():
             yield SystemCommand(f"Screen: {entry.title}", entry.help,
                                 lambda mode=mode: self.switch_mode(mode))

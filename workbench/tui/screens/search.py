@@ -124,8 +124,8 @@ class SearchScreen(WorkbenchScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = super().check_action(action, parameters)
-        if allowed and action == "stop":
-            return self.searching
+        if allowed and action == "stop":  # listed (dimmed) while nothing runs: the keys help
+            return self.searching or None  # shows every key of the screen
         if allowed and action == "regroup":  # one of its two bindings: the other grouping
             return parameters[0] != self.by_schedule
         return allowed

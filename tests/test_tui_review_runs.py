@@ -459,3 +459,65 @@ def test_runs_snapshot(snap_compare, runs_to_list, size, keys):
         await settle(pilot)
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=size)
+
+
+# --- issue 31 (13): every screen whole at 100x30 and 160x50 ---
+
+
+@pytest.mark.parametrize("size", [(100, 30), (160, 50)])
+async def test_every_screen_s_key_bar_keeps_quit_and_the_keys_help(review_runs, size):
+    app = WorkbenchApp()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for key in "dtrvkwo":
+            await pilot.press(key)
+            await settle(pilot)
+            bar = app.screen.query_one("KeyBar")
+            shown = {key.description for _, _, key in bar._spans}
+            line = str(bar.render())
+            assert "Quit" in line and "Keys" in line, (key, line)
+            assert shown  # and each key shown can be clicked
+
+
+async def test_review_at_100x30_shows_two_columns_of_mistakes_and_their_whole_position_line(
+        review_runs):
+    from workbench.tui.widgets.digit_grid import DigitGrid
+
+    app = WorkbenchApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        app.screen.query_one("#review-run", Select).value = FULL
+        await settle(pilot)
+        grid = app.screen.query_one("#mistakes", DigitGrid)
+        assert grid.columns >= 2
+        last_line = str(grid.render()).splitlines()[-1]
+        assert re.fullmatch(r"1 of \d+  ·  page 1/\d+", last_line)
+        assert grid.content_region.width >= len(last_line)
+        assert "top 3:" in str(app.screen.query_one("#mistake-line", Static).render())
+
+
+@pytest.mark.parametrize("size", [(100, 30), (160, 50)])
+async def test_search_s_buttons_and_both_trial_charts_are_on_screen(review_runs, size):
+    app = WorkbenchApp()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        screen = app.screen.region
+        for selector in ("#search-start", "#search-stop", "#trial-accuracy", "#trial-loss"):
+            widget = app.screen.query_one(selector)
+            assert widget.display and widget.region.width > 0, selector
+            assert screen.contains_region(widget.region), selector
+
+
+async def test_data_at_160x50_leaves_few_lines_empty(review_runs):
+    from workbench.tui.widgets.digit_grid import DigitGrid, tile_size
+
+    app = WorkbenchApp()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        grid = app.screen.query_one(DigitGrid)
+        rows = grid.per_page // grid.columns
+        assert grid.size.height - 1 - rows * tile_size(grid.side)[1] <= 4

@@ -256,3 +256,16 @@ def test_snapshot_of_the_confirmation_at_100x30(snap_compare, workdir, fake):
 
     assert snap_compare(WorkbenchApp("digit-recognizer.zip"), run_before=show,
                         terminal_size=(100, 30))
+
+
+async def test_the_history_s_message_column_takes_the_room_left_and_wraps(workdir, fake):
+    fake.submissions[0]["description"] = "a long message " * 8 + "END"
+    app = WorkbenchApp("digit-recognizer.zip")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await open_submit(pilot)
+        await until(pilot, lambda: history(app))
+        table = app.screen.query_one("#history", DataTable)
+        widths = sum(column.get_render_width(table) for column in table.columns.values())
+        assert table.scrollable_content_region.width - 2 <= widths
+        assert table.scrollable_content_region.width >= widths
+        assert "END" in shown(table)  # wrapped onto more lines, not cut

@@ -98,6 +98,9 @@ class ReviewScreen(WorkbenchScreen):
         Binding("n", "dismiss_suspect", "Dismiss", id="review.dismiss"),
         Binding("escape", "all_mistakes", "All mistakes", id="review.all"),
     ]
+    # Below 140 columns the large mistake panel gives way to a line under the matrix, so the
+    # mistakes' grid keeps two columns and its position line.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +120,7 @@ class ReviewScreen(WorkbenchScreen):
                 yield Static("rows: true label; columns: predicted", id="matrix-caption")
                 yield DataTable(id="confusion", cursor_type="cell", cell_padding=0,
                                 fixed_columns=1)
+                yield Static("", id="mistake-line", markup=False)
             with ContentSwitcher(initial="mistakes", id="review-view"):
                 yield DigitGrid(id="mistakes")
                 yield DataTable(id="suspects", cursor_type="row", zebra_stripes=True)
@@ -263,9 +267,11 @@ class ReviewScreen(WorkbenchScreen):
     def show_mistake(self) -> None:
         """The mistake under the grid's cursor, large, with its top-3 guesses."""
         detail = self.query_one("#mistake-detail", Static)
+        line = self.query_one("#mistake-line", Static)
         cursor = self.query_one("#mistakes", DigitGrid).cursor
         if not 0 <= cursor < len(self.shown) or self.app.competition is None:
             detail.update("")
+            line.update("")
             return
         mistake = self.shown[cursor]
         image = self.app.competition.train_images[mistake.id - 1]
@@ -274,6 +280,9 @@ class ReviewScreen(WorkbenchScreen):
         detail.update(Text.assemble(digit_blocks(image), "\n", (
             f"train #{mistake.id}{flagged}\nlabel {mistake.label}, predicted "
             f"{mistake.predicted}\ntop 3:\n{guesses}")))
+        line.update(f"train #{mistake.id}{flagged}: label {mistake.label}, predicted "
+                    f"{mistake.predicted}; top 3: " + ", ".join(
+                        f"{digit} {100 * p:.1f}%" for digit, p in mistake.top3))
 
     def action_flag(self) -> None:
         grid = self.query_one("#mistakes", DigitGrid)

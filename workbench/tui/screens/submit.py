@@ -17,10 +17,11 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from workbench.engine.data import Competition
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.kaggle import credentials_source, quota, sent_before
+from workbench.engine.kaggle import KaggleSubmission, credentials_source, quota, sent_before
 from workbench.engine import workspace
 from workbench.engine.submission import (COMPETITION, Expectation,
                                          check_submission_file, default_message,
@@ -32,6 +33,7 @@ from workbench.render import bar_chart
 from workbench.tui.workers import background, say
 from workbench.tui.widgets.keybar import KeyBar
 
+MESSAGE_MIN = 20  # the message column's least width: it takes the room the others leave
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there
 HEAD_BYTES = 4096  # enough for the first rows shown
 T = TypeVar("T")
@@ -143,6 +145,7 @@ class SubmitScreen(WorkbenchScreen):
     asked: var[bool] = var(False)  # the screen comes back from the confirmation, not a visit
     sending: var[str] = var("")  # the submission in flight ("submission.csv (run ...)")
     suggested: var[str] = var("")  # the message filled in for the chosen file
+    history: var[list[KaggleSubmission]] = var(list)  # the history last read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -161,8 +164,10 @@ class SubmitScreen(WorkbenchScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#history", DataTable).add_columns(
-            "date", "public score", "status", "file (run)", "message")
+        table = self.query_one("#history", DataTable)
+        for label in ("date", "public score", "status", "file (run)"):
+            table.add_column(label, key=label)
+        table.add_column("message", key="message", width=MESSAGE_MIN)
 
     def on_screen_resume(self) -> None:
         if self.asked:
@@ -292,10 +297,26 @@ class SubmitScreen(WorkbenchScreen):
 
     @on(KaggleHistory)
     def history_shown(self, message: KaggleHistory) -> None:
-        table = self.query_one("#history", DataTable)
-        table.clear()
-        for item in message.rows:
-            table.add_row(item.date[:16], item.public_score or item.error or "", item.status,
-                          item.source, item.description)
+        self.history = message.rows
+        self._fill_history()
         if not self.sending:  # the line tells how a submission in flight goes until it ends
             self._status(f"Kaggle lists {len(message.rows)} of your submissions.")
+
+    def on_resize(self) -> None:
+        if self.history:
+            self.call_after_refresh(self._fill_history)
+
+    def _fill_history(self) -> None:
+        """The rows, the message column as wide as the room left (a long message wraps onto
+        more lines, never cut)."""
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        rows = [(item.date[:16], item.public_score or item.error or "", item.status,
+                 item.source, item.description) for item in self.history]
+        others = [max([len(label)] + [len(row[i]) for row in rows]) + 2 * table.cell_padding
+                  for i, label in enumerate(("date", "public score", "status", "file (run)"))]
+        column = table.columns[ColumnKey("message")]
+        column.width = max(MESSAGE_MIN, table.scrollable_content_region.width - sum(others)
+                           - 2 * table.cell_padding - 1)  # - 1: the scrollbar's cell
+        for row in rows:
+            table.add_row(*row, height=None)

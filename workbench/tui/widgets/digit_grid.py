@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -13,12 +14,31 @@ from textual.widget import Widget
 
 from workbench.render import ASCII_RAMP, digit_blocks
 
-TILE_W, TILE_H = 16, 8  # a 14x14 thumbnail is 14 cells x 7 lines, plus a caption line
+SIDES = (20, 14)  # thumbnail sides in pixels: a tile is side + 2 cells by side / 2 + 1 lines
 
 
-def thumbnail(image: np.ndarray) -> np.ndarray:
-    """28x28 -> 14x14 by averaging 2x2 blocks."""
-    return image.reshape(14, 2, 14, 2).mean(axis=(1, 3)).astype(np.uint8)
+def thumbnail(image: np.ndarray, side: int = 14) -> np.ndarray:
+    """28x28 -> side x side: 2x2 blocks averaged for 14, else resampled."""
+    if side == 14:
+        return image.reshape(14, 2, 14, 2).mean(axis=(1, 3)).astype(np.uint8)
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.BOX))
+
+
+def tile_size(side: int) -> tuple[int, int]:
+    """A tile's cells and lines: the thumbnail in half blocks, a gap, a caption line."""
+    return side + 2, side // 2 + 1
+
+
+def fitting_side(width: int, height: int) -> int:
+    """The thumbnail side that wastes the fewest lines of ``height`` (less the position line),
+    the larger on a tie, as long as at least three columns of it fit in ``width``."""
+    def waste(side: int) -> tuple[int, int]:
+        tile_w, tile_h = tile_size(side)
+        rows = max(1, (height - 1) // tile_h)
+        return (height - 1 - rows * tile_h, -side)
+
+    fits = [side for side in SIDES if width // tile_size(side)[0] >= 3] or [SIDES[-1]]
+    return min(fits, key=waste)
 
 
 class DigitGrid(Widget, can_focus=True):
@@ -55,13 +75,18 @@ class DigitGrid(Widget, can_focus=True):
         self.post_message(self.Selected(0))
 
     @property
+    def side(self) -> int:
+        """The thumbnails' side: what fills the widget best (see ``fitting_side``)."""
+        return fitting_side(self.size.width, self.size.height)
+
+    @property
     def columns(self) -> int:
-        return max(1, self.size.width // TILE_W)
+        return max(1, self.size.width // tile_size(self.side)[0])
 
     @property
     def per_page(self) -> int:
         """The tiles that fit above the position line."""
-        return self.columns * max(1, (self.size.height - 1) // TILE_H)
+        return self.columns * max(1, (self.size.height - 1) // tile_size(self.side)[1])
 
     def watch_cursor(self) -> None:
         self.refresh()
@@ -90,9 +115,11 @@ class DigitGrid(Widget, can_focus=True):
         start = self.cursor // self.per_page * self.per_page
         shown = range(start, min(start + self.per_page, len(self.rows)))
         text = Text()
+        side = self.side
         for first in range(shown.start, shown.stop, self.columns):
-            tiles = [self._tile(p) for p in range(first, min(first + self.columns, shown.stop))]
-            for line in range(TILE_H):
+            tiles = [self._tile(p, side)
+                     for p in range(first, min(first + self.columns, shown.stop))]
+            for line in range(tile_size(side)[1]):
                 for tile in tiles:
                     text.append_text(tile[line])
                 text.append("\n")
@@ -101,15 +128,17 @@ class DigitGrid(Widget, can_focus=True):
         text.append(f"  ·  page {page:,}/{pages:,}", style="dim")
         return text
 
-    def _tile(self, position: int) -> list[Text]:
-        small = thumbnail(self.images[self.rows[position]])
+    def _tile(self, position: int, side: int) -> list[Text]:
+        small = thumbnail(self.images[self.rows[position]], side)
+        tile_w, tile_h = tile_size(side)
         if self.ascii:
             levels = small.astype(np.uint16) * len(ASCII_RAMP) // 256
             lines = [Text("".join(ASCII_RAMP[v] for v in row)) for row in levels[::2]]
         else:
             lines = digit_blocks(small).split("\n")
         selected = position == self.cursor
-        caption = self.captions[position][:TILE_W - 2]
-        body = [Text.assemble(line, " " * (TILE_W - line.cell_len)) for line in lines[:7]]
+        caption = self.captions[position][:tile_w - 2]
+        body = [Text.assemble(line, " " * (tile_w - line.cell_len))
+                for line in lines[:tile_h - 1]]
         style = "reverse bold" if selected else "dim"
-        return [*body, Text(caption.ljust(TILE_W - 1) + " ", style=style)]
+        return [*body, Text(caption.ljust(tile_w - 1) + " ", style=style)]

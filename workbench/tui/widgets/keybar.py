@@ -17,6 +17,13 @@ class Key(NamedTuple):
     description: str
     enabled: bool
     tooltip: str = ""
+    action: str = ""
+
+
+# Where a row is too long, these lose their words first (the screens' letters are in the
+# header's title and the keys help), then every key but these keeps only its letter.
+TERSE_FIRST = "switch_mode"
+KEEP_WORDS = ("quit", "help")
 
 
 class KeyBar(Widget):
@@ -24,9 +31,10 @@ class KeyBar(Widget):
     mounts them all again whenever the bindings change (every screen switch and focus move):
     that cost as much as restyling the whole Train screen, on every key that switches screens.
     This bar only repaints. It looks the same for this app's bindings (it has no binding
-    groups shown and no compact mode, and a row too long is cut, not scrolled): the keys of the
-    screen, the current screen's dimmed, the command palette's on the right; the key under the
-    mouse is lit, with its tooltip, and a click on it presses it."""
+    groups shown, and a row too long is cut, not scrolled): the keys of the screen, the current
+    screen's dimmed, the command palette's on the right; the key under the mouse is lit, with
+    its tooltip, and a click on it presses it. Where the row is too long it grows terse (see
+    ``TERSE_FIRST``) before anything is cut, so Quit and the keys help stay on a narrow screen."""
 
     ALLOW_SELECT = False
     COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette",
@@ -74,7 +82,8 @@ class KeyBar(Widget):
         for _, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in shown:
                 shown[binding.action] = Key(binding.key, self.app.get_key_display(binding),
-                                            binding.description, enabled, tooltip)
+                                            binding.description, enabled, tooltip,
+                                            binding.action)
         palette = None
         if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
             _, binding, enabled, _ = active[self.app.COMMAND_PALETTE_BINDING]
@@ -95,14 +104,18 @@ class KeyBar(Widget):
             right.append(palette.display, key_style)
             right.append(f" {palette.description}", description_style)
             right.append(" ")
-        left, spans = Text(), []
-        for key in keys:
-            start, state = left.cell_len, Style() if key.enabled else dim
-            left.append(f" {key.display} ", key_style + state)
-            if key.description:
-                left.append(f"{key.description} ", description_style + state)
-            spans.append((start, left.cell_len, key))
         room = max(0, width - right.cell_len)
+        for terse in (lambda key: False, lambda key: key.action.startswith(TERSE_FIRST),
+                      lambda key: not key.action.startswith(KEEP_WORDS)):
+            left, spans = Text(), []
+            for key in keys:
+                start, state = left.cell_len, Style() if key.enabled else dim
+                left.append(f" {key.display} ", key_style + state)
+                if key.description and not terse(key):
+                    left.append(f"{key.description} ", description_style + state)
+                spans.append((start, left.cell_len, key))
+            if left.cell_len <= room:
+                break
         left.truncate(room, pad=True)
         spans = [(start, min(end, room), key) for start, end, key in spans if start < room]
         if palette is not None:

@@ -46,6 +46,26 @@ def test_run_folder_holds_every_file(tiny_data, tmp_path):
     assert "CPU" in saved["device"]
 
 
+def test_tensorboard_event_files_on_request(tiny_data, tmp_path):
+    plain = training.train(config(tiny_data, epochs=1), runs_dir=tmp_path)
+    assert not (plain.run / "tensorboard").exists()
+    logged = training.train(config(tiny_data, epochs=1), runs_dir=tmp_path, tensorboard=True)
+    events = list((logged.run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and all(path.stat().st_size > 0 for path in events)
+
+
+def test_tensorboard_without_its_package_is_refused_before_any_run(tiny_data, tmp_path,
+                                                                   monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    with pytest.raises(WorkbenchError, match="pip install 'digit-workbench\\[tensorboard\\]'"):
+        training.train(config(tiny_data, epochs=1), runs_dir=tmp_path, tensorboard=True)
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_run_made_first_is_fitted_in_its_own_folder(tiny_data, tmp_path):
     """Ensembles and CVs make (and record) a run before fitting it: fit trains that folder."""
     recorded = []

@@ -16,6 +16,7 @@ import pytest
 from rich.style import Style
 from textual.widgets import DataTable, Select, Static
 
+from tests.helpers import Notes
 from workbench.engine.data import Competition
 from workbench.engine.runs import write_history, write_json
 from workbench.tui import app as app_module
@@ -521,3 +522,20 @@ async def test_data_at_160x50_leaves_few_lines_empty(review_runs):
         grid = app.screen.query_one(DigitGrid)
         rows = grid.per_page // grid.columns
         assert grid.size.height - 1 - rows * tile_size(grid.side)[1] <= 4
+
+
+async def test_the_runs_screen_exports_the_overlaid_runs_as_png_and_csv(review_runs):
+    app = WorkbenchApp()
+    heard = Notes()
+    async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one("#runs-table", DataTable).focus()
+        await pilot.press("p")
+        await settle(pilot)
+    folders = list((review_runs.parent / "exports").iterdir())
+    assert len(folders) == 1
+    names = {path.name for path in folders[0].iterdir()}
+    assert {"curves.png", "curves.csv"} <= names and any(n.startswith("confusion-") for n in names)
+    assert any("Exported" in note and str(folders[0]) in note for note in heard)

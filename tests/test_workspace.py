@@ -170,3 +170,27 @@ def test_a_cv_lists_its_most_confused_pairs(plans, cli):
     shown = cli("runs", "show", "tiny", cwd=root)
     assert shown.returncode == 0, shown.stderr
     assert "most confused (true -> predicted): " in shown.stdout
+
+
+def test_runs_and_a_cv_export_as_png_and_csv(plans, cli, tmp_path):
+    from PIL import Image
+
+    root, result, _ = plans
+    made = cli("runs", "export", "tiny", result.runs[0].name, "--out", tmp_path / "figs",
+               cwd=root)
+    assert made.returncode == 0, made.stderr
+    names = sorted(path.name for path in (tmp_path / "figs").iterdir())
+    assert names == sorted(["curves.png", "curves.csv", "confusion-tiny.png",
+                            "confusion-tiny.csv", f"confusion-{result.runs[0].name}.png",
+                            f"confusion-{result.runs[0].name}.csv"])
+    with Image.open(tmp_path / "figs" / "curves.png") as picture:
+        assert picture.format == "PNG" and picture.width >= 800
+    rows = (tmp_path / "figs" / "curves.csv").read_text().splitlines()
+    assert rows[0] == "run,epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
+    assert {row.split(",")[0] for row in rows[1:]} == {run.name for run in result.runs}
+    matrix = [list(map(int, row.split(",")[1:]))
+              for row in (tmp_path / "figs" / "confusion-tiny.csv").read_text().splitlines()[1:]]
+    assert sum(map(sum, matrix)) == 300  # every row, out of fold
+    default = cli("runs", "export", "tiny", cwd=root)
+    assert default.returncode == 0 and "exports/tiny-" in default.stdout
+    assert cli("runs", "export", "nothing", cwd=root).returncode == 2

@@ -34,6 +34,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     compare = sub.add_parser("compare", help="runs side by side: settings and accuracy per epoch")
     compare.add_argument("run_refs", metavar="RUN", nargs="+")
     compare.set_defaults(run=run_compare)
+    exporting = sub.add_parser("export", help="pictures to keep: the runs' curves (PNG and CSV) "
+                               "and each one's confusion matrix; a CV's name exports its folds "
+                               "and its out-of-fold matrix")
+    exporting.add_argument("run_refs", metavar="RUN", nargs="+", help="run ids, prefixes, "
+                           "folders, 'last', or CV names")
+    exporting.add_argument("--out", type=Path, metavar="DIR", help="folder to write into "
+                           "(default: a new one under exports/ beside the runs folder)")
+    exporting.set_defaults(run=run_export)
     delete = sub.add_parser("delete", help="delete a run folder (a damaged one too) and "
                             "everything in it; refused while it trains")
     delete.add_argument("run_ref", metavar="RUN", help="run id, unique id prefix, or folder in "
@@ -43,7 +51,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     delete.set_defaults(run=run_delete)
     for parser in (listing, show, compare):
         parser.add_argument("--json", action="store_true", help="print it as JSON, for scripts")
-    for parser in (listing, show, compare, delete):
+    for parser in (listing, show, compare, exporting, delete):
         parser.add_argument("--runs-dir", type=Path, metavar="DIR",
                     help=RUNS_DIR_HELP)
 
@@ -263,6 +271,16 @@ def run_compare(args: argparse.Namespace) -> int:
         table.add_row(f"epoch {epoch + 1} val acc", *(
             _percent(h[epoch]["val_accuracy"]) if epoch < len(h) else "" for h in histories))
     out.print(table)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from workbench.engine.figures import export
+
+    exported = export(args.run_refs, args.runs_dir, args.out)
+    out.print(f"Wrote {len(exported.files)} files to {shown(str(exported.folder))}:")
+    for path in exported.files:
+        out.print(f"  {shown(path.name)}")
     return 0
 
 

@@ -32,8 +32,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                                 "with history, checkpoints, predictions and a submission")
     _recipe_flags(train)
     train.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
-    train.add_argument("--runs-dir", type=Path, metavar="DIR",
-                    help=RUNS_DIR_HELP)
+    train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard's "
+                       "event files into RUN/tensorboard ('tensorboard --logdir runs' shows "
+                       "every run)")
+    train.add_argument("--runs-dir", type=Path, metavar="DIR", help=RUNS_DIR_HELP)
     train.set_defaults(run=run_train)
 
     predict = commands.add_parser("predict", help="predict the test set with a run's best "
@@ -295,9 +297,11 @@ def run_train(args: argparse.Namespace) -> int:
     reporter = ConsoleReporter()
     with _stop_on_ctrl_c() as stop:
         if run is None:
-            result = train(config, runs_dir=args.runs_dir, subscribers=[reporter], stop=stop)
+            result = train(config, runs_dir=args.runs_dir, subscribers=[reporter], stop=stop,
+                           tensorboard=args.tensorboard)
         else:
-            result = resume(run, epochs=args.epochs, subscribers=[reporter], stop=stop)
+            result = resume(run, epochs=args.epochs, subscribers=[reporter], stop=stop,
+                            tensorboard=args.tensorboard)
     best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
             if result.best_val_accuracy is not None else "no validation rows")
     if result.status == "interrupted":

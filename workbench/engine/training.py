@@ -9,6 +9,7 @@ finished epoch's checkpoint is kept.
 
 from __future__ import annotations
 
+import importlib.util
 import filecmp
 import os
 import shutil
@@ -27,6 +28,7 @@ from workbench.engine.atomic import naming
 from workbench.engine.config import Recipe, TrainConfig
 from workbench.engine.data import Competition
 from workbench.engine.estimate import estimate, record
+from workbench.engine.errors import WorkbenchError
 from workbench.engine.eventlog import EventLog
 from workbench.engine.events import (BatchEnded, EpochEnded, Event, Predicting, Subscriber,
                                      TrainFinished, TrainStarted)
@@ -60,17 +62,22 @@ def train(
     runs_dir: Path = runs.RUNS_DIR,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train a new run as ``config`` says, in a new folder; ``stop`` ends it after the current
-    batch. A recipe the data cannot train is refused before the folder is made."""
+    batch; ``tensorboard`` also writes TensorBoard's event files (RUN/tensorboard). A recipe
+    the data cannot train is refused before the folder is made."""
     config = config.resolved()
+    if tensorboard:
+        check_tensorboard()
     inputs = read_inputs(config)
     config.check_rows(inputs.competition.train_labels)
     cost = estimate(config, inputs.count(config))
     if cost is not None:
         _emit(list(subscribers), cost)
     with runs.Run.create(_record(config), runs_dir) as run:
-        return fit(run, subscribers=subscribers, stop=stop, inputs=inputs)
+        return fit(run, subscribers=subscribers, stop=stop, inputs=inputs,
+                   tensorboard=tensorboard)
 
 
 def resume(
@@ -79,12 +86,24 @@ def resume(
     epochs: int | None = None,
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Continue the run in folder ``run`` (see ``fit``). A damaged run, or one that another
     process trains, is refused before anything is written."""
     runs.check_run(run)
+    if tensorboard:
+        check_tensorboard()
     with runs.Run.claim(run) as claimed:
-        return fit(claimed, epochs=epochs, subscribers=subscribers, stop=stop)
+        return fit(claimed, epochs=epochs, subscribers=subscribers, stop=stop,
+                   tensorboard=tensorboard)
+
+
+def check_tensorboard() -> None:
+    """TensorBoard's package writes its event files: refuse at once without it, not after an
+    epoch of training."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise WorkbenchError("TensorBoard's event files need the tensorboard package; install "
+                             "it with: pip install 'digit-workbench[tensorboard]'.")
 
 
 def fit(
@@ -94,6 +113,7 @@ def fit(
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     inputs: TrainInputs | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """Train ``run``, which this process has claimed (``Run.create``, ``Run.claim``), as its
     config.json says: from the start, or on from its last checkpoint, up to ``epochs`` in all
@@ -109,7 +129,7 @@ def fit(
     run.set_status("running")
     status, message = "finished", ""
     try:
-        _fit(run, config, resumed, subscribers, stop, inputs, device, policy)
+        _fit(run, config, resumed, subscribers, stop, inputs, device, policy, tensorboard)
     except (_Interrupted, KeyboardInterrupt):
         status, message = "interrupted", "stopped by request"  # each face says how to resume
     except Exception as error:
@@ -131,7 +151,7 @@ def _record(config: Recipe, **extra) -> dict:
 
 def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscriber],
          stop: threading.Event | None, inputs: TrainInputs | None, device: backend.Device,
-         policy: str) -> None:
+         policy: str, tensorboard: bool = False) -> None:
     """Read the inputs (unless given), fit (from the last checkpoint if ``resumed``), predict."""
     inputs = inputs or read_inputs(config)
     competition = inputs.competition
@@ -151,6 +171,8 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
         recorder.stateful["early_stopping"] = ResumableEarlyStopping(
             monitor=monitor, patience=config.early_stopping, state=state.get("early_stopping"))
     callbacks = [recorder, *recorder.stateful.values()]
+    if tensorboard:  # for those who live in TensorBoard: `tensorboard --logdir RUN/tensorboard`
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.path / "tensorboard")))
     _emit(subscribers, TrainStarted(run.id, config.model, f"{device}, {policy}", config.epochs,
                                     initial_epoch, steps, len(x), len(val_idx),
                                     competition.label))

@@ -34,6 +34,7 @@ from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.search import SearchScreen
 from workbench.tui.screens.submit import SubmitScreen
 from workbench.tui.screens.train import TrainScreen
+from workbench.tui.serve import serve
 from workbench.tui.workers import OWNERS, background, failure_text, say
 
 
@@ -199,8 +200,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="the runs folder (default: "
                         "runs/ of the workspace: $WORKBENCH_HOME, else the nearest folder from "
                         "here up that holds runs/, else here); submissions go beside it")
+    parser.add_argument("--serve", action="store_true", help="serve the app to a web browser "
+                        "(one app per tab) instead of drawing it here")
+    parser.add_argument("--port", type=int, default=8000, help="--serve's port (default 8000)")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve's address (default "
+                        "127.0.0.1: reach it through an SSH tunnel; 0.0.0.0 opens it to the "
+                        "network, with no login)")
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     args = parser.parse_args(argv)
+    if args.serve:
+        try:
+            serve(args.data, args.runs_dir, args.host, args.port)
+        except WorkbenchError as error:
+            parser.exit(2, f"workbench: error: {error}\n")
+        return
     workspace.choose(args.runs_dir)
     _native_logs_off_screen()
     WorkbenchApp(args.data).run()

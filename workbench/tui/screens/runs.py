@@ -100,6 +100,9 @@ class RunsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("c", "compare", "Overlay", id="runs.compare"),
         Binding("e", "ensemble", "Ensemble overlaid", id="runs.ensemble"),
+        Binding("p", "export", "Export PNG+CSV", id="runs.export",
+                tooltip="the overlaid runs' curves (or the selected run's, or CV's) and "
+                        "confusion matrices, as PNG and CSV under exports/"),
         Binding("delete", "delete", "Delete", id="runs.delete"),
         Binding("f5", "reload", "Reload", id="runs.reload"),
     ]
@@ -210,6 +213,27 @@ class RunsScreen(WorkbenchScreen):
         if self.averaged is not None:
             note += "\n" + averaged_note(self.averaged)
         self.query_one("#runs-note", Static).update(note)
+
+    def action_export(self) -> None:
+        """The overlaid runs (else the highlighted run, or the highlighted CV when the CV
+        table has the focus) as pictures and CSV files to keep."""
+        groups = self.query_one("#cvs-table", DataTable)
+        chosen = row_key(groups) if groups.has_focus else None
+        refs = ([chosen] if chosen and not chosen.startswith(ENSEMBLE_PREFIX) else
+                list(self.overlay) or ([self.selected] if self.selected else []))
+        if not refs:
+            self.notify("Nothing to export: train a run first (t).", severity="warning")
+            return
+        self.export(refs)
+
+    @background("export", "Exporting the pictures")
+    def export(self, refs: list[str]) -> None:
+        from workbench.engine.figures import export
+
+        exported = export(refs, workspace.runs_dir())
+        self.app.call_from_thread(
+            self.notify, f"Wrote {len(exported.files)} files (curves and confusion matrices, "
+            f"PNG and CSV) to {exported.folder.absolute()}", title="Exported", timeout=15)
 
     def action_ensemble(self) -> None:
         if len(self.overlay) < 2:

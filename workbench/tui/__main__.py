@@ -1,0 +1,3 @@
+from workbench.tui.app import main
+
+main()

@@ -89,8 +89,9 @@ def requested_backend() -> str:
     if name:
         return name
     try:
-        saved = json.loads(_keras_json().read_bytes())
-    except (OSError, ValueError):
+        text = _keras_json().read_bytes() if _keras_json().is_file() else b""
+        saved = json.loads(text) if len(text) < 1 << 16 else None
+    except (OSError, ValueError, RecursionError):
         saved = None
     backend = saved.get("backend") if isinstance(saved, dict) else None
     return backend if isinstance(backend, str) and backend else "tensorflow"

@@ -467,8 +467,8 @@ def write_suspects(path: Path, suspects: list[Suspect]) -> None:
 def read_proposed(name: str, runs_dir: Path = runs.RUNS_DIR) -> list[Suspect]:
     """The suspects a gathered CV proposed, most confident first ([] before it is gathered)."""
     try:
-        text = (cv_folder(name, runs_dir) / "suspects.csv").read_text()
-    except (OSError, UnicodeDecodeError):
+        text = runs.read_text(cv_folder(name, runs_dir) / "suspects.csv") or ""
+    except ValueError:
         return []
     suspects = []
     for line in text.splitlines()[1:]:

@@ -19,7 +19,7 @@ def centred(image: np.ndarray) -> np.ndarray:
     crop = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = BOX / max(crop.shape)
     height, width = (max(1, round(side * scale)) for side in crop.shape)
-    resized = np.asarray(Image.fromarray(crop).resize((width, height), Image.LANCZOS))
+    resized = np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.LANCZOS))
     top, left = (SIDE - height) // 2, (SIDE - width) // 2
     ink = resized.astype(np.float64)
     mass = ink.sum() or 1.0

@@ -10,7 +10,9 @@ any line that does not parse.
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -31,10 +33,10 @@ class EventLog:
     def __init__(self, run: Path) -> None:
         self.path: Path | None = run / EVENTS_FILE
         try:
-            with open(self.path, "rb") as log:  # a line cut short by a kill: end it
+            with _opened(self.path, os.O_RDONLY) as log:  # a line cut short by a kill: end it
                 log.seek(-1, os.SEEK_END)
                 cut = log.read(1) != b"\n"
-        except OSError:
+        except (OSError, ValueError):
             cut = False
         if cut:
             self._append("\n")
@@ -46,10 +48,21 @@ class EventLog:
         if self.path is None:
             return
         try:
-            with open(self.path, "a", encoding="utf-8") as log:
-                log.write(text)
-        except OSError:
+            with _opened(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT) as log:
+                log.write(text.encode())
+        except (OSError, ValueError):  # a full disk, or something that is not a file there
             self.path = None
+
+
+def _opened(path: Path, flags: int):
+    """``path`` opened without waiting (a FIFO or a device in its place would block a plain
+    open), as a binary file; ValueError unless it is a regular file."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path.name} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb" if flags == os.O_RDONLY else "ab")
 
 
 def parse(line: bytes) -> Event | None:
@@ -57,10 +70,37 @@ def parse(line: bytes) -> Event | None:
     try:
         record = json.loads(line)
         kind = KINDS[record.pop("event")]
-        names = {field.name for field in fields(kind)}
-        return kind(**{key: value for key, value in record.items() if key in names})
-    except (ValueError, KeyError, TypeError, AttributeError):
+        values = {field.name: record[field.name] for field in fields(kind)
+                  if field.name in record}
+        if not all(_fits(value, str(field.type)) for field in fields(kind)
+                   if (value := values.get(field.name, _ABSENT)) is not _ABSENT):
+            return None  # a field of the wrong type: a damaged or forged line
+        return kind(**values)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
+
+
+_ABSENT = object()
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,),
+                                       "bool": (bool,)}
+
+
+def _fits(value: object, annotation: str) -> bool:
+    """Whether a value read from a log is of its field's type ("int", "float | None", ...): a
+    bool is no number, a number no text, and a float is finite."""
+    kinds = [part.strip() for part in annotation.split("|")]
+    if not any(kind in _TYPES or kind == "None" for kind in kinds):
+        return True  # a type the log does not check
+    if value is None:
+        return "None" in kinds
+    for kind in kinds:
+        allowed = _TYPES.get(kind)
+        if allowed is None:
+            continue
+        if isinstance(value, bool) != (kind == "bool") or not isinstance(value, allowed):
+            continue
+        return not isinstance(value, float) or math.isfinite(value)
+    return False
 
 
 class EventFollower:
@@ -74,12 +114,12 @@ class EventFollower:
 
     def poll(self) -> list[Event]:
         try:
-            with open(self.path, "rb") as log:
+            with _opened(self.path, os.O_RDONLY) as log:
                 if os.fstat(log.fileno()).st_size < self.offset:  # replaced: start again
                     self.offset = 0
                 log.seek(self.offset)
                 chunk = log.read(MAX_READ)
-        except OSError:
+        except (OSError, ValueError):
             return []
         end = chunk.rfind(b"\n") + 1
         self.offset += end

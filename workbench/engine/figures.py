@@ -8,7 +8,7 @@ import csv
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,7 @@ def _ticks(low: float, high: float, count: int = 5, least: float = 0.0) -> list[
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
-def curves_image(title: str, ylabel: str, series: dict[str, Series],
+def curves_image(title: str, ylabel: str, series: Mapping[str, Series],
                  size: tuple[int, int] = (900, 520)) -> Image.Image:
     """A line chart: one coloured line per named series (x: epoch), with a legend."""
     width, height = size

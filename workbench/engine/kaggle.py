@@ -43,7 +43,7 @@ from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
 from workbench.engine.cache import cache_dir
 from workbench.engine.errors import Option, WorkbenchError, printable
-from workbench.engine.runs import locked
+from workbench.engine.runs import locked, parse_json, read_small
 from workbench.engine.submission import (COMPETITION, SubmissionCheck, check_submission_file,
                                          kaggle_test_set, run_of)
 
@@ -52,6 +52,8 @@ BACKOFF_S = 1.0
 TIMEOUT_S = 60.0
 CLOCK_SLACK_S = 120.0  # Kaggle's clock may run behind ours: a submission this much "older" is ours
 SENT_KEPT = 1000  # entries of sent.json: years of daily submissions
+SENT_LIMIT = 4 << 20  # bytes: SENT_KEPT entries take ~0.5 MB
+SECRET_LIMIT = 64 << 10  # a token or kaggle.json is well under 1 KB
 LEADERBOARD_PAGE = 200  # entries asked for per leaderboard call
 LEADERBOARD_PAGES = 25  # calls at most: a score below the first 5,000 is said to be so
 TOKEN_HELP = ("create an API token at https://www.kaggle.com/settings (API section) and set "
@@ -188,14 +190,21 @@ def _read_secret_file(path: Path, what: str) -> str:
         raise WorkbenchError(f"{what} is not a file; replace it with the token file from "
                              "https://www.kaggle.com/settings (API section).")
     try:
-        return path.read_bytes().decode("utf-8")
+        data = read_small(path, SECRET_LIMIT)
+    except ValueError as error:  # a FIFO, a device, too large, unreadable: never waited on
+        reason = str(error).removeprefix(f"{path.name} ")
+        raise WorkbenchError(f"{what} {reason}; fix its permissions (chmod 600) or replace it "
+                             "with the token file from https://www.kaggle.com/settings (API "
+                             "section).") from None
+    if data is None:
+        raise WorkbenchError(f"{what} is gone; download a new token from "
+                             "https://www.kaggle.com/settings (API section).")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise WorkbenchError(f"{what} is not text (damaged); download a new token from "
                              "https://www.kaggle.com/settings (API section) to replace "
                              "it.") from None
-    except OSError as error:
-        raise WorkbenchError(f"{what} cannot be read ({error.strerror or 'unreadable'}); fix its "
-                             "permissions (chmod 600) or replace it.") from None
 
 
 def _check_token_file(path: Path, what: str) -> bool:
@@ -208,7 +217,7 @@ def _check_kaggle_json(path: Path) -> dict:
     not a JSON object (a list crashes it, a cut-short file reads as 'no credentials')."""
     text = _read_secret_file(path, printable(str(path)))
     try:
-        saved = json.loads(text)
+        saved = parse_json(text, path.name)
     except ValueError:
         saved = _BROKEN
     if not isinstance(saved, dict):
@@ -656,10 +665,7 @@ def _journal_path() -> Path:
 
 def _journal() -> dict:
     """Unfinished submits: key -> start time. An unreadable journal counts as empty."""
-    try:
-        entries = json.loads(_journal_path().read_bytes())
-    except (OSError, ValueError):
-        return {}
+    entries = _saved(_journal_path())
     return entries if isinstance(entries, dict) else {}
 
 
@@ -670,11 +676,18 @@ def _sent_path() -> Path:
 def _sent() -> list[dict]:
     """What was sent from here, oldest first; an unreadable log counts as empty (the history
     then shows what Kaggle knows)."""
-    try:
-        entries = json.loads(_sent_path().read_bytes())
-    except (OSError, ValueError):
-        return []
+    entries = _saved(_sent_path())
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _saved(path: Path) -> object:
+    """The JSON in one of this module's own files; None if it is missing or cannot be read as
+    JSON (a FIFO, a device, too large, damaged, nested too deep): both are advisory."""
+    try:
+        data = read_small(path, SENT_LIMIT)
+        return None if data is None else parse_json(data, path.name)
+    except ValueError:
+        return None
 
 
 def _write_journal(entries: dict) -> None:

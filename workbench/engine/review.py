@@ -121,9 +121,10 @@ def toggle_suspect(train_id: int, path: Path | None = None) -> bool:
     so no toggle loses any of it."""
     path = path or workspace.suspects_file()
     try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError:
-        lines = []
+        lines = (runs.read_small(path) or b"").splitlines()
+    except ValueError as error:  # a FIFO, a folder, too large: never waited on, never replaced
+        raise WorkbenchError(f"{error} ({runs.shown(str(path))}); move it aside to flag "
+                             "suspects again.") from None
     header, body = (lines[0], lines[1:]) if lines else (b"id", [])
     ids = {int(line) for line in body if line.strip().isdigit()}
     others = [line for line in body if not line.strip().isdigit()]

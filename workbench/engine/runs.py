@@ -155,26 +155,53 @@ def write_json(path: Path, data: dict) -> None:
 
 # -- reading, strictly and leniently -------------------------------------------------------------
 
-def read_text(path: Path, limit: int = MAX_TEXT, errors: str = "strict") -> str | None:
-    """The UTF-8 text of a small regular file (undecodable bytes as ``errors`` says); None if
-    it does not exist; ValueError(reason) if it cannot be read as one (a folder, a FIFO, a
-    device, too large, not UTF-8)."""
+def read_small(path: Path, limit: int = MAX_TEXT) -> bytes | None:
+    """The bytes of a small regular file; None if it does not exist; ValueError(reason) if it
+    is not one (a folder, a FIFO, a device: refused, never waited on: it is opened
+    non-blocking and checked once open), is larger than ``limit``, or cannot be read. The one
+    way the engine reads the small files it keeps (JSON, CSV, lists)."""
     try:
-        info = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         raise ValueError(f"{path.name} cannot be read ({_why(error)})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path.name} is not a regular file")
-    if info.st_size > limit:
-        raise ValueError(f"{path.name} is too large ({info.st_size:,} bytes)")
     try:
-        return path.read_bytes().decode("utf-8", errors)
-    except UnicodeDecodeError:
-        raise ValueError(f"{path.name} is not UTF-8 text") from None
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"{path.name} is not a regular file")
+            if info.st_size > limit:
+                raise ValueError(f"{path.name} is too large ({info.st_size:,} bytes)")
+            data = file.read(limit + 1)
     except OSError as error:
         raise ValueError(f"{path.name} cannot be read ({_why(error)})") from None
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is too large (over {limit:,} bytes)")
+    return data
+
+
+def read_text(path: Path, limit: int = MAX_TEXT, errors: str = "strict") -> str | None:
+    """The UTF-8 text of a small regular file (undecodable bytes as ``errors`` says); None if
+    it does not exist; ValueError(reason) if it cannot be read as one (see ``read_small``;
+    not UTF-8)."""
+    data = read_small(path, limit)
+    try:
+        return None if data is None else data.decode("utf-8", errors)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name} is not UTF-8 text") from None
+
+
+def parse_json(text: str | bytes, name: str) -> object:
+    """JSON, with every way it can fail as ValueError(reason): bad syntax, and nesting deep
+    enough to exhaust Python's recursion (a hostile file's RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{name} is nested too deeply to be a file this program wrote") from None
+    except ValueError:
+        raise ValueError(f"{name} is {'empty' if not text.strip() else 'not valid JSON'}"
+                         " (cut short?)") from None
 
 
 def _why(error: Exception) -> str:
@@ -187,11 +214,7 @@ def load_json(path: Path) -> dict | None:
     text = read_text(path)
     if text is None:
         return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ValueError(f"{path.name} is {'empty' if not text.strip() else 'not valid JSON'}"
-                         " (cut short?)") from None
+    value = parse_json(text, path.name)
     if not isinstance(value, dict):
         kind = "null" if value is None else type(value).__name__
         raise ValueError(f"{path.name} holds {kind}, not a JSON object")

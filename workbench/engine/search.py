@@ -189,11 +189,18 @@ def _read_file(path: Path) -> list[Trial]:
     """The rows of one trials file that parse; a damaged row is left out (its trial runs again)."""
     types = {f.name: f.type for f in fields(Trial)}
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
+        text = runs.read_text(path, errors="replace") or ""
+    except ValueError:  # a FIFO, a device, too large: as if there were no trials yet
         return []
     trials = []
-    for row in csv.DictReader(io.StringIO(text)):
+    rows = csv.DictReader(io.StringIO(text.replace("\0", "")))
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error:  # a field past csv's limit: the rest of the file is not rows
+            break
         try:
             values: dict[str, Any] = {
                 k: float(v) if types[k] == "float" else int(v) if types[k] == "int" else v
@@ -237,7 +244,7 @@ def check_folder(folder: Path, settings: dict) -> None:
     if not path.is_file():
         return
     try:
-        saved = json.loads(path.read_bytes())
+        saved = runs.load_json(path)
     except ValueError:
         saved = None
     if not isinstance(saved, dict):

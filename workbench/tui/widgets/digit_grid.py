@@ -21,7 +21,7 @@ def thumbnail(image: np.ndarray, side: int = 14) -> np.ndarray:
     """28x28 -> side x side: 2x2 blocks averaged for 14, else resampled."""
     if side == 14:
         return image.reshape(14, 2, 14, 2).mean(axis=(1, 3)).astype(np.uint8)
-    return np.asarray(Image.fromarray(image).resize((side, side), Image.BOX))
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BOX))
 
 
 def tile_size(side: int) -> tuple[int, int]:

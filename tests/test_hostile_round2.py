@@ -1,0 +1,135 @@
+"""Trust, round 2 (issue 32): the files the workbench keeps are read defensively. Deep JSON,
+NUL-filled CSVs, FIFOs where files should be and fields of the wrong type end as "damaged" (or
+are skipped), never as a traceback or a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.engine import eventlog, kaggle as wb_kaggle, runs, search
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import EpochEnded, TrainStarted
+from workbench.engine.review import read_suspects, toggle_suspect
+
+DEEP = "[" * 200_000  # deep enough for json's recursion limit
+
+
+def finishes(work, seconds: float = 20) -> object:
+    """``work()``'s result; fails if it is still waiting after ``seconds`` (a FIFO opened for
+    reading blocks until a writer comes: the test then releases it)."""
+    result: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except BaseException as error:  # handed to the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "it hangs on a FIFO"
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    made: list[Path] = []
+
+    def make(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:  # a reader still blocked on one gets its end of file
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+
+def test_a_deeply_nested_cv_manifest_is_damaged_and_runs_list_still_works(tmp_path, capsys):
+    (tmp_path / "runs" / "cv").mkdir(parents=True)
+    (tmp_path / "runs" / "cv" / "deep.json").write_text(DEEP)
+    assert main(["runs", "list", "--runs-dir", str(tmp_path / "runs")]) == 0
+    said = capsys.readouterr().out
+    assert "deep" in said and "nested too deeply" in said
+
+
+def test_deep_json_in_search_json_is_a_damaged_folder(tmp_path):
+    (tmp_path / "search.json").write_text(DEEP)
+    with pytest.raises(WorkbenchError, match="is damaged"):
+        search.check_folder(tmp_path, {"model": "linear"})
+
+
+def test_deep_or_fifo_kaggle_state_files_read_as_empty(fifo):
+    wb_kaggle._sent_path().parent.mkdir(parents=True, exist_ok=True)
+    wb_kaggle._sent_path().write_text(DEEP)
+    assert finishes(wb_kaggle._sent) == []
+    fifo(wb_kaggle._journal_path())
+    assert finishes(wb_kaggle._journal) == {}
+
+
+def test_a_deep_kaggle_json_is_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "kaggle.json").write_text("[" * 50_000)  # deep, yet small enough to be read
+    with pytest.raises(WorkbenchError, match="is not valid JSON"):
+        wb_kaggle._check_kaggle_json(tmp_path / "kaggle.json")
+
+
+def test_a_kaggle_token_that_is_a_fifo_is_refused_not_waited_on(tmp_path, fifo):
+    token = fifo(tmp_path / "access_token")
+    with pytest.raises(WorkbenchError, match="is not a file"):
+        finishes(lambda: wb_kaggle._read_secret_file(token, str(token)))
+
+
+def test_a_trials_file_full_of_nul_bytes_reads_as_no_trials(tmp_path):
+    (tmp_path / "trials.csv").write_bytes(b"optimizer,learning_rate\n" + b"\0" * (1 << 20))
+    assert search.read_trials(tmp_path) == []
+    (tmp_path / "trials.csv").write_bytes(b'optimizer\n"' + b"x" * (1 << 18))
+    assert search.read_trials(tmp_path) == []
+
+
+def test_an_event_log_that_is_a_fifo_neither_hangs_the_trainer_nor_the_watcher(tmp_path,
+                                                                             fifo):
+    fifo(tmp_path / eventlog.EVENTS_FILE)
+    log = finishes(lambda: eventlog.EventLog(tmp_path))
+    finishes(lambda: log(TrainStarted("r", "linear", "cpu", 1, 0, 1, 1, 1)))
+    assert finishes(eventlog.EventFollower(tmp_path).poll) == []
+
+
+def test_events_with_fields_of_the_wrong_type_are_skipped(tmp_path):
+    good = {"event": "EpochEnded", "epoch": 1, "epochs": 2, "loss": 0.5, "accuracy": 0.9,
+            "val_loss": None, "val_accuracy": None, "learning_rate": 0.001, "seconds": 1.0,
+            "samples_per_s": 10.0, "eta_s": 1.0, "best": True}
+    bad = [{**good, "loss": "0.5"}, {**good, "epoch": True}, {**good, "best": 1},
+           {**good, "epochs": 2.5}, {**good, "val_loss": [1]}]
+    lines = [json.dumps(line) for line in [*bad, good]] + ["[" * 100_000]
+    (tmp_path / eventlog.EVENTS_FILE).write_text("\n".join(lines) + "\n")
+    events = eventlog.EventFollower(tmp_path).poll()
+    assert events == [EpochEnded(1, 2, 0.5, 0.9, None, None, 0.001, 1.0, 10.0, 1.0, True)]
+
+
+def test_a_suspect_list_that_is_a_fifo_is_neither_read_nor_replaced(tmp_path, fifo):
+    path = fifo(tmp_path / "suspects.csv")
+    assert finishes(lambda: read_suspects(path)) == set()
+    with pytest.raises(WorkbenchError, match="not a regular file"):
+        finishes(lambda: toggle_suspect(4, path))
+    assert path.is_fifo()
+
+
+def test_small_files_are_read_without_following_a_swap_to_a_fifo(tmp_path, fifo):
+    path = fifo(tmp_path / "state.json")
+    with pytest.raises(ValueError, match="not a regular file"):
+        finishes(lambda: runs.read_small(path))

@@ -57,14 +57,14 @@ def test_predict_takes_data_and_predicts_its_test_set(trained, kaggle, tiny_data
     other = kaggle.folder("other")  # 12 test images; the run was trained on 40
     runs = ["--runs-dir", str(trained.parent)]
     assert main(["predict", trained.name, "--data", str(other), "--name", "other", *runs]) == 0
-    written = tmp_path / "submissions/other.csv"
+    written = trained.parent.parent / "submissions/other.csv"  # beside the runs folder
     assert written.read_text().count("\n") == 13
     assert f"12 test images of {other}" in capsys.readouterr().err
     assert main(["submission", "check", str(written), "--data", str(other)]) == 0
 
     assert main(["predict", trained.name, "--data", str(tiny_data), "--name", "own", *runs]) == 0
     assert "Validation accuracy" in capsys.readouterr().out  # its own data: its saved figures
-    assert (tmp_path / "submissions/own.csv").read_text().count("\n") == 41
+    assert (written.parent / "own.csv").read_text().count("\n") == 41
 
     assert main(["predict", trained.name, "--data", str(tmp_path / "missing.zip"), *runs]) == 2
     assert "missing.zip does not exist" in error_line(capsys.readouterr().err)

@@ -4,6 +4,7 @@ are skipped), never as a traceback or a hang."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -53,10 +54,8 @@ def fifo(tmp_path):
 
     yield make
     for path in made:  # a reader still blocked on one gets its end of file
-        try:
+        with contextlib.suppress(OSError):
             os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
 
 
 def test_a_deeply_nested_cv_manifest_is_damaged_and_runs_list_still_works(tmp_path, capsys):

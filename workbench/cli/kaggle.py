@@ -67,7 +67,10 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import NotUploaded, outcome, quota, sent_before, submit
+    from workbench.engine.kaggle import (NotUploaded, check_wait, outcome, quota, sent_before,
+                                         submit)
+
+    check_wait(args.timeout)  # every flag before the file, and the file before Kaggle
 
     path = Path(args.target)
     if not path.is_file():

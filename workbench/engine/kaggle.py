@@ -408,10 +408,7 @@ def submit(
     the submission as last seen, naming its run (None if it could not be found in the history).
     A file whose content was sent before is refused (AlreadySent) unless ``again``.
     """
-    for name, value in (("--timeout", timeout_s), ("the poll interval", poll_s)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or value < 0:
-            raise WorkbenchError(f"{name} must be a finite number of seconds >= 0 (got {value}).")
+    check_wait(timeout_s, poll_s)
     if test_ids is None:
         test_ids = kaggle_test_set(competition).ids
     check = check_submission_file(path, test_ids)
@@ -438,6 +435,14 @@ def submit(
         # By Kaggle's ref: the history may list it late, and may hold others of the same name.
         latest = _find(competition, api, path.name, message, ref=latest.ref) or latest
     return None if latest is None else replace(latest, **origin)
+
+
+def check_wait(timeout_s: object, poll_s: object = 5.0) -> None:
+    """How long to wait for a score, and how often to ask: finite seconds, 0 or more."""
+    for name, value in (("--timeout", timeout_s), ("the poll interval", poll_s)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0:
+            raise WorkbenchError(f"{name} must be a finite number of seconds >= 0 (got {value}).")
 
 
 def sent_before(path: Path, competition: str = COMPETITION) -> dict | None:

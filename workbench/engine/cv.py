@@ -28,7 +28,7 @@ from workbench.engine.atomic import write_atomic
 from workbench.engine.config import TrainConfig, check_folds, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import Subscriber
-from workbench.engine.members import Manifest, Member, train_members
+from workbench.engine.members import Manifest, Member, check_plan_inputs, train_members
 from workbench.engine.prediction import (Prediction, load_npz, predict_run, save_prediction,
                                          write_npz)
 from workbench.engine.review import Review, checked_review
@@ -181,6 +181,7 @@ def train_cv(
     chosen = [plan[fold]] if fold is not None else plan
     if scale is not None:
         scale = check_scale(scale, len(chosen))
+    inputs = check_plan_inputs(chosen)
     recipe = {**config.to_dict(), "folds": folds, "refit": refit}
     path = manifest_path(name, runs_dir)
     with _locked(path):
@@ -192,7 +193,7 @@ def train_cv(
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "runs": {}})
     status = train_members(_members_manifest(path), chosen, len(plan), runs_dir, scale=scale,
-                           subscribers=list(subscribers), stop=stop)
+                           subscribers=list(subscribers), stop=stop, inputs=inputs)
     if status == "interrupted":
         return CVResult(name, "interrupted", cv_status(name, runs_dir).members)
     return gather(name, runs_dir=runs_dir, submissions_dir=submissions_dir, tta=tta)
@@ -239,6 +240,10 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     check_name(name)
     if name in names:
         raise WorkbenchError(f"the combined CV needs a name of its own, not '{name}'.")
+    twice = next((part for part in names if names.count(part) > 1), None)
+    if twice is not None:
+        raise WorkbenchError(f"CV '{twice}' is given more than once; give each CV once (a CV "
+                             "averaged with itself is no mix).")
     parts = []
     for part in names:
         folder = cv_folder(part, runs_dir)
@@ -265,6 +270,8 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
             raise WorkbenchError(f"CVs '{names[0]}' and '{part}' predicted different test sets.")
     summaries = [read_summary(part, runs_dir) for part in names]
     seconds = sum(summary.seconds for summary in summaries if summary is not None)
+    oof = np.mean([p[0] for p in parts], axis=0)  # before anything is written
+    test = np.mean([p[3] for p in parts], axis=0)
     path = manifest_path(name, runs_dir)
     with _locked(path):
         existing = read_manifest(path)
@@ -276,8 +283,7 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
                                "runs": {}})
         summary, submission = _write_outputs(
             name, runs_dir, submissions_dir or submissions_beside(runs_dir),
-            np.mean([p[0] for p in parts], axis=0), first[1], first[2],
-            np.mean([p[3] for p in parts], axis=0), first[4], seconds)
+            oof, first[1], first[2], test, first[4], seconds)
     return CVResult(name, "finished", [], summary, submission)
 
 
@@ -413,6 +419,9 @@ def read_summary(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVSummary | None:
         summary = CVSummary(**{**data, "interval": tuple(data["interval"])})
     except (TypeError, KeyError):
         return None
+    if not all(isinstance(value, list) for value in (summary.fold_accuracies,
+                                                     summary.class_errors, summary.confusion)):
+        return None  # a number where a list belongs: damaged
     numbers = [summary.accuracy, summary.seconds, *summary.interval, *summary.fold_accuracies]
     counts = [summary.folds, summary.rows, summary.suspects, *summary.class_errors]
     well_formed = (len(summary.interval) == 2 and isinstance(summary.fold_accuracies, list)

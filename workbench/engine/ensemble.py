@@ -24,7 +24,7 @@ from workbench.engine import runs
 from workbench.engine.config import TrainConfig, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import Subscriber
-from workbench.engine.members import Manifest, Member, train_members
+from workbench.engine.members import Manifest, Member, check_plan_inputs, train_members
 from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
                                          last_epoch_accuracy, save_prediction)
 from workbench.engine.scale import Scale, check_scale
@@ -98,6 +98,7 @@ def train_ensemble(
             for index in range(members)]  # e.g. a seed + index out of range: refused now
     if scale is not None:
         scale = check_scale(scale, members)
+    inputs = check_plan_inputs(plan)
     name = name or default_name(config, members)
     path = manifest_path(name, runs_dir)
     recipe = config.to_dict()
@@ -111,7 +112,7 @@ def train_ensemble(
         if not manifest:
             runs.write_json(path, {"recipe": recipe, "members": []})
     status = train_members(_members_manifest(path), plan, members, runs_dir, scale=scale,
-                           subscribers=list(subscribers), stop=stop)
+                           subscribers=list(subscribers), stop=stop, inputs=inputs)
     paths = [runs_dir / run for run in read_manifest(path)["members"][:members] if run]
     accuracies = [runs.Run(run).best_val_accuracy for run in paths]
     if status != "finished":

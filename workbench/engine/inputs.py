@@ -39,6 +39,14 @@ class TrainInputs:
         """How many rows ``training_rows`` fits, without gathering them."""
         return len(self._split(config)[0]) + len(self.pseudo_rows)
 
+    def check_rows_left(self, config: Recipe) -> None:
+        """WorkbenchError, before any folder is made, when the excluded suspects leave no row
+        to train on."""
+        if self.count(config) == 0:
+            raise WorkbenchError(f"the {len(self.excluded):,} confirmed suspect labels "
+                                 "(suspects.csv) exclude every training row; train without "
+                                 "excluding them, or dismiss some of them.")
+
     def _split(self, config: Recipe) -> tuple[np.ndarray, np.ndarray]:
         """The training row indices (less the excluded ones) and the validation ones."""
         train_idx, val_idx = config.held_out(self.competition.train_labels)

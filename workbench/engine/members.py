@@ -100,9 +100,9 @@ class Inputs:
     """The plan's training inputs, read once, at the first member that trains (a plan whose
     members have all finished reads no data)."""
 
-    def __init__(self, config: Recipe) -> None:
+    def __init__(self, config: Recipe, inputs: TrainInputs | None = None) -> None:
         self.config = config
-        self._inputs: TrainInputs | None = None
+        self._inputs = inputs  # read already (the plan checked them before its first file)
         self._lock = threading.Lock()
 
     def __call__(self) -> TrainInputs:
@@ -110,6 +110,17 @@ class Inputs:
             if self._inputs is None:
                 self._inputs = read_inputs(self.config)
             return self._inputs
+
+
+def check_plan_inputs(members: Sequence[Member]) -> TrainInputs:
+    """The plan's inputs, read and checked against every member's recipe before the plan
+    writes anything: the data (more folds than the rarest digit has rows?), the suspects (do
+    they leave rows to train on?) and the pseudo-labels (made for this data's test set?)."""
+    inputs = read_inputs(members[0].config)
+    for member in members:
+        member.config.check_rows(inputs.competition.train_labels)
+        inputs.check_rows_left(member.config)
+    return inputs
 
 
 def fan_out(subscribers: Sequence[Subscriber]) -> Callable[[Event], None]:
@@ -127,13 +138,15 @@ def fan_out(subscribers: Sequence[Subscriber]) -> Callable[[Event], None]:
 
 def train_members(manifest: Manifest, members: Sequence[Member], total: int, runs_dir: Path, *,
                   scale: Scale | None = None, subscribers: Sequence[Subscriber] = (),
-                  stop: threading.Event | None = None) -> str:
+                  stop: threading.Event | None = None,
+                  inputs: TrainInputs | None = None) -> str:
     """Train every one of ``members`` (of a plan of ``total``) that has not finished: in this
     process one after another, or as ``scale`` says on Ray. Returns "finished" once every one
-    has, "interrupted" after a stop, "waiting" while another process trains one."""
+    has, "interrupted" after a stop, "waiting" while another process trains one. ``inputs``:
+    the plan's, if it has read them already."""
     if not members:
         return "finished"
-    inputs = Inputs(members[0].config)
+    inputs_of = Inputs(members[0].config, inputs)
     emit = fan_out(subscribers)
     if scale is not None and not scale.in_process:
         left = [member for member in members if not _finished(manifest, member, runs_dir)]
@@ -141,7 +154,7 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
             return "finished"
         from workbench.engine import scaleout  # Ray: only when members train at once
 
-        return scaleout.train(manifest, left, total, runs_dir, scale=scale, inputs=inputs,
+        return scaleout.train(manifest, left, total, runs_dir, scale=scale, inputs=inputs_of,
                               emit=emit, stop=stop)
     from workbench.engine import training  # Keras: once every value is checked
     from workbench.engine.estimate import estimate
@@ -156,11 +169,11 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
         with found.run as run:
             if not estimated:  # said once, at the first member this process trains
                 estimated = True
-                cost = estimate(member.config, inputs().count(member.config),
+                cost = estimate(member.config, inputs_of().count(member.config),
                                 len(members) - position)
                 if cost is not None:
                     emit(cost)
-            result = training.fit(run, subscribers=[emit], stop=stop, inputs=inputs())
+            result = training.fit(run, subscribers=[emit], stop=stop, inputs=inputs_of())
         if result.status != "finished":
             return "interrupted"
     return "waiting" if waiting else "finished"

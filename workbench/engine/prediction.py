@@ -66,6 +66,9 @@ def load_npz(path: Path, *keys: str) -> dict[str, np.ndarray]:
     missing = [key for key in keys if key not in arrays]
     if missing:
         raise ValueError(f"{path.name} has no '{missing[0]}' array")
+    text = next((key for key in keys if arrays[key].dtype.kind not in "biuf"), None)
+    if text is not None:  # numbers stored as strings, say: no arithmetic may meet them
+        raise ValueError(f"{path.name}'s '{text}' array holds {arrays[text].dtype}, not numbers")
     return arrays
 
 

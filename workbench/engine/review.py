@@ -88,6 +88,9 @@ def review_predictions(probabilities: np.ndarray, labels: np.ndarray, ids: np.nd
     return Review(accuracy, confusion, mistakes)
 
 
+MAX_ID = 9  # digits of a train id: a row of a CSV of at most 999,999,999 rows
+
+
 def read_suspects(path: Path | None = None, strict: bool = False) -> set[int]:
     """Train ids flagged as suspect labels (one per line after the header 'id'); none if there
     is no file. Lines that are not ids are skipped, or with ``strict`` (training on the list)
@@ -106,7 +109,7 @@ def read_suspects(path: Path | None = None, strict: bool = False) -> set[int]:
                              "or delete it.")
     suspects = set()
     for number, line in enumerate(lines[1:], 2):
-        if line.strip().isdigit() and line.strip().isascii():
+        if line.strip().isdigit() and line.strip().isascii() and len(line.strip()) <= MAX_ID:
             suspects.add(int(line))
         elif strict and line.strip():
             raise WorkbenchError(f"line {number} of {runs.shown(str(path))} "

@@ -72,6 +72,7 @@ def train(
         check_tensorboard()
     inputs = read_inputs(config)
     config.check_rows(inputs.competition.train_labels)
+    inputs.check_rows_left(config)
     cost = estimate(config, inputs.count(config))
     if cost is not None:
         _emit(list(subscribers), cost)

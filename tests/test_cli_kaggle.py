@@ -186,3 +186,12 @@ def test_kaggle_s_reason_for_a_failed_submission_is_shown(run_kaggle, fake, subm
     assert "Kaggle could not score it: Submission file has 12 rows" in result.stderr
     listed = run_kaggle("submissions")
     assert "Submission file has 12 rows" in listed.stdout
+
+
+def test_terminal_escapes_in_a_message_from_the_server_are_shown_escaped(run_kaggle, fake):
+    fake.submissions.append({"ref": 9, "date": "2026-11-29T09:00:00Z", "fileName": "s.csv",
+                             "description": "\x1b]0;pwned\x07\x1b[31mred", "status": "COMPLETE",
+                             "publicScore": "0.9", "polls": 0})
+    listed = run_kaggle("submissions")
+    assert listed.returncode == 0, listed.stderr
+    assert "\x1b" not in listed.stdout and "\\x1b]0;pwned" in listed.stdout

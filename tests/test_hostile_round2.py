@@ -132,3 +132,126 @@ def test_small_files_are_read_without_following_a_swap_to_a_fifo(tmp_path, fifo)
     path = fifo(tmp_path / "state.json")
     with pytest.raises(ValueError, match="not a regular file"):
         finishes(lambda: runs.read_small(path))
+
+
+# -- values of the wrong type or range (class 3) ------------------------------------------------
+
+
+def test_a_cv_summary_with_a_number_for_its_folds_reads_as_none(tmp_path, capsys):
+    from workbench.engine import cv
+
+    path = cv.manifest_path("odd", tmp_path / "runs")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"recipe": {"folds": 2, "refit": 0}, "runs": {}, "summary": {
+        "name": "odd", "folds": 2, "rows": 10, "accuracy": 0.9, "interval": [0.8, 0.95],
+        "class_errors": [0] * 10, "confusion": [], "fold_accuracies": 0.9, "seconds": 1.0,
+        "suspects": 0, "submission": None}}))
+    assert cv.read_summary("odd", tmp_path / "runs") is None
+    assert main(["runs", "list", "--runs-dir", str(tmp_path / "runs")]) == 0
+
+
+def test_probabilities_stored_as_text_are_damaged(tmp_path):
+    import numpy as np
+
+    from workbench.engine.prediction import load_npz
+
+    np.savez(tmp_path / "test.npz", probabilities=np.array([["0.1"] * 10]),
+             image_ids=np.array([1]))
+    with pytest.raises(ValueError, match="'probabilities' array holds <U3, not numbers"):
+        load_npz(tmp_path / "test.npz", "probabilities", "image_ids")
+
+
+def test_a_thirty_digit_suspect_id_is_no_train_id(tmp_path):
+    path = tmp_path / "suspects.csv"
+    path.write_text("id\n7\n" + "9" * 30 + "\n")
+    assert read_suspects(path) == {7}
+    with pytest.raises(WorkbenchError, match="is not a train id"):
+        read_suspects(path, strict=True)
+
+
+def test_suspects_that_exclude_every_row_are_refused_before_a_run(tiny_data, tmp_path,
+                                                                 monkeypatch):
+    from workbench.engine import training
+    from workbench.engine.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "suspects.csv").write_text("id\n" + "".join(f"{i}\n"
+                                                                     for i in range(1, 301)))
+    config = TrainConfig(model="linear", epochs=1, data=str(tiny_data), exclude_suspects=True)
+    with pytest.raises(WorkbenchError, match="exclude every training row"):
+        training.train(config, runs_dir=tmp_path / "runs")
+    assert runs.run_folders(tmp_path / "runs") == []
+
+
+# -- nothing made before the plan is checked (class 4), parts that agree (class 5) -------------
+
+
+def test_more_folds_than_the_rarest_digit_has_rows_leave_no_manifest(tiny_data, tmp_path):
+    from workbench.engine import cv
+    from workbench.engine.config import TrainConfig
+
+    config = TrainConfig(model="linear", epochs=1, data=str(tiny_data))
+    with pytest.raises(WorkbenchError, match="folds need at least"):
+        cv.train_cv(config, 60, name="many", runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_pseudo_labels_made_for_other_data_leave_no_manifest(tiny_data, tmp_path):
+    import numpy as np
+
+    from workbench.engine import cv
+    from workbench.engine.config import TrainConfig
+
+    other = tmp_path / "other-test.npz"
+    np.savez(other, probabilities=np.eye(10, dtype=np.float32)[[1] * 5],
+             image_ids=np.arange(1, 6))
+    config = TrainConfig(model="linear", epochs=1, data=str(tiny_data),
+                         pseudo_labels=str(other))
+    with pytest.raises(WorkbenchError):
+        cv.train_cv(config, 3, name="pseudo", runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_cv_combined_with_itself_is_refused(tmp_path):
+    from workbench.engine import cv
+
+    with pytest.raises(WorkbenchError, match="given more than once"):
+        cv.combine(["a", "a"], "mix", runs_dir=tmp_path / "runs")
+
+
+# -- deleting, and messages that help (class 8) ------------------------------------------------
+
+
+def run_folder(root: Path, name: str = "20260101-120000-linear") -> Path:
+    run = root / "runs" / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "linear", "epochs": 1}))
+    (run / "history.csv").write_text("epoch\n")
+    return run
+
+
+def test_a_run_whose_lock_is_a_folder_can_still_be_deleted(tmp_path, capsys):
+    run = run_folder(tmp_path)
+    (run / ".lock").mkdir()
+    assert main(["runs", "delete", run.name, "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert not run.exists() and not list((tmp_path / "runs").iterdir())
+
+
+def test_a_delete_that_cannot_rename_loses_nothing(tmp_path, monkeypatch, capsys):
+    run = run_folder(tmp_path)
+
+    def refuse(*_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "rename", refuse)
+    assert main(["runs", "delete", run.name, "--runs-dir", str(tmp_path / "runs")]) == 2
+    said = capsys.readouterr().err
+    assert "cannot be deleted (Permission denied" in said and "nothing was deleted" in said
+    assert {path.name for path in run.iterdir()} >= {"config.json", "history.csv"}
+
+
+def test_a_run_id_too_long_for_a_file_name_asks_for_name(tmp_path, capsys):
+    run = run_folder(tmp_path, "20260101-120000-" + "x" * 220)
+    assert main(["predict", run.name, "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "--name NAME" in capsys.readouterr().err

@@ -539,3 +539,20 @@ async def test_the_runs_screen_exports_the_overlaid_runs_as_png_and_csv(review_r
     names = {path.name for path in folders[0].iterdir()}
     assert {"curves.png", "curves.csv"} <= names and any(n.startswith("confusion-") for n in names)
     assert any("Exported" in note and str(folders[0]) in note for note in heard)
+
+
+async def test_review_of_a_run_trained_on_more_rows_than_the_app_s_data_says_so(
+        review_runs, monkeypatch):
+    small = Competition("sample", np.zeros((500, 28, 28), np.uint8), np.zeros(500, np.uint8),
+                        np.zeros((10, 28, 28), np.uint8), np.arange(1, 11, dtype=np.int32))
+    monkeypatch.setattr(app_module, "load_competition", lambda path=None: small)
+    app = WorkbenchApp()
+    heard = Notes()
+    async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        app.screen.query_one("#review-run", Select).value = FULL
+        await settle(pilot)
+        assert app.screen.choice != FULL  # not shown: its rows are not in this data
+    assert any("was trained on other data" in note and "--data" in note for note in heard)

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from workbench.cli.output import RUNS_DIR_HELP, err, out
 from workbench.cli.submission import add_data_flag, print_problems
@@ -123,8 +123,9 @@ def run_submissions(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(item) for item in items], indent=2))
         return 0
-    table = Table("date", "file (run)", "message", "status", "public score")
-    for item in items:
+    table = Table("date", Column("file (run)", overflow="fold"), "message", "status",
+                  "public score")
+    for item in (item.shown() for item in items):
         table.add_row(item.date, item.source, item.description, item.status,
                       item.public_score or item.error or "")
     out.print(table)

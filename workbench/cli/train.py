@@ -21,7 +21,7 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, M
 from workbench.engine.models import MODELS
 from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
 from workbench.engine import workspace
-from workbench.engine.runs import (NAME, RunBusy, check_name, find_run, is_running,
+from workbench.engine.runs import (MAX_NAME, NAME, RunBusy, check_name, find_run, is_running,
                                    plan_resume, shown)
 
 EXIT_INTERRUPTED = 130
@@ -368,6 +368,10 @@ def run_predict(args: argparse.Namespace) -> int:
 
     run = find_run(args.run_ref, args.runs_dir)
     default = f"{run.name}{'-tta' if args.tta else ''}"
+    if args.name is None and not (NAME.fullmatch(default) and len(default) <= MAX_NAME):
+        raise WorkbenchError(f"the run's id cannot name its submission (it is {len(default)} "
+                             "characters, or holds characters a file name should not); give "
+                             "the submission a name with --name NAME.")
     name = check_name(default if args.name is None else args.name, "a submission")
     if args.data is None:
         prediction = predict_run(run, tta=args.tta)

@@ -220,6 +220,14 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
     path = manifest_path(name, runs_dir)
     with _locked(path):
         predictions = [predict_run(run, tta) for run in state.members if run is not None]
+        ids = predictions[0].image_ids
+        other = next((run for run, p in zip(state.members, predictions)
+                      if not np.array_equal(p.image_ids, ids)), None)
+        if other is not None:  # test.csv changed between folds: no average means anything
+            raise WorkbenchError(f"the CV's members predicted different test sets ({other.name}'s "
+                                 "is not the first's): the data changed between them",
+                                 ("start the CV again under a new name (", Option("name"),
+                                  ") on the data you mean."))
         oof, labels, fold_of = _out_of_fold(predictions[:state.folds])
         test = np.mean([p.test_probabilities for p in predictions], axis=0)
         summary, submission = _write_outputs(name, runs_dir,

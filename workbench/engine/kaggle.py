@@ -77,9 +77,17 @@ class KaggleSubmission:
 
     @property
     def source(self) -> str:
-        """The file and, when known, the run it came from: "submission.csv (run 2026...)"."""
-        name = self.file_name or "?"
+        """The file and, when known, the run it came from: "submission.csv (run 2026...)"; its
+        control characters escaped."""
+        name = printable(self.file_name or "?")
         return f"{name} (run {self.run})" if self.run else name
+
+    def shown(self) -> KaggleSubmission:
+        """This row fit for a terminal: every text from the server with its control characters
+        escaped (a message holding terminal escapes cannot retitle or recolour one)."""
+        return replace(self, **{name: printable(value)[:500] for name in (
+            "ref", "date", "file_name", "description", "status", "public_score", "error")
+            if isinstance(value := getattr(self, name), str)})
 
 
 class NotUploaded(WorkbenchError):
@@ -353,6 +361,8 @@ def _reason(error) -> str:
 
 
 def _submission(item) -> KaggleSubmission:
+    """A history row, its texts as the server sent them (matched against what was sent); the
+    faces escape them when they show them (``shown_row``)."""
     def text(name):
         value = getattr(item, name, None)
         return None if value in (None, "") else str(value)
@@ -538,6 +548,7 @@ def outcome(result: KaggleSubmission | None, competition: str = COMPETITION) -> 
     its place on the public leaderboard, or why that is unknown), refused, or still waiting."""
     if result is None:
         return "Submitted; it is not in the submission history yet (list it again later)."
+    result = result.shown()
     if result.status == "ERROR":
         return f"{result.source}: Kaggle could not score it: {result.error or 'no reason given'}."
     if result.status != "COMPLETE":

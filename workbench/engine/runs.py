@@ -767,10 +767,31 @@ def delete_run(run: Path) -> None:
     if os.path.islink(run) or (os.path.lexists(run) and not os.path.isdir(run)):
         run.unlink()
         return
+    lock = run / LOCK
+    if os.path.lexists(lock) and not (os.path.isfile(lock) and not os.path.islink(lock)):
+        _remove_aside(run)  # a .lock no trainer could hold (a folder, a FIFO): nothing trains
+        return
     try:
         claim = Run.claim(run)
     except RunBusy:
         raise WorkbenchError(f"{shown(run.name)} is still training; stop it before deleting "
                              "it.") from None
     with claim:
-        shutil.rmtree(run)
+        _remove_aside(run)
+
+
+def _remove_aside(run: Path) -> None:
+    """Rename the run out of the listing first, then remove it: a runs folder where nothing may
+    be renamed (read-only) refuses the delete before a single file is lost, and a removal cut
+    short leaves a hidden folder, not a half run."""
+    aside = run.with_name(f".deleting-{run.name}")
+    if os.path.lexists(aside):
+        shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.rename(run, aside)
+    except OSError as error:
+        why = shown(error.strerror or str(error), 80)
+        raise WorkbenchError(f"{shown(run.name)} cannot be deleted ({why} in "
+                             f"{shown(str(run.parent))}); nothing was deleted: fix the folder's "
+                             "permissions.") from None
+    shutil.rmtree(aside)

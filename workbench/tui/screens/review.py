@@ -180,6 +180,14 @@ class ReviewScreen(WorkbenchScreen):
         loaded = self._attempt(lambda: load(choice))
         if loaded is None:
             return
+        competition = self.app.competition
+        largest = max((mistake.id for mistake in loaded[0].mistakes), default=0)
+        if competition is not None and largest > competition.n_train:
+            self.notify(f"{choice} was trained on other data: its rows go up to #{largest:,}, "
+                        f"and the data open here has {competition.n_train:,}; start the app "
+                        "with --data set to the data it was trained on.", severity="error",
+                        timeout=20)
+            return
         same = choice == self.choice
         self.choice, (self.review, self.summary) = choice, loaded
         self._draw_matrix(keep_cursor=same)

@@ -312,7 +312,8 @@ class SubmitScreen(WorkbenchScreen):
         table = self.query_one("#history", DataTable)
         table.clear()
         rows = [(item.date[:16], item.public_score or item.error or "", item.status,
-                 item.source, item.description) for item in self.history]
+                 item.source, item.description) for item in map(KaggleSubmission.shown,
+                                                                 self.history)]
         others = [max([len(label)] + [len(row[i]) for row in rows]) + 2 * table.cell_padding
                   for i, label in enumerate(("date", "public score", "status", "file (run)"))]
         column = table.columns[ColumnKey("message")]

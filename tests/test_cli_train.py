@@ -151,6 +151,9 @@ def test_search_ranks_and_resumes(tiny_data, cli, tmp_path):
     trials = (tmp_path / "runs/search-linear/trials.csv").read_text().splitlines()
     assert trials[0].startswith("trial,optimizer,learning_rate,schedule,best_val_accuracy")
     assert len(trials) == 3
-    again = cli(*args)
+    again = cli(*args, "--json")
     assert again.returncode == 0 and "[1/2]" not in again.stderr
     assert (tmp_path / "runs/search-linear/trials.csv").read_text().splitlines() == trials
+    ranked = json.loads(again.stdout)["trials"]
+    assert [trial["optimizer"] for trial in ranked] in (["adam", "sgd"], ["sgd", "adam"])
+    assert ranked[0]["best_val_accuracy"] >= ranked[1]["best_val_accuracy"]

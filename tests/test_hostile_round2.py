@@ -255,3 +255,21 @@ def test_a_run_id_too_long_for_a_file_name_asks_for_name(tmp_path, capsys):
     run = run_folder(tmp_path, "20260101-120000-" + "x" * 220)
     assert main(["predict", run.name, "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "--name NAME" in capsys.readouterr().err
+
+
+def test_an_in_place_edit_that_keeps_size_and_mtime_is_not_served_from_the_cache(tmp_path):
+    from tests.helpers import tiny_competition_folder
+    from workbench.engine.data import load_competition
+
+    folder = tiny_competition_folder(tmp_path / "d", n_train=20, n_test=5)
+    train = folder / "train.csv"
+    before = load_competition(folder)
+    info = train.stat()
+    text = train.read_text().splitlines()
+    first_label = text[1][0]
+    text[1] = ("3" if first_label != "3" else "4") + text[1][1:]  # the same size
+    train.write_text("\n".join(text) + "\n")
+    os.utime(train, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert train.stat().st_size == info.st_size and train.stat().st_mtime_ns == info.st_mtime_ns
+    after = load_competition(folder)
+    assert after.train_labels[0] != before.train_labels[0]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.table import Table
@@ -41,6 +43,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     search.add_argument("--cpu", action="store_true")
     search.add_argument("--dir", type=Path, help="search folder; run the same command again to "
                         "resume (default runs/search-MODEL)")
+    search.add_argument("--json", action="store_true", help="print the ranked trials as JSON on "
+                        "stdout (progress stays on stderr), for scripts")
     scale_flags(search, "trials")
     search.set_defaults(run=run_search_command)
 
@@ -81,6 +85,10 @@ def run_search_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps({"folder": str(folder), "trials": [asdict(trial) for trial in trials]},
+                         indent=2))
+        return 0
     table = Table("rank", "optimizer", "lr", "schedule", "best val acc", "epochs to converge",
                   "seconds", title=f"{len(trials)} trials, best first")
     for rank, trial in enumerate(trials, 1):

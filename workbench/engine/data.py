@@ -210,7 +210,9 @@ def _load_file(path: Path, labelled: bool | None) -> Table:
                              _WHAT)
     return cached_table(
         f"file:{path.resolve()}:{labelled}",
-        f"{info.st_size}:{info.st_mtime_ns}",
+        # ctime too: an in-place edit that keeps the size and puts the mtime back (touch -d,
+        # os.utime) still moves it, and no call can set it.
+        f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}",
         lambda: parse_csv(read_file(path, MAX_CSV_BYTES, _WHAT, "a digit CSV"), str(path),
                           labelled),
         labelled=labelled,

@@ -167,10 +167,11 @@ def read_small(path: Path, limit: int = MAX_TEXT) -> bytes | None:
     except (OSError, ValueError) as error:
         raise ValueError(f"{path.name} cannot be read ({_why(error)})") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ValueError(f"{path.name} is not a regular file")
         with os.fdopen(fd, "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError(f"{path.name} is not a regular file")
             if info.st_size > limit:
                 raise ValueError(f"{path.name} is too large ({info.st_size:,} bytes)")
             data = file.read(limit + 1)

@@ -100,7 +100,7 @@ class RunsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("c", "compare", "Overlay", id="runs.compare"),
         Binding("e", "ensemble", "Ensemble overlaid", id="runs.ensemble"),
-        Binding("p", "export", "Export PNG+CSV", id="runs.export",
+        Binding("p", "export", "Export", id="runs.export",
                 tooltip="the overlaid runs' curves (or the selected run's, or CV's) and "
                         "confusion matrices, as PNG and CSV under exports/"),
         Binding("delete", "delete", "Delete", id="runs.delete"),

@@ -478,6 +478,8 @@ async def test_every_screen_s_key_bar_keeps_quit_and_the_keys_help(review_runs, 
             line = str(bar.render())
             assert "Quit" in line and "Keys" in line, (key, line)
             assert shown  # and each key shown can be clicked
+            if key == "o":  # the screen's own keys keep a word where the room allows
+                assert " g Start" in line and " x Stop" in line, line
 
 
 async def test_review_at_100x30_shows_two_columns_of_mistakes_and_their_whole_position_line(

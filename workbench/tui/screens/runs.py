@@ -104,7 +104,7 @@ class RunsScreen(WorkbenchScreen):
                 tooltip="the overlaid runs' curves (or the selected run's, or CV's) and "
                         "confusion matrices, as PNG and CSV under exports/"),
         Binding("delete", "delete", "Delete", id="runs.delete"),
-        Binding("f5", "reload", "Reload", id="runs.reload"),
+        Binding("f5", "reload", "Reload", id="runs.reload", show=False),  # in the keys help
     ]
 
     def __init__(self) -> None:

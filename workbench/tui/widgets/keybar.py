@@ -26,6 +26,25 @@ TERSE_FIRST = "switch_mode"
 KEEP_WORDS = ("quit", "help")
 
 
+def _full(key: Key) -> str:
+    return key.description
+
+
+def _switch_terse(key: Key) -> str:
+    return "" if key.action.startswith(TERSE_FIRST) else key.description
+
+
+def _first_words(key: Key) -> str:
+    """The screen keys' first word ("Start / resume" -> "Start")."""
+    if key.action.startswith(KEEP_WORDS):
+        return key.description
+    return _switch_terse(key).split(" ")[0].rstrip(":/")
+
+
+def _keep_words(key: Key) -> str:
+    return key.description if key.action.startswith(KEEP_WORDS) else ""
+
+
 class KeyBar(Widget):
     """Textual's Footer, painted instead of mounted. The Footer mounts a widget per key and
     mounts them all again whenever the bindings change (every screen switch and focus move):
@@ -105,14 +124,14 @@ class KeyBar(Widget):
             right.append(f" {palette.description}", description_style)
             right.append(" ")
         room = max(0, width - right.cell_len)
-        for terse in (lambda key: False, lambda key: key.action.startswith(TERSE_FIRST),
-                      lambda key: not key.action.startswith(KEEP_WORDS)):
+        for words in (_full, _switch_terse, _first_words, _keep_words):
             left, spans = Text(), []
             for key in keys:
                 start, state = left.cell_len, Style() if key.enabled else dim
                 left.append(f" {key.display} ", key_style + state)
-                if key.description and not terse(key):
-                    left.append(f"{key.description} ", description_style + state)
+                description = words(key)
+                if description:
+                    left.append(f"{description} ", description_style + state)
                 spans.append((start, left.cell_len, key))
             if left.cell_len <= room:
                 break

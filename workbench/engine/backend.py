@@ -174,11 +174,9 @@ def _gpu_name(backend: str) -> str | None:
 def use_xla(model):
     """``model``, set to compile its steps whole with XLA under JAX; other backends unchanged.
 
-    Keras' random image layers (the augmentation block) say they cannot be compiled, which is
-    true of TensorFlow's XLA, and Keras then runs a JAX model op by op: no kaggle-best epoch had
-    finished after 4 minutes on an H200. JAX compiles them; on TensorFlow, Keras' own choice
-    stands (no XLA on CPUs, where it is 5x slower here).
-    """
+    Keras' random image layers say they cannot be compiled (true of TensorFlow's XLA), and
+    Keras then runs a whole JAX model op by op; JAX compiles them. On TensorFlow, Keras' own
+    choice stands. Measured: BENCHMARKS.md, "Training on a GPU"."""
     if keras().config.backend() != "jax":
         return model
     for layer in _layers(model):
@@ -208,7 +206,7 @@ def cpu_has_bf16() -> bool:
 
 def precision_policy(requested: str, device: Device) -> str:
     """The Keras dtype policy for ``requested``; 'auto': float16 compute on GPUs, bfloat16 on
-    CPUs that have it (1.5x the samples/s of float32 for strong-cnn here), else float32."""
+    CPUs that compute it natively, else float32."""
     if requested != "auto":
         return requested
     if device.kind == "GPU":
@@ -230,9 +228,8 @@ def fused_batch_norm(x, scale, offset, mean, variance, epsilon: float, training:
     one op for its gradient: (outputs in x's dtype, batch mean, batch variance) in training, else
     (outputs, mean, variance) as given. The variance returned is the biased one, as Keras' own.
 
-    Keras' BatchNormalization builds the same thing from ~8 ops in float32 (a cast, two
-    reductions, the affine, a cast back): 4.6x the time of this kernel in bfloat16 here, forward
-    and backward, and almost half of strong-cnn's training step (bench/bench_profile.py)."""
+    Keras' BatchNormalization builds the same from ~8 float32 ops, a large share of a CNN's
+    step on a CPU (BENCHMARKS.md, "strong-cnn: where a step's time went")."""
     import tensorflow as tf
 
     if not training:
@@ -249,9 +246,8 @@ def build_training_state(model) -> None:
     """Create the optimizer's and the metrics' variables of a compiled ``model`` now.
 
     Under TensorFlow, Keras leaves them to the first trace of the training step, and a
-    ``tf.function`` that creates variables is traced a second time: ~0.6 s more in fast-cnn's
-    first epoch. Keras' own build (the one it runs under a distribution strategy, and
-    under other backends) makes them from the inputs' shapes, with no data."""
+    ``tf.function`` that creates variables is traced a second time. Keras' own build (the one
+    it runs under a distribution strategy) makes them from the inputs' shapes, with no data."""
     import numpy as np
 
     if keras().config.backend() != "tensorflow":
@@ -278,13 +274,11 @@ def epoch_steps(rows: int, batch_size: int, per_execution: int = 1) -> int:
 def fit_inputs(x, y, batch_size: int, seed: int, per_execution: int = 1) -> dict:
     """``model.fit`` arguments for training arrays.
 
-    Under TensorFlow: one endless, reshuffled tf.data stream with ``steps_per_epoch``. Keras
-    builds a new iterator over NumPy arrays at every epoch, and on this 2-core CPU that stalled
-    the first batch of most epochs by 4-10 s (strong-cnn: ~40% of the time); one long-lived
-    iterator does not (bench/bench_train.py overhead). The stream shuffles row numbers and
-    gathers each batch's images in one op: shuffling and batching the images themselves
-    handled every image as its own element (~2 us each, a share of fast-cnn's 2 cores).
-    Other backends take the arrays as they are.
+    Under TensorFlow: one endless, reshuffled tf.data stream with ``steps_per_epoch``, since
+    Keras' new iterator over NumPy arrays at every epoch stalls each epoch's start on a small
+    CPU. The stream shuffles row numbers and gathers each batch's images in one op, rather than
+    handling every image as an element. Other backends take the arrays as they are.
+    (BENCHMARKS.md, "The per-epoch stall" and "The input stream".)
     """
     if keras().config.backend() != "tensorflow":
         return {"x": x, "y": y, "batch_size": batch_size}

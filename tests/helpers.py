@@ -108,13 +108,21 @@ class Notes(list):
             self.append(f"{note.title}: {note.message}" if note.title else note.message)
 
 
-async def until(pilot, condition, seconds: float = 60) -> None:
+async def until(pilot, condition, seconds: float = 60, why=None) -> None:
     """Let the app run until ``condition()`` holds (an event in the app, a file, a server):
-    wait for the event, not for a time; fail after ``seconds``."""
+    wait for the event, not for a time; fail after ``seconds``, saying ``why()`` if given."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "the awaited event never happened"
+        assert time.monotonic() < deadline, (
+            "the awaited event never happened" + (f": {why()}" if why else ""))
         await pilot.pause(0.02)
+
+
+async def settle(pilot) -> None:
+    """Let every worker of the app finish, then every message they left be handled."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
 
 
 def child_pids(command_part: bytes = b"") -> list[int]:

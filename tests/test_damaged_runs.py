@@ -416,8 +416,8 @@ def test_nonsense_around_runs_is_refused_in_one_sentence(folder, capsys):
 @pytest.mark.parametrize("argv, phrase", [
     (["--epochs", "-5"], "--epochs must be at least 1 (got -5)"),
     (["--epochs", "0"], "--epochs must be at least 1 (got 0)"),
-    (["--epochs", "2"], f"{D} has done 3 epochs already; pass --epochs N with N > 3"),
-    ([], f"{D} has done all 3 of its epochs; pass --epochs N with N > 3"),
+    (["--epochs", "2"], f"{D} has done 3 epochs already; give more than 3 epochs in all"),
+    ([], f"{D} has done all 3 of its epochs; give more than 3 epochs in all (--epochs)"),
     (["--lr", "0.1"], "--lr cannot be given with it"),
     (["--no-augment"], "--no-augment/--augment cannot be given with it"),
     (["--data", "elsewhere"], "--data cannot be given with it"),

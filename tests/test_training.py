@@ -161,7 +161,7 @@ def test_stop_then_resume_continues_epochs_history_and_schedule(tiny_data, tmp_p
 
 def test_resume_a_finished_run_needs_more_epochs(tiny_data, tmp_path):
     result = training.train(config(tiny_data, epochs=1), runs_dir=tmp_path)
-    with pytest.raises(WorkbenchError, match="has done all 1 of its epochs; pass --epochs"):
+    with pytest.raises(WorkbenchError, match="has done all 1 of its epochs; give more"):
         training.resume(result.run)
     more = training.resume(result.run, epochs=2)
     assert more.epochs_done == 2 and len(runs.read_history(result.run)) == 2

@@ -15,7 +15,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import synthetic_run, until
+from tests.helpers import settle, synthetic_run, until
 from workbench.engine.drawing import centred
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
@@ -24,12 +24,6 @@ from workbench.tui.widgets.digit_grid import DigitGrid
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
-
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()  # and every message still pending
 
 
 # --- orientation: the keys help, the current screen, screenshots ---

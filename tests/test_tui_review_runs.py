@@ -16,7 +16,7 @@ import pytest
 from rich.style import Style
 from textual.widgets import DataTable, Select, Static
 
-from tests.helpers import Notes
+from tests.helpers import Notes, settle
 from workbench.engine.data import Competition
 from workbench.engine.runs import write_history, write_json
 from workbench.tui import app as app_module
@@ -113,12 +113,6 @@ def review_runs(kaggle_sized):
     real_run(kaggle_sized, FULL, data="/data/digit-recognizer.zip")
     real_run(kaggle_sized, SMALL, rows=500, data="/tmp/sample500.csv", seed=1)
     return kaggle_sized
-
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()  # and every message still pending
 
 
 def screen_lines(app) -> list[str]:

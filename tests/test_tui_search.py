@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import Notes, child_pids
+from tests.helpers import Notes, child_pids, until
 from tests.test_search_screen_engine import search_folder, trials_csv
 from workbench.engine.child import run_in_child
 from workbench.engine.recipes import OPTIMIZERS
@@ -25,16 +25,6 @@ from workbench.tui.widgets.heatmap import Heatmap
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
-
-
-async def until(pilot, condition, seconds: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (the screen polls the folder each second)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, (
-            "the screen did not get there in time; its status: "
-            + str(pilot.app.screen.query_one("#search-status").render()))
-        await pilot.pause(0.05)
 
 
 def write_as_another_process(path: Path, content: bytes) -> None:

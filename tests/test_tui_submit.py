@@ -3,7 +3,6 @@ the score (and its place on the public leaderboard) stated and kept, the history
 entry with each row naming its run, a message that names the run. The real `kaggle` client
 talks to the fake server on 127.0.0.1 (tests/fake_kaggle.py)."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from textual.geometry import Region
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tests.fake_kaggle import served
-from tests.helpers import Kaggle, Notes, synthetic_run
+from tests.helpers import Kaggle, Notes, settle, synthetic_run, until
 from workbench.engine.data import load_competition
 from workbench.tui.app import WorkbenchApp
 
@@ -35,19 +34,6 @@ def shown(widget) -> str:
 def history(app) -> list[list[str]]:
     table = app.screen.query_one("#history", DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def until(pilot, condition, seconds: float = 60) -> None:
-    """Wait for ``condition`` (an event in the app or the fake server), not for a time."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the awaited event never happened"
-        await pilot.pause(0.02)
-
-
-async def settle(pilot) -> None:
-    await until(pilot, lambda: all(w.is_finished for w in pilot.app.workers))
-    await pilot.pause()
 
 
 @pytest.fixture

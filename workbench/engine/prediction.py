@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from workbench.engine import runs
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.submission import write_submission
 
 TTA_SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
@@ -187,8 +187,8 @@ def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
 
     path = run / checkpoint
     if not path.is_file():
-        raise WorkbenchError(f"{run.name} has no checkpoint yet; train it first "
-                             f"(workbench-engine train --resume {run.name}).")
+        raise WorkbenchError(f"{run.name} has no checkpoint yet",
+                             ("train it first: resume it (", Option("resume"), ")."))
     try:
         config = TrainConfig.from_dict(runs.read_json(run / "config.json")).resolved()
     except (TypeError, ValueError, WorkbenchError) as error:

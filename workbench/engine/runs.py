@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeGuard
 
 from workbench.engine import workspace
 from workbench.engine.atomic import write_atomic
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.engine.config import Recipe
@@ -625,16 +625,19 @@ def plan_resume(run: Path, epochs: int | None = None) -> tuple[Recipe, bool]:
         raise WorkbenchError(f"{name} has done {done} epochs but its checkpoint last.keras is "
                              "gone, so it cannot continue; start a new run.")
     if epochs is not None and epochs < 1:
-        raise WorkbenchError(f"--epochs must be at least 1 (got {epochs}): it is the number of "
-                             "epochs the run reaches in all.")
+        raise WorkbenchError(f"the epochs must be at least 1 (got {epochs})",
+                             ("give the number of epochs the run reaches in all (",
+                              Option("epochs"), ")."))
     if epochs is not None and epochs <= done:
-        raise WorkbenchError(f"{name} has done {done} epochs already; pass --epochs N with "
-                             f"N > {done} to train it further.")
+        raise WorkbenchError(f"{name} has done {done} epochs already",
+                             (f"give more than {done} epochs in all (", Option("epochs"),
+                              ") to train it further."))
     if epochs is None and recorded_status(run) == "finished":
         done_all = (f"has done all {done} of its epochs" if done >= config.epochs else
                     f"has finished after {done} of its {config.epochs} epochs (early stopping)")
-        raise WorkbenchError(f"{name} {done_all}; pass --epochs N with N > {done} to train it "
-                             "further.")
+        raise WorkbenchError(f"{name} {done_all}",
+                             (f"give more than {done} epochs in all (", Option("epochs"),
+                              ") to train it further."))
     if config.exclude_suspects:
         read_suspects(strict=True)
     # Killed after its last epoch but before its predictions: it fits nothing, and predicts.

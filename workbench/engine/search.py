@@ -275,7 +275,8 @@ def check_search(space: SearchSpace, *, model: str, epochs: int, batch_size: int
     check_batch_size(batch_size)
     check_seed(seed)
     if check_val_split(val_split) == 0:
-        raise WorkbenchError("a search ranks by validation accuracy; use --val-split > 0.")
+        raise WorkbenchError("a search ranks by validation accuracy, so it needs validation rows",
+                             ("give a validation split above 0 (", Option("val_split"), ")."))
     return space
 
 
@@ -326,8 +327,9 @@ def run_search(
     train_idx, val_idx = stratified_split(competition.train_labels, val_split, seed)
     if not len(train_idx):
         raise WorkbenchError(f"validation split {val_split} holds out all "
-                             f"{competition.n_train:,} labelled rows, leaving none to train "
-                             "on; use a smaller --val-split (e.g. 0.1).")
+                             f"{competition.n_train:,} labelled rows, leaving none to train on",
+                             ("use a smaller validation split (", Option("val_split"),
+                              ", e.g. 0.1)."))
     settings = {"model": model, "epochs": epochs, "batch_size": batch_size,
                 "val_split": val_split, "seed": seed, "data": data}
     check_folder(folder, settings)

@@ -58,6 +58,7 @@ FIELDS = {
     "data": "start the app with --data PATH",
     "parallel": "the Parallel field", "cluster": "the Cluster field",
     "per_gpu": "the Parallel field",
+    "resume": "u on the Train screen",
 }
 
 

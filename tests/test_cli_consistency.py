@@ -136,3 +136,23 @@ def test_submit_names_the_run_and_states_the_score_and_place(fake, kaggle, tmp_p
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["run"] == RUN and listed[0]["file_name"] == "submission.csv"
     assert SECRET not in json.dumps(listed)
+
+
+def test_the_cli_help_and_the_app_s_form_show_the_engine_s_defaults(capsys):
+    """One source for defaults (issue 33): change one in recipes.py and both faces follow."""
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.recipes import DEFAULT_FOLDS, DEFAULT_VAL_SPLIT, DEFAULTS
+
+    recipe = TrainConfig().resolved()
+    assert (recipe.model, recipe.epochs, recipe.batch_size, recipe.val_split) == (
+        DEFAULTS["model"], DEFAULTS["epochs"], DEFAULTS["batch_size"], DEFAULT_VAL_SPLIT)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in (f"default {DEFAULTS['model']}", f"default {DEFAULTS['optimizer']}",
+                    f"default {DEFAULTS['epochs']}", f"default {DEFAULTS['batch_size']}",
+                    f"default {DEFAULT_VAL_SPLIT}"):
+        assert default in text, default
+    with pytest.raises(SystemExit):
+        main(["cv", "--help"])
+    assert f"default {DEFAULT_FOLDS}" in " ".join(capsys.readouterr().out.split())

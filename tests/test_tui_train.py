@@ -360,3 +360,20 @@ async def test_typing_in_a_field_then_escape_gives_the_keys_back(tiny_data, tmp_
         await until(pilot, lambda: app.screen.training)
         await pilot.press("x")
         await finished(pilot)
+
+
+async def test_the_train_form_starts_at_the_engine_s_defaults(tmp_path, monkeypatch):
+    from workbench.engine.recipes import DEFAULT_FOLDS, DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS
+
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#model", Select).value == DEFAULTS["model"]
+        assert screen.query_one("#optimizer", Select).value == DEFAULTS["optimizer"]
+        assert screen.query_one("#epochs", Input).value == str(DEFAULTS["epochs"])
+        assert screen.query_one("#val-split", Input).value == str(DEFAULT_VAL_SPLIT)
+        assert screen.query_one("#seed", Input).value == str(DEFAULT_SEED)
+        assert screen.query_one("#members", Input).value == str(DEFAULT_FOLDS)

@@ -19,7 +19,8 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
                                      MemberStarted, Predicting, TrainFinished, TrainStarted)
 from workbench.engine.models import MODELS
-from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
+from workbench.engine.recipes import (DEFAULT_FOLDS, DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS,
+                                      OPTIMIZERS, PRESETS, SCHEDULES)
 from workbench.engine import workspace
 from workbench.engine.runs import (MAX_NAME, NAME, RunBusy, check_name, find_run, is_running,
                                    plan_resume, shown)
@@ -61,8 +62,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     cv = commands.add_parser(
         "cv", parents=[common], help="k-fold cross-validation: K fold runs over every labelled "
         "row, out-of-fold accuracy, suspect labels, and the folds' averaged submission")
-    cv.add_argument("--folds", type=int, default=5, metavar="K", help="stratified folds "
-                    "(default 5)")
+    cv.add_argument("--folds", type=int, default=DEFAULT_FOLDS, metavar="K",
+                    help=f"stratified folds (default {DEFAULT_FOLDS})")
     cv.add_argument("--fold", type=int, metavar="I", help="train fold I (0..K-1; K.. are the "
                     "refits) alone, e.g. one per process or machine sharing --runs-dir; the "
                     "last one to finish gathers the CV")
@@ -116,13 +117,14 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
                             f"{', '.join(PRESETS)} (flags given with it win"
                             + (f"; default {preset} unless --model is given)" if preset
                                else ")")),
-        parser.add_argument("--model", choices=MODELS, help=default("simple-cnn")),
-        parser.add_argument("--optimizer", choices=OPTIMIZERS, help=default("adam")),
+        parser.add_argument("--model", choices=MODELS, help=default(DEFAULTS["model"])),
+        parser.add_argument("--optimizer", choices=OPTIMIZERS,
+                            help=default(DEFAULTS["optimizer"])),
         parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)"),
-        parser.add_argument("--schedule", choices=SCHEDULES, help=default("constant")),
-        parser.add_argument("--epochs", type=int, help=f"epochs ({default(5)}; with train "
-                            "--resume: the total to reach)"),
-        parser.add_argument("--batch-size", type=int, help=default(128)),
+        parser.add_argument("--schedule", choices=SCHEDULES, help=default(DEFAULTS["schedule"])),
+        parser.add_argument("--epochs", type=int, help=f"epochs ({default(DEFAULTS['epochs'])}; "
+                            "with train --resume: the total to reach)"),
+        parser.add_argument("--batch-size", type=int, help=default(DEFAULTS["batch_size"])),
         parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
                             "label's weight onto all classes (default 0)"),
         parser.add_argument("--ema", type=float, metavar="M", help="predict with a moving "
@@ -130,11 +132,12 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
                             "the record preset: 0.999)"),
     ]
     if validation:
-        flags.append(parser.add_argument("--val-split", type=float, default=0.1,
-                                         help="stratified validation fraction (default 0.1)"))
+        flags.append(parser.add_argument("--val-split", type=float, default=DEFAULT_VAL_SPLIT,
+                                         help="stratified validation fraction (default "
+                                         f"{DEFAULT_VAL_SPLIT})"))
     flags += [
-        parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the "
-                            "augmentation and the validation split (default 0)"),
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seeds the weights, "
+                            f"the augmentation and the validation split (default {DEFAULT_SEED})"),
         parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                             help="turn off augmentation (on by default for CNNs)"),
         parser.add_argument("--augment", dest="augment", action="store_true",

@@ -13,7 +13,8 @@ from workbench.engine.backend import PRECISIONS
 from workbench.engine.data import data_path, sample_path
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.models import model_spec
-from workbench.engine.recipes import DEFAULTS, OPTIMIZERS, PRESETS, SCHEDULES, check_choice
+from workbench.engine.recipes import (DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS, OPTIMIZERS,
+                                      PRESETS, SCHEDULES, check_choice)
 from workbench.engine.split import fold_split, stratified_split
 
 
@@ -116,8 +117,8 @@ class TrainConfig:
     preset: str | None = None
     augment: bool | None = None
     label_smoothing: float | None = None
-    val_split: float = 0.1
-    seed: int = 0
+    val_split: float = DEFAULT_VAL_SPLIT
+    seed: int = DEFAULT_SEED
     split_seed: int | None = None  # the validation split's seed (None: ``seed``)
     early_stopping: int | None = None
     cpu: bool = False

@@ -32,6 +32,7 @@ from workbench.engine.members import Manifest, Member, check_plan_inputs, train_
 from workbench.engine.prediction import (Prediction, load_npz, predict_run, save_prediction,
                                          write_npz)
 from workbench.engine.review import Review, checked_review
+from workbench.engine.recipes import DEFAULT_FOLDS
 from workbench.engine.scale import Scale, check_scale
 
 Z95 = 1.959964
@@ -154,7 +155,7 @@ def _well_formed(manifest: dict) -> bool:
 
 def train_cv(
     config: TrainConfig,
-    folds: int = 5,
+    folds: int = DEFAULT_FOLDS,
     *,
     fold: int | None = None,
     refit: int = 0,

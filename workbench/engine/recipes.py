@@ -45,8 +45,13 @@ class Preset:
 
 
 # What a run gets for each choice that neither its flags nor its preset make.
+# The one source of every default a recipe, a plan or a search takes: the engine fills them,
+# the CLI's help and the app's form show them.
 DEFAULTS = {"model": "simple-cnn", "epochs": 5, "batch_size": 128, "optimizer": "adam",
             "schedule": "constant", "label_smoothing": 0.0, "ema": 0.0}
+DEFAULT_VAL_SPLIT = 0.1
+DEFAULT_SEED = 0
+DEFAULT_FOLDS = 5  # a CV's folds, and an ensemble's members in the app's form
 
 PRESETS: dict[str, Preset] = {
     # The fewest seconds to 99% validation accuracy on a laptop CPU (BENCHMARKS.md, "fast"):

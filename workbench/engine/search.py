@@ -45,7 +45,8 @@ from workbench.engine.data import load_competition
 from workbench.engine.errors import Option, WorkbenchError, printable
 from workbench.engine.events import Subscriber, TrialFinished
 from workbench.engine.models import build_model, model_spec
-from workbench.engine.recipes import OPTIMIZER_ARGS, OPTIMIZERS, SCHEDULES, check_choice
+from workbench.engine.recipes import (DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS, OPTIMIZER_ARGS,
+                                      OPTIMIZERS, SCHEDULES, check_choice)
 from workbench.engine.scale import Scale, check_scale
 from workbench.engine.split import stratified_split
 
@@ -55,8 +56,9 @@ DEFAULT_LEARNING_RATES = (1.0, 0.1, 0.01, 0.001)
 DEFAULT_SCHEDULES = ("constant", "plateau", "triangular", "triangular2")
 CONVERGED_WITHIN = 0.001  # an epoch within 0.1 point of the trial's best counts as converged
 # A search's other settings when not given (the CLI's and the app's form's defaults too).
-SETTINGS: dict[str, Any] = {"model": "simple-cnn", "epochs": 3, "batch_size": 128,
-                            "val_split": 0.1, "seed": 0}
+SETTINGS: dict[str, Any] = {"model": DEFAULTS["model"], "epochs": 3,
+                            "batch_size": DEFAULTS["batch_size"], "val_split": DEFAULT_VAL_SPLIT,
+                            "seed": DEFAULT_SEED}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, M
 from workbench.engine.estimate import recall
 from workbench.engine.scale import Scale, check_scale
 from workbench.engine.models import MODELS
-from workbench.engine.recipes import OPTIMIZERS, PRESETS, SCHEDULES
+from workbench.engine.recipes import (DEFAULT_FOLDS, DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS,
+                                      OPTIMIZERS, PRESETS, SCHEDULES)
 from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
@@ -92,18 +93,22 @@ class TrainScreen(WorkbenchScreen):
                     yield Button("Stop (x)", id="stop", variant="error", disabled=True)
                 yield field("Preset", Select([(p, p) for p in PRESETS], id="preset",
                                              prompt="none (choose below)", compact=True))
-                yield field("Model", choice("model", MODELS, "simple-cnn"))
+                yield field("Model", choice("model", MODELS, DEFAULTS["model"]))
                 with Horizontal(classes="pair"):
-                    yield field("Optimizer", choice("optimizer", OPTIMIZERS, "adam"))
+                    yield field("Optimizer", choice("optimizer", OPTIMIZERS,
+                                                    DEFAULTS["optimizer"]))
                     yield field("Learning rate", entry("lr", placeholder="optimizer's"))
-                yield field("Schedule", choice("schedule", SCHEDULES, "constant"))
+                yield field("Schedule", choice("schedule", SCHEDULES, DEFAULTS["schedule"]))
                 with Horizontal(classes="pair"):
-                    yield field("Epochs", entry("epochs", "5", kind="integer"))
-                    yield field("Batch size", entry("batch-size", placeholder="128",
+                    yield field("Epochs", entry("epochs", str(DEFAULTS["epochs"]),
+                                                kind="integer"))
+                    yield field("Batch size", entry("batch-size",
+                                                    placeholder=str(DEFAULTS["batch_size"]),
                                                     kind="integer"))
                 with Horizontal(classes="pair"):
-                    yield field("Validation split", entry("val-split", "0.1", kind="number"))
-                    yield field("Seed", entry("seed", "0", kind="integer"))
+                    yield field("Validation split", entry("val-split", str(DEFAULT_VAL_SPLIT),
+                                                          kind="number"))
+                    yield field("Seed", entry("seed", str(DEFAULT_SEED), kind="integer"))
                 with Horizontal(classes="pair"):
                     yield field("Early stop", entry("early-stopping", placeholder="off",
                                                     kind="integer"))
@@ -115,7 +120,8 @@ class TrainScreen(WorkbenchScreen):
                 with Horizontal(classes="pair"):
                     yield field("Train", Select(PLANS, value="run", allow_blank=False,
                                                 id="plan", compact=True))
-                    yield field("Folds / members", entry("members", "5", kind="integer"))
+                    yield field("Folds / members", entry("members", str(DEFAULT_FOLDS),
+                                                         kind="integer"))
                 with Horizontal(classes="pair", id="scale"):
                     yield field("Parallel", entry("parallel", placeholder="1",
                                                   kind="integer"))
@@ -183,8 +189,8 @@ class TrainScreen(WorkbenchScreen):
             optimizer=self._value("optimizer"),
             learning_rate=self._number("lr", "learning rate", float),
             schedule=self._value("schedule"), preset=self._value("preset"),
-            val_split=self._number("val-split", "validation split", float, 0.1),
-            seed=self._number("seed", "seed", int, 0),
+            val_split=self._number("val-split", "validation split", float, DEFAULT_VAL_SPLIT),
+            seed=self._number("seed", "seed", int, DEFAULT_SEED),
             early_stopping=self._number("early-stopping", "early stop", int),
             label_smoothing=self._number("label-smoothing", "label smoothing", float),
             precision=self._value("precision"), cpu=self.query_one("#cpu", Checkbox).value,

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from workbench.tui.heap import settle
+from workbench.tui.internals import mark_styled
 
 
 def letter_key(key: str) -> bool:
@@ -57,7 +58,7 @@ class WorkbenchScreen(Screen):
         that for the screen on show when the stylesheet is refreshed: a screen that first
         appears through a mode switch is not yet mounted then, so its first return re-applied
         the whole stylesheet (~250 ms of the Train screen's first return). Record it here."""
-        self._css_update_count = self.app._css_update_count
+        mark_styled(self)
         self.call_after_refresh(settle)
 
     def action_leave_field(self) -> None:

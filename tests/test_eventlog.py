@@ -70,3 +70,17 @@ def test_a_replaced_log_is_read_from_its_start(tmp_path):
     again = TrainFinished("r2", "finished", 1, None, 1.0)
     EventLog(tmp_path)(again)
     assert follower.poll() == [again]
+
+
+def test_every_training_event_names_its_run(tiny_data, tmp_path):
+    """Issue 33: a subscriber of several runs (members at once) can tell their events apart."""
+    from workbench.engine import training
+    from workbench.engine.config import TrainConfig
+    from workbench.engine.events import BatchEnded, EpochEnded
+
+    seen = []
+    result = training.train(TrainConfig(model="linear", epochs=1, batch_size=32,
+                                        data=str(tiny_data)), runs_dir=tmp_path,
+                            subscribers=[seen.append])
+    named = [event for event in seen if isinstance(event, (BatchEnded, EpochEnded))]
+    assert named and {event.run_id for event in named} == {result.run.name}

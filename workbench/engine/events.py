@@ -38,6 +38,7 @@ class BatchEnded:
     learning_rate: float
     samples_per_s: float
     eta_s: float
+    run_id: str = ""  # the run it belongs to ("" in older event logs)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class EpochEnded:
     samples_per_s: float
     eta_s: float
     best: bool
+    run_id: str = ""  # the run it belongs to ("" in older event logs)
 
 
 @dataclass(frozen=True)

@@ -284,7 +284,8 @@ class _Recorder(keras.callbacks.Callback):
             self.config.epochs - self.epochs_done - 1)
         _emit(self.subscribers, BatchEnded(
             self.epochs_done + 1, batch + 1, self.steps, float(logs["loss"]),
-            float(logs["accuracy"]), self._lr(), steps_per_s * self.config.batch_size, left))
+            float(logs["accuracy"]), self._lr(), steps_per_s * self.config.batch_size, left,
+            self.run.id))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -309,7 +310,8 @@ class _Recorder(keras.callbacks.Callback):
         left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
         _emit(self.subscribers, EpochEnded(
             self.epochs_done, self.config.epochs, row["loss"], row["accuracy"], row["val_loss"],
-            val_accuracy, row["learning_rate"], seconds, self.rows / seconds, left, improved))
+            val_accuracy, row["learning_rate"], seconds, self.rows / seconds, left, improved,
+            self.run.id))
 
     def _epoch_estimate(self, steps_per_s: float) -> float:
         if self.epoch_seconds:

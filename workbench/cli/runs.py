@@ -207,9 +207,10 @@ def run_show(args: argparse.Namespace) -> int:
     status = read_json(run / "status.json")
     config = read_json(run / "config.json")
     history = read_history(run)
-    part = role_of(summary.id, config, roles(args.runs_dir))
+    parts = roles(args.runs_dir)
+    part = role_of(summary.id, config, parts)
     if args.json:
-        print(json.dumps({**run_record(summary, roles(args.runs_dir)),
+        print(json.dumps({**run_record(summary, parts),
                           "message": status.get("message") or None, "config": config,
                           "history": history, "files": _files(run)}, indent=2))
         return 0

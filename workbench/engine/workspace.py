@@ -24,7 +24,10 @@ def root() -> Path:
     short in the common case."""
     chosen = os.environ.get(HOME_ENV)
     if chosen:
-        return Path(chosen).expanduser()
+        try:
+            return Path(chosen).expanduser()
+        except RuntimeError:  # ~user of no user: as written, and its use says what is wrong
+            return Path(chosen)
     try:
         here, home = Path.cwd(), Path.home()
     except (OSError, RuntimeError):  # a deleted current folder, a user with no home

@@ -261,3 +261,18 @@ def test_the_fast_preset_learns_the_embedded_sample_in_two_epochs(tmp_path):
     result = training.train(TrainConfig(preset="fast"), runs_dir=tmp_path)
     assert result.status == "finished" and result.epochs_done == 2
     assert result.best_val_accuracy >= 0.97
+
+
+def test_a_training_reads_the_suspect_list_once(tiny_data, tmp_path, monkeypatch):
+    """Issue 33: one training, one read of suspects.csv (it was read three times)."""
+    from workbench.engine import review
+
+    (tmp_path / "suspects.csv").write_text("id\n1\n")
+    reads = []
+    real = review.read_suspects
+    monkeypatch.setattr(review, "read_suspects",
+                        lambda *a, **k: (reads.append(1), real(*a, **k))[1])
+    monkeypatch.setattr("workbench.engine.inputs.read_suspects", review.read_suspects)
+    monkeypatch.chdir(tmp_path)
+    training.train(config(tiny_data, epochs=1, exclude_suspects=True), runs_dir=tmp_path / "r")
+    assert len(reads) == 1

@@ -456,10 +456,10 @@ class Run:
     def test_predictions(self) -> Path:
         return self.path / "test_predictions.npz"
 
-    def plan(self, epochs: int | None = None) -> tuple[Recipe, bool]:
+    def plan(self, epochs: int | None = None, suspects: bool = True) -> tuple[Recipe, bool]:
         """The recipe this run trains with, and whether it continues a checkpoint: see
         ``plan_resume``."""
-        return plan_resume(self.path, epochs)
+        return plan_resume(self.path, epochs, suspects)
 
     def write_config(self, config: dict) -> None:
         self._write_json("config.json", config)
@@ -605,11 +605,13 @@ def recorded_seconds(run: Path) -> float:
     return float(seconds) if is_number(seconds) and math.isfinite(seconds) else 0.0
 
 
-def plan_resume(run: Path, epochs: int | None = None) -> tuple[Recipe, bool]:
+def plan_resume(run: Path, epochs: int | None = None,
+                suspects: bool = True) -> tuple[Recipe, bool]:
     """The recipe ``run`` resumes with (up to ``epochs`` in all if given) and whether it has a
     checkpoint to continue from (without one it starts again, in the same folder);
     WorkbenchError if it cannot or need not train further. Reads only: the CLI calls it before
-    Keras loads, and training again under the run's lock."""
+    Keras loads, and training again under the run's lock. ``suspects``: check the suspect list
+    too (not when the caller has read it already)."""
     from workbench.engine.config import TrainConfig
     from workbench.engine.review import read_suspects
 
@@ -638,7 +640,7 @@ def plan_resume(run: Path, epochs: int | None = None) -> tuple[Recipe, bool]:
         raise WorkbenchError(f"{name} {done_all}",
                              (f"give more than {done} epochs in all (", Option("epochs"),
                               ") to train it further."))
-    if config.exclude_suspects:
+    if suspects and config.exclude_suspects:
         read_suspects(strict=True)
     # Killed after its last epoch but before its predictions: it fits nothing, and predicts.
     return (config if epochs is None else replace(config, epochs=epochs)), checkpoint

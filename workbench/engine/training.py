@@ -121,7 +121,7 @@ def fit(
     (default: its own), on ``inputs`` (default: read as its config says). A finished run, or one
     that cannot go on, is refused before anything is written (WorkbenchError). The caller keeps
     the claim and releases it."""
-    config, resumed = run.plan(epochs)
+    config, resumed = run.plan(epochs, suspects=inputs is None)  # given inputs: read already
     subscribers = [EventLog(run.path), *subscribers]  # any process can watch the run live
     device = backend.device(config.cpu)
     policy = backend.precision_policy(config.precision, device)

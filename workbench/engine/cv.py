@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine import runs
-from workbench.engine.submission import submissions_beside
 from workbench.engine.atomic import write_atomic
 from workbench.engine.config import TrainConfig, check_folds, same_recipe
 from workbench.engine.errors import Option, WorkbenchError
@@ -34,6 +33,7 @@ from workbench.engine.prediction import (Prediction, load_npz, predict_run, save
 from workbench.engine.review import Review, checked_review
 from workbench.engine.recipes import DEFAULT_FOLDS
 from workbench.engine.scale import Scale, check_scale
+from workbench.engine.workspace import submissions_beside
 
 Z95 = 1.959964
 

@@ -28,7 +28,8 @@ from workbench.engine.members import Manifest, Member, check_plan_inputs, train_
 from workbench.engine.prediction import (Prediction, ensemble_runs, held_out_accuracy,
                                          last_epoch_accuracy, save_prediction)
 from workbench.engine.scale import Scale, check_scale
-from workbench.engine.submission import submissions_beside, unused_name
+from workbench.engine.submission import unused_name
+from workbench.engine.workspace import submissions_beside
 
 
 @dataclass(frozen=True)

@@ -162,23 +162,15 @@ def export_runs(members: list[Path], out: Path, confusions: dict[str, np.ndarray
         both.paste(top, (0, 0))
         both.paste(bottom, (0, top.height))
         files.append(_write(out / "curves.png", _png(both)))
-        table = io.StringIO()
-        writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(("run", *HISTORY_FIELDS))
-        for name, rows in histories.items():
-            for row in rows:
-                writer.writerow((name, *("" if row[f] is None else row[f]
-                                         for f in HISTORY_FIELDS)))
-        files.append(_write(out / "curves.csv", table.getvalue().encode()))
+        files.append(_write(out / "curves.csv", _csv(("run", *HISTORY_FIELDS), [
+            (name, *("" if row[f] is None else row[f] for f in HISTORY_FIELDS))
+            for name, rows in histories.items() for row in rows])))
     for name, matrix in confusions.items():
         files.append(_write(out / f"confusion-{name}.png",
                             _png(confusion_image(f"confusion matrix: {name}", matrix))))
-        table = io.StringIO()
-        writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(("true \\ predicted", *range(10)))
-        for digit, row in enumerate(np.asarray(matrix, dtype=np.int64).tolist()):
-            writer.writerow((digit, *row))
-        files.append(_write(out / f"confusion-{name}.csv", table.getvalue().encode()))
+        files.append(_write(out / f"confusion-{name}.csv", _csv(
+            ("true \\ predicted", *range(10)),
+            [(digit, *row) for digit, row in enumerate(np.asarray(matrix, np.int64).tolist())])))
     return Exported(out, files)
 
 
@@ -191,6 +183,14 @@ def export_folder(exports: Path, name: str) -> Path:
         number += 1
         folder = exports / f"{stem}-{number}"
     return folder
+
+
+def _csv(header: Sequence[object], rows: list[Sequence[object]]) -> bytes:
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return table.getvalue().encode()
 
 
 def _write(path: Path, content: bytes) -> Path:

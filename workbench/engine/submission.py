@@ -258,11 +258,6 @@ def submission_bytes(image_ids: np.ndarray, labels: np.ndarray) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def submissions_beside(runs_dir: Path) -> Path:
-    """Where the submissions of the runs in ``runs_dir`` go: a folder beside it."""
-    return runs_dir.parent / "submissions"
-
-
 def unused_name(stem: str, directory: Path, *taken_in: Path) -> str:
     """``stem``, or ``stem-2``, ``stem-3``, ...: the first that names no submission in
     ``directory`` (nor a ``NAME.json`` in any of ``taken_in``): a default name (one made of the

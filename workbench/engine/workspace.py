@@ -53,8 +53,12 @@ def runs_dir() -> Path:
 
 
 def submissions_dir() -> Path:
-    """Beside the runs folder."""
-    return runs_dir().parent / "submissions"
+    return submissions_beside(runs_dir())
+
+
+def submissions_beside(runs: Path) -> Path:
+    """Where the submissions of the runs in ``runs`` go: a folder beside it."""
+    return runs.parent / "submissions"
 
 
 def suspects_file() -> Path:

@@ -42,8 +42,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                         "submissions for the same score)")
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait for the "
                         "score (default 600)")
-    submit.add_argument("--runs-dir", type=Path, metavar="DIR",
-                    help=RUNS_DIR_HELP)
+    submit.add_argument("--runs-dir", type=Path, metavar="DIR", help=RUNS_DIR_HELP)
     submit.set_defaults(run=run_submit)
     history = sub.add_parser("submissions", help="the competition's submission history")
     history.add_argument("--json", action="store_true")

@@ -52,8 +52,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     for parser in (listing, show, compare):
         parser.add_argument("--json", action="store_true", help="print it as JSON, for scripts")
     for parser in (listing, show, compare, exporting, delete):
-        parser.add_argument("--runs-dir", type=Path, metavar="DIR",
-                    help=RUNS_DIR_HELP)
+        parser.add_argument("--runs-dir", type=Path, metavar="DIR", help=RUNS_DIR_HELP)
 
 
 def _percent(value: float | None) -> str:

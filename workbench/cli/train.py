@@ -200,8 +200,7 @@ def _prediction_flags(parser: argparse.ArgumentParser, force: bool = True) -> No
     if force:
         parser.add_argument("--force", action="store_true", help="overwrite an existing "
                             "submission")
-    parser.add_argument("--runs-dir", type=Path, metavar="DIR",
-                    help=RUNS_DIR_HELP)
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help=RUNS_DIR_HELP)
 
 
 class ConsoleReporter:

@@ -182,8 +182,8 @@ class TrainConfig:
         check_range("pseudo-label threshold", config.pseudo_threshold, 0.5, 1,
                     hint="use e.g. 0.99")
         data = config.data
-        if data is None and data_path() != sample_path():  # the downloaded zip, named: the
-            data = str(data_path())                        # default may change later
+        if data is None and (default := data_path()) != sample_path():  # the downloaded zip,
+            data = str(default)                            # named: the default may change
         if data is not None:
             data = str(Path(data).expanduser().resolve())
         pseudo = config.pseudo_labels

@@ -362,7 +362,7 @@ def _reason(error) -> str:
 
 def _submission(item) -> KaggleSubmission:
     """A history row, its texts as the server sent them (matched against what was sent); the
-    faces escape them when they show them (``shown_row``)."""
+    faces escape them when they show them (``KaggleSubmission.shown``)."""
     def text(name):
         value = getattr(item, name, None)
         return None if value in (None, "") else str(value)
@@ -430,7 +430,7 @@ def submit(
     attempt = _Attempt(competition, path, message)
     latest = attempt.earlier(api)
     if latest is None:
-        before = sent_before(path, competition)
+        before = _sent_entry(attempt.digest, competition)  # the content hashed once, here
         if before is not None and not again:
             raise AlreadySent(path, before)
         latest = attempt.send(api)
@@ -461,6 +461,11 @@ def sent_before(path: Path, competition: str = COMPETITION) -> dict | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
+    return _sent_entry(digest, competition)
+
+
+def _sent_entry(digest: str, competition: str) -> dict | None:
+    """The newest note in sent.json of content ``digest`` sent to ``competition``."""
     return next((entry for entry in reversed(_sent()) if entry.get("sha256") == digest
                  and entry.get("competition") == competition), None)
 

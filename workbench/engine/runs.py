@@ -661,16 +661,13 @@ def summarize(run: Path) -> RunSummary:
     )
 
 
-KAGGLE_TRAIN_ROWS = 42_000
-
-
 def trained_on(data: object, held_out: list[int]) -> str:
-    """What ``run`` trained on, in a word: "full" (Kaggle's 42,000 labelled rows, told by the
+    """What a run trained on, in a word: "full" (Kaggle's 42,000 labelled rows, told by the
     train ids it held out, ``held_out``: the largest is within a few rows of the last),
     "sample" (the embedded sample), else the --data path it was given (its end, if long)."""
-    from workbench.engine.data import sample_path
+    from workbench.engine.data import KAGGLE_TRAIN, sample_path
 
-    if held_out and max(held_out) > 0.95 * KAGGLE_TRAIN_ROWS:
+    if held_out and max(held_out) > 0.95 * KAGGLE_TRAIN:
         return "full"
     if data is None or str(data) == str(sample_path()):
         return "sample"

@@ -21,11 +21,11 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-
 from common import machine, require_zip
 
-from workbench.engine import runs
-from workbench.engine.config import TrainConfig
+from workbench.engine.runs import run as runs
+from workbench.engine.store import files
+from workbench.engine.training.config import TrainConfig
 
 MARKS = (0.990, 0.995, 0.996)
 
@@ -36,7 +36,7 @@ def report(paths: list[Path]) -> None:
           + " | best | last | minutes |")
     print("|---|---|---|" + "---|" * len(MARKS) + "---|---|---|")
     for path in paths:
-        config = runs.read_json(path / "config.json")
+        config = files.read_json(path / "config.json")
         history = runs.read_history(path)
         if not history:
             continue
@@ -55,9 +55,9 @@ def report(paths: list[Path]) -> None:
 
 
 def presets(args) -> None:
-    from workbench.engine.data import load_competition
+    from workbench.engine.data.competition import load_competition
     from workbench.engine.recipes import PRESETS
-    from workbench.engine.training import train
+    from workbench.engine.training.fit import train
 
     competition = load_competition(require_zip())
     done = []
@@ -69,7 +69,7 @@ def presets(args) -> None:
 
 
 def misses(paths: list[Path], png: Path | None, last: bool) -> None:
-    from workbench.engine.review import review_predictions
+    from workbench.engine.results.review import review_predictions
 
     members = [_held_out(path, last) for path in paths]
     if any(not np.array_equal(ids, members[0][2]) for _, _, ids in members):
@@ -87,12 +87,12 @@ def misses(paths: list[Path], png: Path | None, last: bool) -> None:
         print(f"| {m.id} | {m.label} | {m.predicted} | {m.confidence:.2f} | "
               f"{sum(m.id in w for w in wrong)} of {len(wrong)} |")
     if png:
-        data = runs.read_json(paths[0] / "config.json").get("data")
+        data = files.read_json(paths[0] / "config.json").get("data")
         _sheet(review.mistakes, data, png)
 
 
 def cv_report(runs_dir: Path, against: str | None) -> None:
-    from workbench.engine.cv import cv_status, list_cvs
+    from workbench.engine.plans.cv import cv_status, list_cvs
 
     names = list_cvs(runs_dir)
     tests = {}
@@ -109,8 +109,8 @@ def cv_report(runs_dir: Path, against: str | None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         state = cv_status(name, runs_dir)
-        recipe = runs.read_json(runs_dir / "cv" / f"{name}.json").get("recipe", {})
-        statuses = [runs.read_json(run / "status.json") for run in state.members if run]
+        recipe = files.read_json(runs_dir / "cv" / f"{name}.json").get("recipe", {})
+        statuses = [files.read_json(run / "status.json") for run in state.members if run]
         wall = (max(s.get("updated", 0) for s in statuses)
                 - min(s.get("started", 0) for s in statuses)) / 60 if statuses else 0
         shown = (" + ".join(state.combine) if state.combine else
@@ -133,7 +133,7 @@ def cv_report(runs_dir: Path, against: str | None) -> None:
 
 def _held_out(run: Path, last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A run's probabilities, labels and 1-based train ids on its held-out rows."""
-    from workbench.engine.prediction import predict_checkpoint, predict_run
+    from workbench.engine.training.predict import predict_checkpoint, predict_run
 
     p = predict_checkpoint(run, "last.keras") if last else predict_run(run)
     return p.val_probabilities, p.val_labels.astype(int), p.val_ids.astype(int)
@@ -143,7 +143,7 @@ def _sheet(mistakes, data: str | None, png: Path, scale: int = 4) -> None:
     """The missed digits side by side, each captioned "row label->predicted confidence"."""
     from PIL import Image, ImageDraw
 
-    from workbench.engine.data import load_competition
+    from workbench.engine.data.competition import load_competition
 
     images = load_competition(data).train_images  # the data the runs trained on
     cell = 28 * scale + 8

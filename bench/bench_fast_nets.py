@@ -18,13 +18,13 @@ import time
 
 from common import machine, require_zip
 
-from workbench.engine import backend
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
+from workbench.engine.network import backend
+from workbench.engine.training.config import TrainConfig
 
 
 def net(keras, bn: bool, wide: bool) -> list:
-    from workbench.engine.layers import BatchNorm
+    from workbench.engine.network.layers import BatchNorm
 
     layers = keras.layers
     first, second = (32, 64) if wide else (24, 32)
@@ -52,8 +52,8 @@ def main() -> None:
     parser.add_argument("--precision", default="float32")
     args = parser.parse_args()
     keras = backend.keras()
-    from workbench.engine.losses import loss
-    from workbench.engine.schedules import StepSchedule
+    from workbench.engine.network.losses import loss
+    from workbench.engine.network.schedules import StepSchedule
 
     keras.mixed_precision.set_global_policy(args.precision)
     competition = load_competition(require_zip())

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from common import machine, median_time, require_zip
 
-from workbench.engine.csvformat import parse_csv
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
+from workbench.engine.data.csvformat import parse_csv
 
 
 def main() -> None:

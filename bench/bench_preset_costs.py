@@ -12,10 +12,10 @@ import argparse
 import os
 import platform
 
-from workbench.engine import backend
-from workbench.engine.config import TrainConfig
-from workbench.engine.estimate import _steps, _time_steps
+from workbench.engine.network import backend
 from workbench.engine.recipes import PRESETS
+from workbench.engine.training.config import TrainConfig
+from workbench.engine.training.estimate import _steps, _time_steps
 
 
 def duration(seconds: float) -> str:

@@ -23,8 +23,8 @@ import time
 
 from common import machine, require_zip
 
-from workbench.engine import backend
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
+from workbench.engine.network import backend
 
 
 def rate(model, x, y, steps: int, repeat: int, batch: int = 128) -> float:
@@ -71,7 +71,7 @@ def augment_rate(x, steps: int, repeat: int, batch: int = 128) -> float:
     """Samples/s of the augmentation block's forward pass in training mode."""
     import tensorflow as tf
 
-    from workbench.engine.models import augmentation
+    from workbench.engine.network.models import augmentation
 
     block = augmentation(0)
     images = tf.cast(tf.reshape(x[: batch], (batch, 28, 28, 1)), "float32") / 255
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--ops", action="store_true", help="profile ops by kind instead")
     args = parser.parse_args()
     keras = backend.keras()
-    from workbench.engine.models import build_model
+    from workbench.engine.network.models import build_model
 
     competition = load_competition(require_zip())
     x, y = competition.train_images, competition.train_labels

@@ -20,8 +20,8 @@ import time
 
 from common import machine, require_zip
 
-from workbench.engine import backend
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
+from workbench.engine.network import backend
 
 
 def matmul_peak(dtype: str, n: int = 2048, repeat: int = 10) -> float:
@@ -62,8 +62,8 @@ def _layers(layer):
 
 
 def samples_per_s(name: str, competition, steps: int, batch: int = 128) -> float:
-    from workbench.engine.models import build_model, model_spec
-    from workbench.engine.schedules import compile_model
+    from workbench.engine.network.models import build_model, model_spec
+    from workbench.engine.network.schedules import compile_model
 
     keras = backend.keras()
     backend.set_precision(backend.precision_policy("auto", backend.device()))
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["simple-cnn", "strong-cnn"])
     parser.add_argument("--steps", type=int, default=60)
     args = parser.parse_args()
-    from workbench.engine.models import build_model
+    from workbench.engine.network.models import build_model
 
     competition = load_competition(require_zip())
     backend.keras()

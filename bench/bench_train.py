@@ -35,10 +35,9 @@ from pathlib import Path
 
 from common import machine, require_zip
 
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.engine.events import EpochEnded, TrainStarted
-
+from workbench.engine.training.config import TrainConfig
 
 VARIANTS = {
     "arrays": "bare model.fit, NumPy arrays (Keras' own input path)",
@@ -69,10 +68,10 @@ def overhead(args, competition) -> None:
 
 
 def fit_once(args, competition) -> None:
-    from workbench.engine import backend
-    from workbench.engine.models import build_model
-    from workbench.engine.split import stratified_split
-    from workbench.engine.training import train
+    from workbench.engine.data.split import stratified_split
+    from workbench.engine.network import backend
+    from workbench.engine.network.models import build_model
+    from workbench.engine.training.fit import train
 
     keras = backend.keras()
     train_idx, val_idx = stratified_split(competition.train_labels, 0.1, 0)
@@ -105,7 +104,7 @@ def fit_once(args, competition) -> None:
 
 
 def speed(args, competition) -> None:
-    from workbench.engine.training import train
+    from workbench.engine.training.fit import train
 
     print(f"machine: {machine()}; augmentation on; median epoch after the first "
           "(validation included)")
@@ -153,7 +152,7 @@ def time_to(config: TrainConfig, target: float, limit_s: float, competition
             ) -> tuple[float | None, int | None, float]:
     """Seconds from the start of training to the first epoch at ``target`` validation accuracy
     (None if not within ``limit_s``), that epoch, and the best validation accuracy seen."""
-    from workbench.engine.training import train
+    from workbench.engine.training.fit import train
 
     stop, marks, best = threading.Event(), {}, [0.0]
 

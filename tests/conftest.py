@@ -34,7 +34,7 @@ def isolated(tmp_path_factory, monkeypatch):
     for name in ("WORKBENCH_DATA", "WORKBENCH_HOME", "KAGGLE_USERNAME", "KAGGLE_KEY",
                  "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from workbench.engine import workspace
+    from workbench.engine.store import workspace
 
     workspace.choose(None)  # an in-process command's --runs-dir lasts for its process
     yield

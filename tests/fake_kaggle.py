@@ -25,9 +25,9 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 TRUNCATED = b"<truncated>"  # as a fault body: promise a long answer, send half, hang up
@@ -232,7 +232,7 @@ def served(monkeypatch, key: str = "fake-key", config_dir: Path | None = None,
     monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
     for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setattr("workbench.engine.kaggle.BACKOFF_S", 0.01)
+    monkeypatch.setattr("workbench.engine.kaggle.client.BACKOFF_S", 0.01)
     from kaggle.api.kaggle_api_extended import KaggleApi
     from kagglesdk import kaggle_env
 

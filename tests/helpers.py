@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.engine.csvformat import TEST_HEADER, TRAIN_HEADER
+from workbench.engine.data.csvformat import TEST_HEADER, TRAIN_HEADER
 
 
 def make_images(n: int, seed: int = 0) -> np.ndarray:
@@ -57,7 +57,7 @@ class Kaggle:
 
 def tiny_competition_folder(root: Path, n_train: int = 300, n_test: int = 40) -> Path:
     """train.csv/test.csv holding the first rows of the embedded sample: real digits, fast."""
-    from workbench.engine.data import sample_path
+    from workbench.engine.data.competition import sample_path
 
     with zipfile.ZipFile(sample_path()) as archive:
         train = archive.read("train.csv").split(b"\n")[:n_train + 1]
@@ -72,9 +72,9 @@ def synthetic_run(runs_dir: Path, competition, run_id: str = "20260101-120000-si
     """A finished run folder written directly (no training), deterministic for snapshots."""
     import json
 
-    from workbench.engine.runs import write_history
-    from workbench.engine.split import stratified_split
-    from workbench.engine.submission import write_submission
+    from workbench.engine.data.split import stratified_split
+    from workbench.engine.results.submission import write_submission
+    from workbench.engine.runs.run import write_history
 
     run = runs_dir / run_id
     run.mkdir(parents=True)

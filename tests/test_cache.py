@@ -5,11 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from workbench.engine import csvformat, data
-from workbench.engine.cache import cache_dir
-from workbench.engine.data import load_competition
-from workbench.engine.errors import WorkbenchError
 from tests.helpers import csv_bytes, make_images
+from workbench.engine.data import competition as data, csvformat
+from workbench.engine.data.cache import cache_dir
+from workbench.engine.data.competition import load_competition
+from workbench.engine.errors import WorkbenchError
 
 
 @pytest.fixture

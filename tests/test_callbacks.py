@@ -2,8 +2,8 @@
 
 import pytest
 
-from workbench.engine.callbacks import ResumableEarlyStopping, ResumablePlateau
-from workbench.engine.schedules import plateau_callback
+from workbench.engine.network.callbacks import ResumableEarlyStopping, ResumablePlateau
+from workbench.engine.network.schedules import plateau_callback
 
 
 @pytest.mark.parametrize("callback, state", [

@@ -14,11 +14,11 @@ import time
 import pytest
 
 from tests.helpers import child_pids
-from workbench.engine.child import run_in_child
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import EpochEnded, Estimated, TrainStarted
-from workbench.engine.runs import RunBusy, is_running
+from workbench.engine.runs.run import RunBusy, is_running
+from workbench.engine.training.child import run_in_child
+from workbench.engine.training.config import TrainConfig
 
 pytestmark = pytest.mark.slow  # each child imports Keras
 
@@ -83,8 +83,8 @@ def test_a_child_that_dies_is_one_sentence(tiny_data, tmp_path):
 PARENT = """
 import sys
 from pathlib import Path
-from workbench.engine.child import run_in_child
-from workbench.engine.config import TrainConfig
+from workbench.engine.training.child import run_in_child
+from workbench.engine.training.config import TrainConfig
 from workbench.engine.events import EpochEnded
 
 def hear(event):

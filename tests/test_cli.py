@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import csv_bytes, make_images
-from workbench.engine.data import sample_path
+from workbench.engine.data.competition import sample_path
 
 COMMANDS = [[], ["data"], ["data", "info"], ["data", "show"], ["data", "export-png"],
             ["baseline"], ["baseline", "random"], ["submission"], ["submission", "check"]]
@@ -173,7 +173,7 @@ def test_search_help_gives_every_default(capsys):
 
 def test_ctrl_c_before_the_first_epoch_says_no_checkpoint_was_kept(tmp_path):
     from workbench.cli.train import interrupted_line
-    from workbench.engine.training import TrainResult
+    from workbench.engine.training.fit import TrainResult
 
     run = tmp_path / "20260101-120000-linear"
     line = interrupted_line(TrainResult(run, "interrupted", 0, None))
@@ -191,7 +191,7 @@ def test_runs_help_names_delete(capsys):
 def test_a_default_name_taken_in_the_same_second_gets_a_number_not_force(tmp_path):
     """Two `ensemble RUN...` in one second made the same default name, and the second was told
     to --force, which overwrites the first."""
-    from workbench.engine.submission import unused_name
+    from workbench.engine.results.submission import unused_name
 
     subs, manifests = tmp_path / "submissions", tmp_path / "runs" / "ensembles"
     assert unused_name("ensemble-20260101-120000", subs, manifests) == "ensemble-20260101-120000"

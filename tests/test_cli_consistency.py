@@ -13,7 +13,7 @@ import pytest
 from tests.fake_kaggle import served
 from tests.helpers import synthetic_run
 from workbench.cli import main
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 
 RUN = "20261130-101010-simple-cnn"
 SECRET = "fake-key-c0n515t3nt-42"
@@ -43,8 +43,8 @@ def fake(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained(tiny_data, tmp_path_factory) -> Path:
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.training import train
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.fit import train
 
     runs_dir = tmp_path_factory.mktemp("runs")
     return train(TrainConfig(model="linear", epochs=1, batch_size=32, data=str(tiny_data)),
@@ -140,8 +140,8 @@ def test_submit_names_the_run_and_states_the_score_and_place(fake, kaggle, tmp_p
 
 def test_the_cli_help_and_the_app_s_form_show_the_engine_s_defaults(capsys):
     """One source for defaults (issue 33): change one in recipes.py and both faces follow."""
-    from workbench.engine.config import TrainConfig
     from workbench.engine.recipes import DEFAULT_FOLDS, DEFAULT_VAL_SPLIT, DEFAULTS
+    from workbench.engine.training.config import TrainConfig
 
     recipe = TrainConfig().resolved()
     assert (recipe.model, recipe.epochs, recipe.batch_size, recipe.val_split) == (

@@ -8,16 +8,17 @@ import threading
 import numpy as np
 import pytest
 
-from workbench.engine import cv, runs
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
+from tests.conftest import engine_command
+from workbench.engine.data.competition import load_competition
+from workbench.engine.data.split import fold_split, stratified_folds
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import EpochEnded, MemberStarted, TrainStarted
-from workbench.engine.prediction import pseudo_labels
-from workbench.engine.split import fold_split, stratified_folds
-from workbench.engine.submission import check_submission_file
-
-from tests.conftest import engine_command
+from workbench.engine.plans import cv
+from workbench.engine.results.prediction import pseudo_labels
+from workbench.engine.results.submission import check_submission_file
+from workbench.engine.runs import run as runs
+from workbench.engine.store import atomic, files
+from workbench.engine.training.config import TrainConfig
 
 
 def recipe(tiny_data, **kwargs) -> TrainConfig:
@@ -58,7 +59,7 @@ def test_oof_predictions_come_from_models_that_never_saw_the_row(tiny_data, tmp_
     assert oof.shape == (competition.n_train, 10)
     np.testing.assert_array_equal(labels, competition.train_labels)
     for fold, run in enumerate(result.runs):
-        config = TrainConfig.from_dict(runs.read_json(run / "config.json"))
+        config = TrainConfig.from_dict(files.read_json(run / "config.json"))
         assert (config.folds, config.fold, config.seed) == (3, fold, 7 + fold)
         train_idx, val_idx = config.held_out(competition.train_labels)
         np.testing.assert_array_equal(np.flatnonzero(folds == fold), val_idx)
@@ -78,7 +79,7 @@ def test_oof_predictions_come_from_models_that_never_saw_the_row(tiny_data, tmp_
         np.testing.assert_allclose(test["probabilities"], np.mean(tests, axis=0), rtol=1e-6)
     assert result.submission == tmp_path / "subs" / "linear-cv3-seed7.csv"
     assert check_submission_file(result.submission, competition.test_ids).ok
-    manifest = runs.read_json(cv.manifest_path(result.name, tmp_path / "runs"))
+    manifest = files.read_json(cv.manifest_path(result.name, tmp_path / "runs"))
     assert manifest["runs"] == {str(i): run.name for i, run in enumerate(result.runs)}
     assert cv.read_summary(result.name, tmp_path / "runs") == summary
     review = cv.review_cv(result.name, tmp_path / "runs")
@@ -132,7 +133,7 @@ def test_fold_processes_at_once_write_what_one_process_writes(tiny_data, tmp_pat
     assert summaries[0] is not None and summaries[1] is not None
     assert summaries[1].accuracy == summaries[0].accuracy
     assert summaries[1].fold_accuracies == summaries[0].fold_accuracies
-    manifest = runs.read_json(cv.manifest_path("par", tmp_path / "many"))
+    manifest = files.read_json(cv.manifest_path("par", tmp_path / "many"))
     assert sorted(manifest["runs"]) == ["0", "1", "2"]
     assert len(set(manifest["runs"].values())) == 3
     for name in ("oof.npz", "test.npz"):
@@ -151,8 +152,8 @@ def test_a_fold_claimed_by_another_process_is_left_to_it(tiny_data, tmp_path):
     path = cv.manifest_path(result.name, tmp_path / "runs")
     with runs.Run.create(cv.fold_config(config, 3, 1).resolved().to_dict(),
                          tmp_path / "runs") as held:
-        runs.write_json(path, {**runs.read_json(path), "runs": {
-            **runs.read_json(path)["runs"], "1": held.id}})
+        atomic.write_json(path, {**files.read_json(path), "runs": {
+            **files.read_json(path)["runs"], "1": held.id}})
         assert runs.run_status(held.path) == "running"
         again = run_cv(tiny_data, tmp_path, config=config)
         assert again.status == "waiting"
@@ -178,7 +179,7 @@ def test_a_fold_recorded_running_by_a_dead_process_is_resumed(tiny_data, tmp_pat
                    subscribers=[stop_after_one_epoch])
     assert first.status == "interrupted"
     fold0 = first.runs[0]
-    runs.write_json(fold0 / "status.json", {**runs.read_json(fold0 / "status.json"),
+    atomic.write_json(fold0 / "status.json", {**files.read_json(fold0 / "status.json"),
                                             "status": "running", "pid": os.getpid()})
     assert runs.run_status(fold0) == "interrupted"
     again = run_cv(tiny_data, tmp_path, config=config, fold=0)
@@ -211,7 +212,7 @@ def test_bad_fold_numbers_are_refused(tiny_data, tmp_path):
 def test_refits_train_on_every_row_and_join_the_submission(tiny_data, tmp_path):
     result = run_cv(tiny_data, tmp_path, folds=2, config=recipe(tiny_data, epochs=1), refit=1)
     assert result.status == "finished" and len(result.runs) == 3
-    refit = TrainConfig.from_dict(runs.read_json(result.runs[2] / "config.json"))
+    refit = TrainConfig.from_dict(files.read_json(result.runs[2] / "config.json"))
     assert (refit.val_split, refit.folds, refit.seed) == (0.0, None, 9)
     assert not (result.runs[2] / "val_predictions.npz").exists()
     tests = [np.load(run / "test_predictions.npz")["probabilities"] for run in result.runs]

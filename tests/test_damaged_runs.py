@@ -17,15 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.helpers import synthetic_run
 from workbench.cli import main
-from workbench.engine import runs
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.runs import list_runs, run_status
+from workbench.engine.runs import listing, run as runs
+from workbench.engine.runs.listing import list_runs
+from workbench.engine.runs.run import run_status
+from workbench.engine.store import files
+from workbench.engine.training.resume import plan_resume
 
 A, B, D = "20260101-120000-simple-cnn", "20260101-130000-simple-cnn", "20260102-120000-simple-cnn"
 
@@ -232,7 +234,7 @@ def test_a_damaged_run_is_listed_as_damaged_and_stops_no_other_run(folder, case,
     capsys.readouterr()
     assert (folder / "submissions" / "b.csv").is_file()
     assert (folder / "submissions" / "ab.csv").is_file()
-    assert runs.find_run("last") == Path("runs") / B
+    assert listing.find_run("last") == Path("runs") / B
 
     # Commands aimed at the damaged run say what is wrong, in one sentence, and change nothing.
     for argv in (["runs", "show", D], ["runs", "compare", A, D], ["predict", D],
@@ -306,8 +308,8 @@ def test_a_damaged_cv_manifest_is_listed_and_refused_but_not_rewritten(folder, c
 
 def test_a_damaged_ensemble_manifest_is_refused_before_any_member_trains(folder, tiny_data,
                                                                          capsys):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.ensemble import train_ensemble
+    from workbench.engine.plans.ensemble import train_ensemble
+    from workbench.engine.training.config import TrainConfig
 
     manifest = folder / "runs" / "ensembles" / "mine.json"
     manifest.parent.mkdir()
@@ -316,7 +318,7 @@ def test_a_damaged_ensemble_manifest_is_refused_before_any_member_trains(folder,
         train_ensemble(TrainConfig(model="linear", data=str(tiny_data)), 2, name="mine",
                        runs_dir=folder / "runs")
     assert manifest.read_bytes() == b'{"recipe": {}, "members": ["/etc"]}'
-    assert len(runs.run_folders(folder / "runs")) == 3
+    assert len(listing.run_folders(folder / "runs")) == 3
 
 
 HOSTILE_NAMES = ["../../x", "../x", "/tmp/x", "a/b", "a\\b", ".", "..", ".hidden", "", "a" * 201,
@@ -340,8 +342,8 @@ def test_a_name_that_escapes_its_folder_is_refused_before_any_work(folder, tiny_
 
 
 def test_the_engine_refuses_a_bad_ensemble_name_before_anything(tmp_path):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.ensemble import train_ensemble
+    from workbench.engine.plans.ensemble import train_ensemble
+    from workbench.engine.training.config import TrainConfig
 
     with pytest.raises(WorkbenchError, match="cannot name an ensemble"):
         train_ensemble(TrainConfig(model="linear"), 2, name="../../x", runs_dir=tmp_path / "r")
@@ -361,9 +363,9 @@ def test_running_is_read_from_the_lock_not_from_a_recorded_pid(folder):
         with pytest.raises(runs.RunBusy, match="being trained by another process"):
             runs.Run.claim(run)  # another open file description: as another process would be
         with pytest.raises(WorkbenchError, match="still training"):
-            runs.delete_run(run)
+            listing.delete_run(run)
     assert run_status(run) == "interrupted"
-    assert runs.plan_resume(run, 5)[0].epochs == 5
+    assert plan_resume(run, 5)[0].epochs == 5
 
 
 def test_a_lock_dies_with_the_process_that_holds_it(folder, capsys):
@@ -447,15 +449,15 @@ def test_resume_of_a_run_killed_before_its_first_epoch_trains_it_in_place(folder
     for name in ("state.json", "last.keras", "best.keras"):
         (run / name).unlink()
     write(run / "status.json", {"status": "running", "pid": 1})
-    config, resumed = runs.plan_resume(run)
+    config, resumed = plan_resume(run)
     assert (config.model, config.epochs, resumed) == ("simple-cnn", 3, False)
 
 
 # -- with Keras: a damaged config is never rewritten, a stale "running" resumes ------------------
 
 def test_resume_never_rewrites_a_damaged_run(tiny_data, tmp_path):
-    from workbench.engine import training
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.training import fit as training
+    from workbench.engine.training.config import TrainConfig
 
     config = TrainConfig(model="linear", epochs=2, batch_size=64, data=str(tiny_data))
     stop = __import__("threading").Event()
@@ -463,12 +465,12 @@ def test_resume_never_rewrites_a_damaged_run(tiny_data, tmp_path):
         lambda event: stop.set() if type(event).__name__ == "EpochEnded" else None])
     assert first.status == "interrupted" and run_status(first.run) == "interrupted"
     # status.json says running, with a live pid: interrupted all the same, and it resumes.
-    write(first.run / "status.json", {**runs.read_json(first.run / "status.json"),
+    write(first.run / "status.json", {**files.read_json(first.run / "status.json"),
                                       "status": "running", "pid": 1})
     assert training.resume(first.run).status == "finished"
     assert [row["epoch"] for row in runs.read_history(first.run)] == [1, 2]
     # A damaged TTA cache is a cache: made anew, not an error.
-    from workbench.engine.prediction import predict_run
+    from workbench.engine.training.predict import predict_run
 
     tta = predict_run(first.run, tta=True)
     (first.run / "tta_predictions.npz").write_bytes(b"PK\x03\x04 cut")
@@ -483,14 +485,14 @@ def test_resume_never_rewrites_a_damaged_run(tiny_data, tmp_path):
     # A checkpoint that is a zip file but not a model: one sentence naming it.
     with zipfile.ZipFile(first.run / "best.keras", "w") as archive:
         archive.writestr("nothing", "")
-    from workbench.engine.prediction import load_checkpoint
+    from workbench.engine.network.inference import load_checkpoint
 
     with pytest.raises(WorkbenchError, match="best.keras cannot be loaded as a Keras model"):
         load_checkpoint(first.run / "best.keras")
 
 
 def test_a_damaged_suspects_list_is_refused_for_training_and_kept_by_a_toggle(tmp_path):
-    from workbench.engine.review import read_suspects, toggle_suspect
+    from workbench.engine.data.suspects import read_suspects, toggle_suspect
 
     path = tmp_path / "suspects.csv"
     path.write_bytes(b"id\n5\n\xff\xfe note\n12a\n")
@@ -543,8 +545,8 @@ def test_no_bytes_in_a_run_file_break_the_readers(folder, damage):
             assert "\n" not in str(error)
         else:
             assert summary.status in runs.STATUSES and summary.problem is None
-            runs.summarize(run)
+            listing.summarize(run)
         assert isinstance(runs.read_history(run), list) and isinstance(run_status(run), str)
-        assert runs.find_run("last") == Path("runs") / (D if summary.problem is None else B)
+        assert listing.find_run("last") == Path("runs") / (D if summary.problem is None else B)
     finally:
         path.write_bytes(original)

@@ -5,16 +5,16 @@ import threading
 import numpy as np
 import pytest
 
-from workbench.engine import runs
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import EpochEnded, MemberStarted, TrainStarted
-from workbench.engine.prediction import (last_epoch_accuracy, load_checkpoint,
-                                         predict_probabilities)
-from workbench.engine.submission import check_submission_file
-
-from workbench.engine import ensemble
+from workbench.engine.network.inference import load_checkpoint, predict_probabilities
+from workbench.engine.plans import ensemble
+from workbench.engine.results.prediction import last_epoch_accuracy
+from workbench.engine.results.submission import check_submission_file
+from workbench.engine.runs import run as runs
+from workbench.engine.store import atomic, files
+from workbench.engine.training.config import TrainConfig
 
 
 def recipe(tiny_data, **kwargs) -> TrainConfig:
@@ -28,7 +28,7 @@ def test_members_share_the_held_out_rows_and_differ_in_seed(tiny_data, tmp_path)
                                      submissions_dir=tmp_path / "subs",
                                      subscribers=[events.append])
     assert result.status == "finished" and len(result.members) == 3
-    configs = [runs.read_json(run / "config.json") for run in result.members]
+    configs = [files.read_json(run / "config.json") for run in result.members]
     assert [c["seed"] for c in configs] == [3, 4, 5]
     assert {c["split_seed"] for c in configs} == {3}
     val_ids = [np.load(run / "val_predictions.npz")["ids"] for run in result.members]
@@ -39,12 +39,12 @@ def test_members_share_the_held_out_rows_and_differ_in_seed(tiny_data, tmp_path)
     members = [np.load(run / "test_predictions.npz")["probabilities"] for run in result.members]
     np.testing.assert_allclose(result.prediction.test_probabilities, np.mean(members, axis=0),
                                rtol=1e-5)
-    assert result.member_accuracies == [runs.read_json(run / "state.json")["best_val_accuracy"]
+    assert result.member_accuracies == [files.read_json(run / "state.json")["best_val_accuracy"]
                                         for run in result.members]
     assert result.submission == tmp_path / "subs" / "linear-x3-seed3.csv"
     assert check_submission_file(result.submission, load_competition(tiny_data).test_ids).ok
     assert [e.index for e in events if isinstance(e, MemberStarted)] == [1, 2, 3]
-    manifest = runs.read_json(tmp_path / "runs" / "ensembles" / "linear-x3-seed3.json")
+    manifest = files.read_json(tmp_path / "runs" / "ensembles" / "linear-x3-seed3.json")
     assert manifest["members"] == [run.name for run in result.members]
 
 
@@ -64,7 +64,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
                                     subscribers=[stop_in_second_member])
     assert first.status == "interrupted" and first.submission is None
     assert runs.run_status(first.members[1]) == "interrupted"
-    epoch_of_first = runs.read_json(first.members[0] / "state.json")["epoch"]
+    epoch_of_first = files.read_json(first.members[0] / "state.json")["epoch"]
 
     events = []
     second = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir,
@@ -73,7 +73,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
     assert second.status == "finished"
     assert second.members[:2] == first.members[:2]  # finished one kept, interrupted one resumed
     assert len([p for p in runs_dir.iterdir() if (p / "config.json").is_file()]) == 3
-    assert runs.read_json(first.members[0] / "state.json")["epoch"] == epoch_of_first
+    assert files.read_json(first.members[0] / "state.json")["epoch"] == epoch_of_first
     resumed = [e for e in events if isinstance(e, TrainStarted)]
     assert [(e.run_id, e.initial_epoch) for e in resumed][0] == (first.members[1].name, 1)
 
@@ -139,7 +139,7 @@ def test_the_last_epochs_accuracy_averages_the_members_last_checkpoints(tiny_dat
 
 def test_the_last_epochs_accuracy_of_runs_on_different_splits_uses_the_rows_all_held_out(
         tiny_data, tmp_path):
-    from workbench.engine.training import train
+    from workbench.engine.training.fit import train
 
     members = [train(recipe(tiny_data, seed=seed, val_split=0.5), runs_dir=tmp_path).run
                for seed in (0, 1)]
@@ -157,7 +157,7 @@ def test_a_member_another_process_trains_is_left_to_it(tiny_data, tmp_path, monk
     monkeypatch.setattr(runs, "CLAIM_PATIENCE_S", 0.1, raising=False)
     config = recipe(tiny_data, epochs=1).resolved()
     with runs.Run.create(ensemble.member_config(config, 0).to_dict(), tmp_path / "runs") as held:
-        runs.write_json(tmp_path / "runs" / "ensembles" / "mine.json",
+        atomic.write_json(tmp_path / "runs" / "ensembles" / "mine.json",
                         {"recipe": config.to_dict(), "members": [held.id]})
         result = ensemble.train_ensemble(config, 2, name="mine", runs_dir=tmp_path / "runs",
                                          submissions_dir=tmp_path / "subs")

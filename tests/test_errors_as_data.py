@@ -8,8 +8,8 @@ import pytest
 from textual.widgets import Static
 
 from workbench.cli import main
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import Option, WorkbenchError, user_message
+from workbench.engine.training.config import TrainConfig
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.workers import say
 

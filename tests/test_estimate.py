@@ -3,11 +3,11 @@ training of the same recipe; never a reason not to train."""
 
 import pytest
 
-from workbench.engine import training
-from workbench.engine.cache import cache_dir
-from workbench.engine.config import TrainConfig
-from workbench.engine.estimate import FILE, recall
+from workbench.engine.data.cache import cache_dir
 from workbench.engine.events import Estimated, TrainStarted, duration
+from workbench.engine.training import fit as training
+from workbench.engine.training.config import TrainConfig
+from workbench.engine.training.estimate import FILE, recall
 
 
 @pytest.mark.parametrize(("seconds", "said"), [

@@ -2,11 +2,18 @@
 
 from pathlib import Path
 
-from workbench.engine import training
-from workbench.engine.config import TrainConfig
-from workbench.engine.eventlog import EVENTS_FILE, EventFollower, EventLog
-from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, EventQueue, Predicting,
-                                     TrainFinished, TrainStarted)
+from workbench.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Estimated,
+    EventQueue,
+    Predicting,
+    TrainFinished,
+    TrainStarted,
+)
+from workbench.engine.runs.eventlog import EVENTS_FILE, EventFollower, EventLog
+from workbench.engine.training import fit as training
+from workbench.engine.training.config import TrainConfig
 
 
 def test_the_log_holds_every_event_the_subscribers_saw(tiny_data, tmp_path):
@@ -74,9 +81,9 @@ def test_a_replaced_log_is_read_from_its_start(tmp_path):
 
 def test_every_training_event_names_its_run(tiny_data, tmp_path):
     """Issue 33: a subscriber of several runs (members at once) can tell their events apart."""
-    from workbench.engine import training
-    from workbench.engine.config import TrainConfig
     from workbench.engine.events import BatchEnded, EpochEnded
+    from workbench.engine.training import fit as training
+    from workbench.engine.training.config import TrainConfig
 
     seen = []
     result = training.train(TrainConfig(model="linear", epochs=1, batch_size=32,

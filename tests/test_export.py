@@ -5,8 +5,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from workbench.engine.data import load_competition
-from workbench.engine.export import export_png
+from workbench.engine.data.competition import load_competition
+from workbench.engine.data.export import export_png
 
 
 def pngs(root):

@@ -17,20 +17,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from tests.conftest import engine_command
 from tests.helpers import Kaggle, csv_bytes, make_images
 from workbench.cli import main
-from workbench.engine import data as data_module
-from workbench.engine.cache import cache_dir, cached_table
-from workbench.engine.csvformat import Table, parse_csv
-from workbench.engine.data import load_competition
+from workbench.engine.data import competition as data_module
+from workbench.engine.data.cache import cache_dir, cached_table
+from workbench.engine.data.competition import load_competition
+from workbench.engine.data.csvformat import Table, parse_csv
+from workbench.engine.data.export import export_png
 from workbench.engine.errors import WorkbenchError, describe_os_error
-from workbench.engine.export import export_png
-from workbench.engine.submission import check_submission_text
+from workbench.engine.results.submission import check_submission_text
 
 
 def refused(capsys, *args, phrases=()) -> str:
@@ -156,7 +155,7 @@ def test_a_damaged_entry_in_a_read_only_cache_is_worked_around(kaggle, monkeypat
     def read_only(path, content):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr("workbench.engine.cache.write_atomic", read_only)
+    monkeypatch.setattr("workbench.engine.data.cache.write_atomic", read_only)
     np.testing.assert_array_equal(load_competition(folder).train_labels, kaggle.train_labels)
 
 

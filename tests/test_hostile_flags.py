@@ -13,8 +13,8 @@ from tests.conftest import engine_command
 from tests.helpers import tiny_competition_folder
 from tests.test_cli import assert_one_line_error
 from workbench.cli import main
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.training.config import TrainConfig
 
 
 @pytest.fixture
@@ -217,7 +217,7 @@ def test_an_unknown_keras_backend_is_one_sentence(cli, tmp_path, micro, monkeypa
 
 
 def test_a_backend_that_is_not_installed_is_named(cli, tmp_path, micro, monkeypatch):
-    from workbench.engine.backend import BACKENDS
+    from workbench.engine.network.backend import BACKENDS
 
     missing = [name for name, package in BACKENDS.items()
                if __import__("importlib.util").util.find_spec(package) is None]
@@ -250,7 +250,7 @@ GRID = ["--optimizers", "adam", "sgd", "--lrs", "0.1", "0.01", "--schedules", "c
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, tiny_data):
     """The grid's trials from one search that nobody killed (in-process: Keras loads once)."""
-    from workbench.engine.search import SearchSpace, run_search
+    from workbench.engine.plans.search import SearchSpace, run_search
 
     folder = tmp_path_factory.mktemp("clean") / "search"
     trials = run_search(folder, SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",)),
@@ -260,7 +260,7 @@ def uninterrupted(tmp_path_factory, tiny_data):
 
 
 def results(folder: Path) -> dict:
-    from workbench.engine.search import read_trials
+    from workbench.engine.plans.search import read_trials
 
     return {(t.optimizer, t.learning_rate, t.schedule): t.best_val_accuracy
             for t in read_trials(folder)}
@@ -318,7 +318,7 @@ def test_search_resumes_past_a_damaged_grid_file(tmp_path, tiny_data, uninterrup
     folder in its place) neither stops the same search nor retrains a trial."""
     import shutil
 
-    from workbench.engine.search import SearchSpace, read_search, run_search
+    from workbench.engine.plans.search import SearchSpace, read_search, run_search
 
     folder = tmp_path / "search"
     shutil.copytree(uninterrupted[0], folder)
@@ -343,7 +343,7 @@ def test_search_with_a_damaged_row_in_trials_csv_reruns_only_that_trial(tmp_path
                                                                         uninterrupted):
     import shutil
 
-    from workbench.engine.search import SearchSpace, run_search
+    from workbench.engine.plans.search import SearchSpace, run_search
 
     folder = tmp_path / "search"
     shutil.copytree(uninterrupted[0], folder)
@@ -364,7 +364,7 @@ def test_the_same_search_twice_at_once_is_refused_not_interleaved(tmp_path, tiny
     import fcntl
     import shutil
 
-    from workbench.engine.search import SearchSpace, run_search
+    from workbench.engine.plans.search import SearchSpace, run_search
 
     folder = tmp_path / "search"
     shutil.copytree(uninterrupted[0], folder)

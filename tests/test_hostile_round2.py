@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from workbench.cli import main
-from workbench.engine import eventlog, kaggle as wb_kaggle, runs, search
+from workbench.engine.data.suspects import read_suspects, toggle_suspect
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import EpochEnded, TrainStarted
-from workbench.engine.review import read_suspects, toggle_suspect
+from workbench.engine.kaggle import client as wb_kaggle
+from workbench.engine.plans import search
+from workbench.engine.runs import eventlog, listing
+from workbench.engine.store import files
 
 DEEP = "[" * 200_000  # deep enough for json's recursion limit
 
@@ -131,14 +134,14 @@ def test_a_suspect_list_that_is_a_fifo_is_neither_read_nor_replaced(tmp_path, fi
 def test_small_files_are_read_without_following_a_swap_to_a_fifo(tmp_path, fifo):
     path = fifo(tmp_path / "state.json")
     with pytest.raises(ValueError, match="not a regular file"):
-        finishes(lambda: runs.read_small(path))
+        finishes(lambda: files.read_small(path))
 
 
 # -- values of the wrong type or range (class 3) ------------------------------------------------
 
 
 def test_a_cv_summary_with_a_number_for_its_folds_reads_as_none(tmp_path, capsys):
-    from workbench.engine import cv
+    from workbench.engine.plans import cv
 
     path = cv.manifest_path("odd", tmp_path / "runs")
     path.parent.mkdir(parents=True)
@@ -153,7 +156,7 @@ def test_a_cv_summary_with_a_number_for_its_folds_reads_as_none(tmp_path, capsys
 def test_probabilities_stored_as_text_are_damaged(tmp_path):
     import numpy as np
 
-    from workbench.engine.prediction import load_npz
+    from workbench.engine.results.prediction import load_npz
 
     np.savez(tmp_path / "test.npz", probabilities=np.array([["0.1"] * 10]),
              image_ids=np.array([1]))
@@ -171,8 +174,8 @@ def test_a_thirty_digit_suspect_id_is_no_train_id(tmp_path):
 
 def test_suspects_that_exclude_every_row_are_refused_before_a_run(tiny_data, tmp_path,
                                                                  monkeypatch):
-    from workbench.engine import training
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.training import fit as training
+    from workbench.engine.training.config import TrainConfig
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()
@@ -181,15 +184,15 @@ def test_suspects_that_exclude_every_row_are_refused_before_a_run(tiny_data, tmp
     config = TrainConfig(model="linear", epochs=1, data=str(tiny_data), exclude_suspects=True)
     with pytest.raises(WorkbenchError, match="exclude every training row"):
         training.train(config, runs_dir=tmp_path / "runs")
-    assert runs.run_folders(tmp_path / "runs") == []
+    assert listing.run_folders(tmp_path / "runs") == []
 
 
 # -- nothing made before the plan is checked (class 4), parts that agree (class 5) -------------
 
 
 def test_more_folds_than_the_rarest_digit_has_rows_leave_no_manifest(tiny_data, tmp_path):
-    from workbench.engine import cv
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.plans import cv
+    from workbench.engine.training.config import TrainConfig
 
     config = TrainConfig(model="linear", epochs=1, data=str(tiny_data))
     with pytest.raises(WorkbenchError, match="folds need at least"):
@@ -200,8 +203,8 @@ def test_more_folds_than_the_rarest_digit_has_rows_leave_no_manifest(tiny_data, 
 def test_pseudo_labels_made_for_other_data_leave_no_manifest(tiny_data, tmp_path):
     import numpy as np
 
-    from workbench.engine import cv
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.plans import cv
+    from workbench.engine.training.config import TrainConfig
 
     other = tmp_path / "other-test.npz"
     np.savez(other, probabilities=np.eye(10, dtype=np.float32)[[1] * 5],
@@ -214,7 +217,7 @@ def test_pseudo_labels_made_for_other_data_leave_no_manifest(tiny_data, tmp_path
 
 
 def test_a_cv_combined_with_itself_is_refused(tmp_path):
-    from workbench.engine import cv
+    from workbench.engine.plans import cv
 
     with pytest.raises(WorkbenchError, match="given more than once"):
         cv.combine(["a", "a"], "mix", runs_dir=tmp_path / "runs")
@@ -259,7 +262,7 @@ def test_a_run_id_too_long_for_a_file_name_asks_for_name(tmp_path, capsys):
 
 def test_an_in_place_edit_that_keeps_size_and_mtime_is_not_served_from_the_cache(tmp_path):
     from tests.helpers import tiny_competition_folder
-    from workbench.engine.data import load_competition
+    from workbench.engine.data.competition import load_competition
 
     folder = tiny_competition_folder(tmp_path / "d", n_train=20, n_test=5)
     train = folder / "train.csv"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tests.fake_kaggle import TRUNCATED, served
-from workbench.engine import kaggle as wb_kaggle
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.kaggle import client as wb_kaggle
 
 IDS = np.arange(1, 6)
 SECRET = "fake-key-0123456789abcdef"
@@ -211,7 +211,7 @@ def test_the_leaderboard_place_is_read_page_by_page_until_a_worse_score(fake):
 
 def test_the_history_names_the_run_a_submission_came_from(fake, tmp_path, kaggle):
     from tests.helpers import synthetic_run
-    from workbench.engine.data import load_competition
+    from workbench.engine.data.competition import load_competition
 
     run = synthetic_run(tmp_path / "runs", load_competition(kaggle.zip()))
     sent = wb_kaggle.submit(run / "submission.csv", "from a run", test_ids=np.arange(1, 13),

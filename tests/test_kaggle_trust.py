@@ -18,8 +18,8 @@ from tests.conftest import engine_command
 from tests.fake_kaggle import FakeKaggle, served
 from tests.helpers import Kaggle
 from tests.test_cli import assert_one_line_error
-from workbench.engine import kaggle as wb_kaggle
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.kaggle import client as wb_kaggle
 
 IDS = np.arange(1, 6)
 SECRET = "fake-key-5ec2e7-do-not-print"

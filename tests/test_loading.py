@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from workbench.engine.data import SAMPLE_NAME, load_competition
 from tests.helpers import csv_bytes, make_images
+from workbench.engine.data.competition import SAMPLE_NAME, load_competition
 
 
 def assert_matches(competition, kaggle):

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from workbench.engine import models
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.models import MODELS, model_spec
+from workbench.engine.network import models
+from workbench.engine.network.models import MODELS, model_spec
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -34,8 +34,8 @@ def test_augmentation_is_on_for_cnns_only_and_off_at_inference():
 
 
 def test_use_xla_compiles_the_augmented_model_under_jax_only(monkeypatch):
-    from workbench.engine.backend import keras, use_xla
-    from workbench.engine.schedules import compile_model
+    from workbench.engine.network.backend import keras, use_xla
+    from workbench.engine.network.schedules import compile_model
 
     model = models.build_model("simple-cnn", augment=True)
     compile_model(model, "adam", 1e-3, "constant", 1, 1)
@@ -74,8 +74,8 @@ def test_registry_builds_under_jax():
 def test_the_fused_batchnorm_computes_what_keras_batchnormalization_does():
     import tensorflow as tf
 
-    from workbench.engine.backend import keras
-    from workbench.engine.layers import BatchNorm
+    from workbench.engine.network.backend import keras
+    from workbench.engine.network.layers import BatchNorm
 
     rng = np.random.default_rng(0)
     x = rng.normal(2, 3, (16, 6, 6, 5)).astype("float32")
@@ -113,9 +113,9 @@ def test_batchnorm_statistics_warm_up_so_inference_matches_training_early(fused,
     large after 50 steps; ours, whose momentum warms up, normalises as training did."""
     import tensorflow as tf
 
-    from workbench.engine import backend
-    from workbench.engine.backend import keras
-    from workbench.engine.layers import BatchNorm
+    from workbench.engine.network import backend
+    from workbench.engine.network.backend import keras
+    from workbench.engine.network.layers import BatchNorm
 
     monkeypatch.setattr(backend, "fuses_batch_norm", lambda: fused)
     rng = np.random.default_rng(4)
@@ -135,7 +135,7 @@ def test_batchnorm_statistics_warm_up_so_inference_matches_training_early(fused,
 
 
 def test_a_batchnorm_saved_before_its_update_count_loads_as_warm():
-    from workbench.engine.layers import WARM_UPDATES, BatchNorm
+    from workbench.engine.network.layers import WARM_UPDATES, BatchNorm
 
     old = BatchNorm(dtype="float32")
     old.build((None, 4, 4, 3))
@@ -153,8 +153,8 @@ def test_a_batchnorm_saved_before_its_update_count_loads_as_warm():
 
 
 def test_a_model_with_the_new_layers_saves_and_loads_whole(tmp_path):
-    from workbench.engine.backend import keras
-    from workbench.engine.layers import BatchNorm, RandomAffine
+    from workbench.engine.network.backend import keras
+    from workbench.engine.network.layers import BatchNorm, RandomAffine
 
     model = models.build_model("strong-cnn")
     assert isinstance(model.get_layer("augment"), RandomAffine)
@@ -167,7 +167,7 @@ def test_a_model_with_the_new_layers_saves_and_loads_whole(tmp_path):
 
 
 def test_random_affine_moves_digits_as_far_as_it_says_in_one_resampling():
-    from workbench.engine.layers import RandomAffine
+    from workbench.engine.network.layers import RandomAffine
 
     rng = np.random.default_rng(3)
     images = np.zeros((256, 28, 28, 1), "float32")

@@ -6,13 +6,13 @@ import shutil
 import numpy as np
 import pytest
 
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.prediction import (ensemble_runs, predict_checkpoint, predict_run,
-                                         save_prediction, shifted)
-from workbench.engine.submission import check_submission_file
-
-from workbench.engine import training
+from workbench.engine.network.inference import shifted
+from workbench.engine.results.prediction import save_prediction
+from workbench.engine.results.submission import check_submission_file
+from workbench.engine.training import fit as training
+from workbench.engine.training.config import TrainConfig
+from workbench.engine.training.predict import ensemble_runs, predict_checkpoint, predict_run
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_saved_prediction_is_a_valid_submission(two_runs, tmp_path):
 
 
 def test_predict_checkpoint_uses_the_checkpoint_it_names(two_runs, tmp_path):
-    from workbench.engine.models import build_model
+    from workbench.engine.network.models import build_model
 
     run = shutil.copytree(two_runs[0], tmp_path / two_runs[0].name)
     blank = build_model("linear")
@@ -101,9 +101,9 @@ def test_predictions_go_a_batch_at_a_time_whatever_the_model_s_steps_per_call():
     The figures stay Keras' own: those of ``predict`` over the same batches (an eager call of
     the model differs in the last digits under a reduced-precision policy that an earlier
     test in the process may have left)."""
-    from workbench.engine.models import build_model
-    from workbench.engine.prediction import predict_probabilities
-    from workbench.engine.schedules import compile_model
+    from workbench.engine.network.inference import predict_probabilities
+    from workbench.engine.network.models import build_model
+    from workbench.engine.network.schedules import compile_model
 
     model = build_model("fast-cnn")
     compile_model(model, "adam", 1e-3, "constant", 16, 1, steps_per_execution=16)

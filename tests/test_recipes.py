@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.recipes import DEFAULTS, PRESETS
+from workbench.engine.training.config import TrainConfig
 
 
 def test_kaggle_best_preset_sets_the_whole_recipe():
@@ -26,8 +26,8 @@ def test_the_fast_preset_is_fast_cnn_with_adam_fast_and_no_augmentation():
 
 
 def test_adam_fast_is_adam_whose_moments_forget_faster():
-    from workbench.engine.models import build_model
-    from workbench.engine.schedules import compile_model
+    from workbench.engine.network.models import build_model
+    from workbench.engine.network.schedules import compile_model
 
     model = build_model("fast-cnn")
     compile_model(model, "adam-fast", 0.01, "one-cycle", 10, 3)
@@ -39,7 +39,7 @@ def test_adam_fast_is_adam_whose_moments_forget_faster():
 
 
 def test_the_default_search_grid_is_the_seed_s_eight_optimizers():
-    from workbench.engine.search import DEFAULT_OPTIMIZERS
+    from workbench.engine.plans.search import DEFAULT_OPTIMIZERS
 
     assert "adam-fast" not in DEFAULT_OPTIMIZERS and len(DEFAULT_OPTIMIZERS) == 8
 
@@ -77,7 +77,7 @@ def test_configs_written_before_split_seed_validate_on_their_seed():
 
 @pytest.fixture(scope="module")
 def losses():
-    from workbench.engine import losses  # Keras loads only for the tests that need it
+    from workbench.engine.network import losses  # Keras loads only for the tests that need it
 
     return losses
 

@@ -8,11 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from workbench.engine import cv, runs
-from workbench.engine.config import TrainConfig
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.models import MODELS, build_model
+from workbench.engine.network.models import MODELS, build_model
+from workbench.engine.plans import cv
 from workbench.engine.recipes import PRESETS
+from workbench.engine.store import atomic, files
+from workbench.engine.training.config import TrainConfig
 
 
 def test_the_record_preset_sets_the_records_levers():
@@ -46,7 +47,7 @@ def test_the_conv_nets_shrink_the_image_without_pooling_and_augment_by_20_degree
 
 
 def test_the_slow_exponential_schedule_keeps_98_percent_a_epoch():
-    from workbench.engine.schedules import learning_rate
+    from workbench.engine.network.schedules import learning_rate
 
     schedule = learning_rate("exponential-slow", 0.001, steps_per_epoch=10, epochs=70)
     for epoch in (0, 1, 50):
@@ -56,7 +57,7 @@ def test_the_slow_exponential_schedule_keeps_98_percent_a_epoch():
 @pytest.fixture(scope="module")
 def averaged(tiny_data, tmp_path_factory):
     """fast-cnn-wide (BatchNorm, cheap) trained 2 epochs with an average of momentum 0.9."""
-    from workbench.engine import training
+    from workbench.engine.training import fit as training
 
     config = TrainConfig(model="fast-cnn-wide", epochs=2, batch_size=32, ema=0.9,
                          data=str(tiny_data), cpu=True)
@@ -64,8 +65,8 @@ def averaged(tiny_data, tmp_path_factory):
 
 
 def test_an_averaged_run_predicts_with_the_average_and_its_own_batchnorm_statistics(averaged):
-    from workbench.engine.layers import BatchNorm
-    from workbench.engine.prediction import load_checkpoint, predict_probabilities
+    from workbench.engine.network.inference import load_checkpoint, predict_probabilities
+    from workbench.engine.network.layers import BatchNorm
 
     run = averaged.run
     assert averaged.status == "finished"
@@ -80,12 +81,12 @@ def test_an_averaged_run_predicts_with_the_average_and_its_own_batchnorm_statist
              if isinstance(layer, BatchNorm)]
     assert norms and all(float(norm.moving_updates) == math.ceil(270 / 32) for norm in norms)
     saved = np.load(run / "val_predictions.npz")
-    from workbench.engine.data import load_competition
+    from workbench.engine.data.competition import load_competition
 
     competition = load_competition(json.loads((run / "config.json").read_text())["data"])
     again = predict_probabilities(model, competition.train_images[saved["ids"] - 1])
     assert np.allclose(again, saved["probabilities"], atol=1e-3)
-    state = runs.read_json(run / "state.json")
+    state = files.read_json(run / "state.json")
     assert state["best_val_accuracy"] == pytest.approx(
         float((saved["probabilities"].argmax(1) == saved["labels"]).mean()))
 
@@ -94,7 +95,7 @@ def test_a_cv_manifest_written_before_the_average_existed_continues(tiny_data, t
     config = TrainConfig(model="linear", epochs=1, batch_size=64, data=str(tiny_data))
     recipe = {**config.resolved().to_dict(), "folds": 2, "refit": 0}
     del recipe["ema"]
-    runs.write_json(tmp_path / "runs" / "cv" / "old.json", {"recipe": recipe, "runs": {}})
+    atomic.write_json(tmp_path / "runs" / "cv" / "old.json", {"recipe": recipe, "runs": {}})
     result = cv.train_cv(config, 2, name="old", runs_dir=tmp_path / "runs",
                          submissions_dir=tmp_path / "subs")
     assert result.status == "finished"

@@ -6,14 +6,13 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.helpers import csv_bytes, make_images
 from tests.test_cli import assert_one_line_error
-from workbench.engine.csvformat import parse_csv
+from workbench.engine.data.csvformat import parse_csv
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.submission import check_submission_text
+from workbench.engine.results.submission import check_submission_text
 
 GOOD = csv_bytes(make_images(3), np.array([1, 2, 3], np.uint8))
 HEADER, FIRST, SECOND, THIRD = GOOD.decode().splitlines()

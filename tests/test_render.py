@@ -36,7 +36,7 @@ def test_bar_chart_scales_to_the_largest_value_or_to_top_and_marks_one_line():
 
 
 def test_a_drawing_is_centred_and_scaled_as_mnist_s_digits_were():
-    from workbench.engine.drawing import centred
+    from workbench.engine.data.drawing import centred
 
     def stroke(column: int, top: int, length: int) -> np.ndarray:
         image = np.zeros((28, 28), np.uint8)
@@ -70,7 +70,7 @@ def test_the_confusion_matrix_tells_one_mistake_from_nineteen():
 
 
 def test_the_most_confused_pairs_come_first():
-    from workbench.engine.review import confused_pairs
+    from workbench.engine.results.review import confused_pairs
 
     confusion = np.diag([50] * 10)
     confusion[4, 9], confusion[7, 2], confusion[9, 4], confusion[3, 5] = 12, 9, 12, 1

@@ -10,19 +10,19 @@ import time
 import numpy as np
 import pytest
 
-from workbench.engine import cv, ensemble, runs
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
-from workbench.engine.errors import WorkbenchError
-from workbench.engine.eventlog import EventFollower
-from workbench.engine.events import MemberEvent, TrainFinished, TrainStarted
-from workbench.engine.prediction import load_npz
-from workbench.engine.scale import Scale, check_scale
-from workbench.engine.scaleout import place
-from workbench.engine.submission import check_submission_file
-
 from tests.helpers import descendant_pids
-
+from workbench.engine.data.competition import load_competition
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import MemberEvent, TrainFinished, TrainStarted
+from workbench.engine.plans import cv, ensemble
+from workbench.engine.plans.scale import Scale, check_scale
+from workbench.engine.plans.scaleout import place
+from workbench.engine.results.prediction import load_npz
+from workbench.engine.results.submission import check_submission_file
+from workbench.engine.runs import run as runs
+from workbench.engine.runs.eventlog import EventFollower
+from workbench.engine.store import files
+from workbench.engine.training.config import TrainConfig
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path,
         assert runs.run_status(run) == "finished" and len(runs.read_history(run)) == 2
         assert {"last.keras", "best.keras", "val_predictions.npz", "test_predictions.npz",
                 "submission.csv", "events.jsonl", "worker.json"} <= set(os.listdir(run))
-        assert runs.read_json(run / "config.json")["fold"] == fold
+        assert files.read_json(run / "config.json")["fold"] == fold
     competition = load_competition(str(tiny_data))
     assert check_submission_file(two.submission, competition.test_ids).ok
     assert abs(two.summary.accuracy - one.summary.accuracy) < 0.05  # 1 thread against 2
@@ -158,7 +158,7 @@ def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path,
 @pytest.mark.xdist_group("ray")
 def test_a_parallel_ensemble_averages_its_members(tiny_data, tmp_path, loopback,
                                                   monkeypatch):
-    from workbench.engine import scaleout
+    from workbench.engine.plans import scaleout
 
     options = {"name": "e", "runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs",
                "scale": Scale(parallel=2)}
@@ -188,7 +188,7 @@ def test_a_member_whose_worker_is_killed_is_trained_again(tiny_data, tmp_path, l
     assert len(set(manifest["runs"].values())) == 3
     assert sorted(os.listdir(tmp_path / "runs")) == sorted([*manifest["runs"].values(), "cv"])
     killed = tmp_path / "runs" / manifest["runs"]["1"]
-    assert runs.read_json(killed / "worker.json")["attempt"] == 1
+    assert files.read_json(killed / "worker.json")["attempt"] == 1
     assert [row["epoch"] for row in runs.read_history(killed)] == [1, 2, 3]
     assert result.summary.rows == 300
     assert no_ray_left()
@@ -214,7 +214,7 @@ def test_a_cluster_trains_members_on_every_node_and_their_files_come_here(tiny_d
     finally:
         cluster.shutdown()
     assert result.status == "finished"
-    workers = [runs.read_json(run / "worker.json") for run in result.runs]
+    workers = [files.read_json(run / "worker.json") for run in result.runs]
     assert len({worker["node"] for worker in workers}) == 2  # both nodes trained members
     for run in result.runs:
         assert run.parent == tmp_path / "runs"
@@ -229,7 +229,7 @@ def test_a_cluster_trains_members_on_every_node_and_their_files_come_here(tiny_d
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
 def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_path, loopback):
-    from workbench.engine.search import SearchSpace, read_search, read_trials, run_search
+    from workbench.engine.plans.search import SearchSpace, read_search, read_trials, run_search
 
     seen = []
     space = SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",))

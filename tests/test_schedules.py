@@ -4,9 +4,9 @@ import math
 
 import pytest
 
+from workbench.engine.network import schedules
 from workbench.engine.recipes import PLATEAU, PRESETS
 
-from workbench.engine import schedules
 LR, STEPS, EPOCHS = 0.1, 10, 12  # 120 steps in all
 
 
@@ -103,8 +103,8 @@ def test_a_compiled_model_traces_its_training_step_once(model_name):
     function that creates variables is traced again (~0.6 s of fast-cnn's first epoch)."""
     import numpy as np
 
-    from workbench.engine import backend
-    from workbench.engine.models import build_model
+    from workbench.engine.network import backend
+    from workbench.engine.network.models import build_model
 
     model = build_model(model_name)
     schedules.compile_model(model, "adam", 1e-3, "constant", 2, 1, steps_per_execution=2)

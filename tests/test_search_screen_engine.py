@@ -9,10 +9,16 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-
-from workbench.engine.runs import write_history
-from workbench.engine.search import (SearchSpace, Trial, read_search, search_folders,
-                                     search_stamp, trial_folder, trial_history)
+from workbench.engine.events import Trial
+from workbench.engine.plans.search import (
+    SearchSpace,
+    read_search,
+    search_folders,
+    search_stamp,
+    trial_folder,
+    trial_history,
+)
+from workbench.engine.runs.run import write_history
 
 FIXED_TIME = 1_767_268_800  # 2026-01-01 12:00:00 UTC: the fixture's files' change time
 

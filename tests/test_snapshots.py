@@ -6,7 +6,7 @@ Update after an intended change: pytest tests/test_snapshots.py --snapshot-updat
 import pytest
 
 from tests.helpers import synthetic_run
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
 
 

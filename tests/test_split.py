@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workbench.engine.split import stratified_split
+from workbench.engine.data.split import stratified_split
 
 
 def test_split_is_stratified_disjoint_and_seeded():

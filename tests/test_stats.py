@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from workbench.engine.data import Competition
-from workbench.engine.stats import data_info
 from tests.helpers import make_images
+from workbench.engine.data.competition import Competition
+from workbench.engine.data.stats import data_info
 
 
 def competition(train, labels, test):
@@ -52,7 +52,7 @@ def test_no_duplicates_in_distinct_images():
 
 
 def test_review_counts_and_orders_mistakes():
-    from workbench.engine.review import review_predictions
+    from workbench.engine.results.review import review_predictions
 
     probabilities = np.full((4, 10), 0.01, np.float32)
     probabilities[0, 3] = 0.91   # label 3, right
@@ -68,7 +68,7 @@ def test_review_counts_and_orders_mistakes():
 
 
 def test_suspects_toggle(tmp_path):
-    from workbench.engine.review import read_suspects, toggle_suspect
+    from workbench.engine.data.suspects import read_suspects, toggle_suspect
 
     path = tmp_path / "suspects.csv"
     assert toggle_suspect(7, path) and toggle_suspect(3, path)

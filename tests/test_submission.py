@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.submission import (check_submission_file, check_submission_text,
-                                         submission_bytes, write_submission)
+from workbench.engine.results.submission import (
+    check_submission_file,
+    check_submission_text,
+    submission_bytes,
+    write_submission,
+)
 
 IDS = np.arange(1, 6, dtype=np.int32)
 

@@ -6,15 +6,22 @@ import threading
 import numpy as np
 import pytest
 
-from workbench.engine import runs
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import load_competition
+from workbench.engine.data import suspects
+from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, EventQueue, TrainFinished,
-                                     TrainStarted)
-from workbench.engine.submission import check_submission_file
-
-from workbench.engine import training
+from workbench.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Estimated,
+    EventQueue,
+    TrainFinished,
+    TrainStarted,
+)
+from workbench.engine.results.submission import check_submission_file
+from workbench.engine.runs import listing, run as runs
+from workbench.engine.store import files
+from workbench.engine.training import fit as training
+from workbench.engine.training.config import TrainConfig
 
 RUN_FILES = {"config.json", "status.json", "state.json", "history.csv", "best.keras",
              "last.keras", "val_predictions.npz", "test_predictions.npz", "submission.csv"}
@@ -41,7 +48,7 @@ def test_run_folder_holds_every_file(tiny_data, tmp_path):
         np.testing.assert_array_equal(competition.train_labels[val["ids"] - 1], val["labels"])
         accuracy = (val["probabilities"].argmax(1) == val["labels"]).mean()
     assert accuracy == pytest.approx(result.best_val_accuracy, abs=1e-6)
-    saved = runs.read_json(result.run / "config.json")
+    saved = files.read_json(result.run / "config.json")
     assert saved["learning_rate"] == 1e-3 and saved["optimizer"] == "adam"
     assert "CPU" in saved["device"]
 
@@ -120,7 +127,7 @@ def test_events_arrive_in_order_and_cross_threads(tiny_data, tmp_path):
 def test_the_input_stream_gives_each_row_once_an_epoch_in_whole_executions():
     """Row numbers are shuffled and each batch gathered: every row once per pass, a new order
     each pass, and an epoch rounded up to whole calls of ``per_execution`` steps."""
-    from workbench.engine import backend
+    from workbench.engine.network import backend
 
     x = np.arange(50, dtype=np.uint8).repeat(4).reshape(50, 2, 2)
     y = np.arange(50, dtype=np.uint8)
@@ -170,10 +177,10 @@ def test_resume_a_finished_run_needs_more_epochs(tiny_data, tmp_path):
 def test_plateau_and_early_stopping_run(tiny_data, tmp_path):
     result = training.train(config(tiny_data, epochs=3, preset="Adadelta_plateau",
                                    early_stopping=1), runs_dir=tmp_path)
-    saved = runs.read_json(result.run / "config.json")
+    saved = files.read_json(result.run / "config.json")
     assert (saved["optimizer"], saved["learning_rate"], saved["schedule"]) == (
         "adadelta", 1.0, "plateau")
-    state = runs.read_json(result.run / "state.json")
+    state = files.read_json(result.run / "state.json")
     assert {"plateau", "early_stopping"} <= state.keys()
 
 
@@ -194,7 +201,7 @@ def test_training_without_labels_is_refused(tmp_path):
 
 
 def test_exclude_suspects_leaves_flagged_rows_out(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.review import toggle_suspect
+    from workbench.engine.data.suspects import toggle_suspect
 
     monkeypatch.chdir(tmp_path)
     seen = []
@@ -204,12 +211,12 @@ def test_exclude_suspects_leaves_flagged_rows_out(tiny_data, tmp_path, monkeypat
     training.train(config(tiny_data, epochs=1, exclude_suspects=True), subscribers=[seen.append])
     started = [e for e in seen if isinstance(e, TrainStarted)]
     assert started[0].train_rows - started[1].train_rows == len(
-        {1, 2, 3} - set(np.load(runs.run_folders(tmp_path / "runs")[0] / "val_predictions.npz")
+        {1, 2, 3} - set(np.load(listing.run_folders(tmp_path / "runs")[0] / "val_predictions.npz")
                         ["ids"].tolist()))
 
 
 def test_without_held_out_rows_the_run_predicts_with_its_last_epoch(tiny_data, tmp_path):
-    from workbench.engine.prediction import load_checkpoint, predict_probabilities
+    from workbench.engine.network.inference import load_checkpoint, predict_probabilities
 
     result = training.train(config(tiny_data, epochs=3, val_split=0.0), runs_dir=tmp_path)
     assert result.status == "finished" and result.best_val_accuracy is None
@@ -227,7 +234,7 @@ def test_predictions_come_from_the_best_epoch_and_its_weights_load_only_when_not
         tiny_data, tmp_path, monkeypatch):
     """best.keras is a copy of last.keras when the last epoch is the best: the weights in hand
     are then the best, and loading them and predicting the validation rows again is waste."""
-    from workbench.engine.prediction import load_checkpoint, predict_probabilities
+    from workbench.engine.network.inference import load_checkpoint, predict_probabilities
 
     result = training.train(config(tiny_data, epochs=2), runs_dir=tmp_path)
     run, competition = runs.Run(result.run), load_competition(tiny_data)
@@ -265,14 +272,12 @@ def test_the_fast_preset_learns_the_embedded_sample_in_two_epochs(tmp_path):
 
 def test_a_training_reads_the_suspect_list_once(tiny_data, tmp_path, monkeypatch):
     """Issue 33: one training, one read of suspects.csv (it was read three times)."""
-    from workbench.engine import review
-
     (tmp_path / "suspects.csv").write_text("id\n1\n")
     reads = []
-    real = review.read_suspects
-    monkeypatch.setattr(review, "read_suspects",
-                        lambda *a, **k: (reads.append(1), real(*a, **k))[1])
-    monkeypatch.setattr("workbench.engine.inputs.read_suspects", review.read_suspects)
+    real = suspects.read_suspects
+    for reader in ("inputs", "resume"):  # the modules of a training that may read it
+        monkeypatch.setattr(f"workbench.engine.training.{reader}.read_suspects",
+                            lambda *a, **k: (reads.append(1), real(*a, **k))[1])
     monkeypatch.chdir(tmp_path)
     training.train(config(tiny_data, epochs=1, exclude_suspects=True), runs_dir=tmp_path / "r")
     assert len(reads) == 1

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
 from tests.helpers import Notes
-from workbench.engine.review import confused_pairs
+from workbench.engine.results.review import confused_pairs
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
@@ -105,8 +105,8 @@ async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path,
 
 
 async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.training import train
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.fit import train
 
     monkeypatch.chdir(tmp_path)
     for seed in (0, 1):
@@ -141,9 +141,9 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
 
 
 async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.review import read_suspects
-    from workbench.engine.training import train
+    from workbench.engine.data.suspects import read_suspects
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.fit import train
 
     monkeypatch.chdir(tmp_path)
     train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
@@ -224,8 +224,8 @@ async def test_submit_without_credentials_is_a_message(kaggle, tmp_path, monkeyp
 
 
 async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.training import train
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.fit import train
 
     monkeypatch.chdir(tmp_path)
     train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
@@ -266,8 +266,8 @@ def synthetic_cv(root: Path, labels: np.ndarray, name: str = "kb20", folds: int 
     """A CV gathered by the engine from ``folds`` fold runs written directly (no training):
     every row predicted right with 80%, but rows 4 and 17 confidently wrong (the suspects) and
     row 26 wrong without conviction."""
-    from workbench.engine.cv import gather, manifest_path
-    from workbench.engine.runs import write_json
+    from workbench.engine.plans.cv import gather, manifest_path
+    from workbench.engine.store.atomic import write_json
 
     runs_dir = root / "runs"
     wrong = {3: 0.95, 16: 0.9, 25: 0.5}  # row index: the probability of label + 1
@@ -300,8 +300,8 @@ def verdicts(app) -> dict[int, str]:
 
 
 async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, monkeypatch):
-    from workbench.engine.cv import read_proposed
-    from workbench.engine.review import read_suspects
+    from workbench.engine.data.suspects import read_suspects
+    from workbench.engine.plans.cv import read_proposed
 
     monkeypatch.chdir(tmp_path)
     synthetic_cv(tmp_path, kaggle.train_labels)
@@ -352,8 +352,8 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
 
 
 async def test_runs_screen_lists_cvs(kaggle, tmp_path, monkeypatch):
-    from workbench.engine.cv import manifest_path
-    from workbench.engine.runs import write_json
+    from workbench.engine.plans.cv import manifest_path
+    from workbench.engine.store.atomic import write_json
 
     monkeypatch.chdir(tmp_path)
     synthetic_cv(tmp_path, kaggle.train_labels)

@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.widgets import Input, Select, Static
 
 from tests.helpers import settle, synthetic_run, until
-from workbench.engine.drawing import centred
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
+from workbench.engine.data.drawing import centred
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.digit_grid import DigitGrid
 
@@ -172,13 +172,13 @@ class FakeModel:
 @pytest.fixture
 def draw_run(tmp_path, monkeypatch, kaggle):
     """A run with a best.keras that loads as FakeModel (no Keras)."""
-    from workbench.engine import prediction
+    from workbench.engine.network import inference
 
     monkeypatch.chdir(tmp_path)
     run = synthetic_run(tmp_path / "runs", load_competition(str(kaggle.zip())))
     (run / "best.keras").write_bytes(b"stand-in")
     loads: list[Path] = []
-    monkeypatch.setattr(prediction, "load_checkpoint",
+    monkeypatch.setattr(inference, "load_checkpoint",
                         lambda path: (loads.append(path), FakeModel())[1])
     return loads
 
@@ -295,12 +295,12 @@ async def test_dragging_on_the_canvas_draws_and_selects_no_text(kaggle, draw_run
 @pytest.fixture
 def sample_run(tmp_path, monkeypatch):
     """The embedded sample (5,000 labelled digits) and a run whose model is FakeModel."""
-    from workbench.engine import prediction
+    from workbench.engine.network import inference
 
     monkeypatch.chdir(tmp_path)
     run = synthetic_run(tmp_path / "runs", load_competition())
     (run / "best.keras").write_bytes(b"stand-in")
-    monkeypatch.setattr(prediction, "load_checkpoint", lambda path: FakeModel())
+    monkeypatch.setattr(inference, "load_checkpoint", lambda path: FakeModel())
 
 
 async def snapshot_settle(pilot) -> None:
@@ -332,7 +332,7 @@ async def test_strokes_while_the_model_loads_load_it_once_and_the_last_stroke_is
         kaggle, tmp_path, monkeypatch):
     """Each stroke starts a prediction; the first waits for the model: the strokes after it
     wait for that load (one load), and whatever order they end in, the newest is shown."""
-    from workbench.engine import prediction
+    from workbench.engine.network import inference
 
     monkeypatch.chdir(tmp_path)
     run = synthetic_run(tmp_path / "runs", load_competition(str(kaggle.zip())))
@@ -347,7 +347,7 @@ async def test_strokes_while_the_model_loads_load_it_once_and_the_last_stroke_is
         assert released.wait(60)
         return pixels_mod_10
 
-    monkeypatch.setattr(prediction, "load_checkpoint", slow_load)
+    monkeypatch.setattr(inference, "load_checkpoint", slow_load)
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("w")

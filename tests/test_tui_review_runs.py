@@ -17,8 +17,9 @@ from rich.style import Style
 from textual.widgets import DataTable, Select, Static
 
 from tests.helpers import Notes, settle
-from workbench.engine.data import Competition
-from workbench.engine.runs import write_history, write_json
+from workbench.engine.data.competition import Competition
+from workbench.engine.runs.run import write_history
+from workbench.engine.store.atomic import write_json
 from workbench.tui import app as app_module
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens import runs as runs_screen
@@ -71,7 +72,7 @@ def real_run(runs_dir: Path, run_id: str, rows: int = KAGGLE_ROWS, data: str | N
 
 def real_cv(runs_dir: Path, name: str = "full5", folds: int = 5) -> None:
     """A CV over 42,000 rows, gathered by the engine from fold runs written directly."""
-    from workbench.engine.cv import gather, manifest_path
+    from workbench.engine.plans.cv import gather, manifest_path
 
     rng = np.random.default_rng(3)
     labels = np.random.default_rng(99).integers(0, 10, KAGGLE_ROWS).astype(np.uint8)
@@ -288,7 +289,7 @@ async def test_the_runs_list_shows_whole_ids_and_the_data_each_run_trained_on(re
 
 
 def test_trained_on_tells_the_full_data_from_the_sample_and_a_path(tmp_path):
-    from workbench.engine.runs import held_out_ids, trained_on
+    from workbench.engine.runs.listing import held_out_ids, trained_on
 
     full = real_run(tmp_path, FULL, data="/anywhere/digit-recognizer.zip")
     default_full = real_run(tmp_path, "20260301-101501-simple-cnn", data=None, seed=5)
@@ -303,7 +304,7 @@ def test_trained_on_tells_the_full_data_from_the_sample_and_a_path(tmp_path):
 
 async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_runs,
                                                                      monkeypatch):
-    from workbench.engine.ensemble import average, manifest_path
+    from workbench.engine.plans.ensemble import average, manifest_path
 
     held_out = np.sort(np.random.default_rng(8).choice(KAGGLE_ROWS, 4_200, replace=False))
     for seed in (11, 12, 13):
@@ -369,7 +370,7 @@ async def test_the_delete_question_shows_whole_at_100x30(review_runs):
 
 
 async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs):
-    from workbench.engine.ensemble import manifest_path
+    from workbench.engine.plans.ensemble import manifest_path
 
     damaged = review_runs / "20260313-080000-simple-cnn"
     damaged.mkdir()
@@ -429,7 +430,7 @@ def test_review_snapshot_of_a_run_s_4200_held_out_rows(snap_compare, review_runs
 @pytest.fixture
 def runs_to_list(review_runs):
     """Runs on each kind of data, a damaged one, the CV, and an ensemble."""
-    from workbench.engine.ensemble import manifest_path
+    from workbench.engine.plans.ensemble import manifest_path
 
     damaged = review_runs / "20260313-080000-simple-cnn"
     damaged.mkdir()

@@ -14,14 +14,19 @@ from textual.widgets import Input, Select, Static
 
 from tests.helpers import Notes, child_pids, until
 from tests.test_search_screen_engine import search_folder, trials_csv
-from workbench.engine.child import run_in_child
+from workbench.engine.events import Trial
+from workbench.engine.plans.search import (
+    DEFAULT_LEARNING_RATES,
+    DEFAULT_OPTIMIZERS,
+    DEFAULT_SCHEDULES,
+)
 from workbench.engine.recipes import OPTIMIZERS
-from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
-                                     DEFAULT_SCHEDULES, Trial)
+from workbench.engine.training.child import run_in_child
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.screens import search as search_screen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Heatmap
+
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
@@ -108,7 +113,7 @@ async def test_a_grid_from_the_form_stops_resumes_fills_the_heatmap_and_opens_a_
         assert "4 of 4 trials" in text(app, "#search-status")
         assert len(heatmap.cells) == 4
         assert str(screen.query_one("#search-folder", Select).value) == "runs/search-linear"
-        assert not child_pids(b"workbench.engine.child")  # the grid's child is gone
+        assert not child_pids(b"workbench.engine.training.child")  # the grid's child is gone
 
         await pilot.press("down", "right", "enter")  # sgd, lr 0.01
         figures = text(app, "#trial-figures")

@@ -11,7 +11,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tests.fake_kaggle import served
 from tests.helpers import Kaggle, Notes, settle, synthetic_run, until
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
 
 RUN = "20261130-101010-simple-cnn"

@@ -13,11 +13,10 @@ from textual.widgets import Input, ProgressBar, Select
 
 from tests.conftest import engine_command
 from tests.helpers import Notes, child_pids, until
-from workbench.engine import runs
-from workbench.engine.eventlog import EventLog
-from workbench.engine.events import (BatchEnded, EpochEnded, Predicting, TrainFinished,
-                                     TrainStarted)
+from workbench.engine.events import BatchEnded, EpochEnded, Predicting, TrainFinished, TrainStarted
 from workbench.engine.recipes import PRESETS
+from workbench.engine.runs import run as runs
+from workbench.engine.runs.eventlog import EventLog
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 
@@ -122,7 +121,7 @@ async def test_the_form_trains_an_ensemble_member_by_member(tiny_data, tmp_path,
 
 
 async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.cv import read_summary
+    from workbench.engine.plans.cv import read_summary
 
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
@@ -185,8 +184,8 @@ async def test_members_at_once_show_a_line_each_and_the_curves_follow_one(tmp_pa
 async def test_the_form_says_what_its_training_would_take_once_one_has_run_here(tiny_data,
                                                                                 tmp_path,
                                                                                 monkeypatch):
-    from workbench.engine.config import TrainConfig
-    from workbench.engine.estimate import record
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.estimate import record
 
     monkeypatch.chdir(tmp_path)
     record(TrainConfig(model="linear", epochs=2, data=str(tiny_data)).resolved(), "CPU (test)",
@@ -215,7 +214,7 @@ async def test_the_form_says_what_its_training_would_take_once_one_has_run_here(
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
 async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.cv import read_summary
+    from workbench.engine.plans.cv import read_summary
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -234,7 +233,7 @@ async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monke
 
 def trainers() -> list[int]:
     """The pids of this process's children that run an engine job (engine.child)."""
-    return child_pids(b"workbench.engine.child")
+    return child_pids(b"workbench.engine.training.child")
 
 
 async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from tests.fake_kaggle import served
 from tests.helpers import Notes, synthetic_run, until
-from workbench.engine.data import load_competition
+from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
 
 
@@ -105,7 +105,7 @@ async def test_an_unexpected_error_in_a_kaggle_worker_leaves_the_screen_usable(
     def broken(*args, **kwargs):
         raise RuntimeError("the client changed its mind")
 
-    monkeypatch.setattr("workbench.engine.kaggle.submissions", broken)
+    monkeypatch.setattr("workbench.engine.kaggle.client.submissions", broken)
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(kaggle.zip()))
     heard = Notes()

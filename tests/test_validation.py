@@ -5,9 +5,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from workbench.engine.data import load_competition
-from workbench.engine.errors import Option, WorkbenchError
 from tests.helpers import csv_bytes, make_images
+from workbench.engine.data.competition import load_competition
+from workbench.engine.errors import Option, WorkbenchError
 
 GOOD = csv_bytes(make_images(4), np.array([3, 1, 4, 1], dtype=np.uint8))
 HEADER, *ROWS = GOOD.decode().splitlines()

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import main
-from workbench.engine import cv, workspace
-from workbench.engine.config import TrainConfig
-from workbench.engine.data import data_path, load_competition, sample_path
-from workbench.engine.events import TrainStarted
-from workbench.engine.review import read_suspects, toggle_suspect
-
 from tests.helpers import synthetic_run
+from workbench.cli import main
+from workbench.engine.data.competition import data_path, load_competition, sample_path
+from workbench.engine.data.suspects import read_suspects, toggle_suspect
+from workbench.engine.events import TrainStarted
+from workbench.engine.plans import cv
+from workbench.engine.store import workspace
+from workbench.engine.training.config import TrainConfig
 
 
 def test_the_downloaded_zip_is_the_default_data_once_it_is_there(tmp_path, monkeypatch):

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from workbench import __version__
 from workbench.cli import baseline, data, kaggle, runs, search, submission, train
-from workbench.engine import workspace
 from workbench.engine.errors import WorkbenchError, describe_os_error, printable
+from workbench.engine.store import workspace
 
 PROG = "workbench-engine"
 

@@ -6,9 +6,9 @@ import argparse
 
 from workbench.cli.output import out, whole_number
 from workbench.cli.submission import check_advice
-from workbench.engine.baseline import random_baseline
-from workbench.engine.data import load_competition
-from workbench.engine.submission import write_submission
+from workbench.engine.data.competition import load_competition
+from workbench.engine.results.baseline import random_baseline
+from workbench.engine.results.submission import write_submission
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -8,9 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.cli.output import (CliConsole, digit_bars, err, labelled, out, progress_bar,
-                                  whole_number)
-from workbench.engine.data import load_competition
+from workbench.cli.output import (
+    CliConsole,
+    digit_bars,
+    err,
+    labelled,
+    out,
+    progress_bar,
+    whole_number,
+)
+from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError, printable
 
 
@@ -42,7 +49,7 @@ _positive_int = whole_number(1, "{value} is not a number of processes; give 1 or
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from workbench.engine.stats import data_info
+    from workbench.engine.data.stats import data_info
 
     info = data_info(load_competition(args.data))
     if args.json:
@@ -97,7 +104,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from workbench.engine.export import export_png
+    from workbench.engine.data.export import export_png
 
     if args.out.exists() and not args.out.is_dir():
         raise WorkbenchError(f"{args.out} is a file; give a folder (new or existing) for the "

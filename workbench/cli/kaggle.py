@@ -11,12 +11,16 @@ from rich.table import Column, Table
 
 from workbench.cli.output import RUNS_DIR_HELP, err, out
 from workbench.cli.submission import add_data_flag, print_problems
+from workbench.engine.data.competition import data_path, load_competition
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine import workspace
-from workbench.engine.data import data_path, load_competition
-from workbench.engine.runs import find_run
-from workbench.engine.submission import (COMPETITION, check_submission_file, default_message,
-                                         expected_test_set)
+from workbench.engine.results.submission import (
+    COMPETITION,
+    check_submission_file,
+    default_message,
+    expected_test_set,
+)
+from workbench.engine.runs.listing import find_run
+from workbench.engine.store import workspace
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,7 +56,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import download
+    from workbench.engine.kaggle.client import download
 
     dest = args.dest or workspace.downloaded_data().parent
     err.print(f"Downloading {args.competition} into {printable(str(dest))} ...")
@@ -66,8 +70,14 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import (NotUploaded, check_wait, outcome, quota, sent_before,
-                                         submit)
+    from workbench.engine.kaggle.client import (
+        NotUploaded,
+        check_wait,
+        outcome,
+        quota,
+        sent_before,
+        submit,
+    )
 
     check_wait(args.timeout)  # every flag before the file, and the file before Kaggle
 
@@ -116,7 +126,7 @@ def _say_quota(quota, competition: str) -> None:
 
 
 def run_submissions(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle import submissions
+    from workbench.engine.kaggle.client import submissions
 
     items = submissions(args.competition)
     if args.json:

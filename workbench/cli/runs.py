@@ -11,13 +11,14 @@ from pathlib import Path
 from rich.table import Column, Table
 
 from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, out
-from workbench.engine.cv import cv_status, list_cvs
-from workbench.engine.ensemble import ensemble_status, list_ensembles
-from workbench.engine.roles import role_of, roles
-from workbench.engine.errors import WorkbenchError
-from workbench.engine.review import confused_pairs
-from workbench.engine.runs import (delete_run, find_run, list_runs, read_history,
-                                   read_json, shown, summarize)
+from workbench.engine.errors import WorkbenchError, shown
+from workbench.engine.plans.cv import cv_status, list_cvs
+from workbench.engine.plans.ensemble import ensemble_status, list_ensembles
+from workbench.engine.reports.roles import role_of, roles
+from workbench.engine.results.review import confused_pairs
+from workbench.engine.runs.listing import delete_run, find_run, list_runs, summarize
+from workbench.engine.runs.run import read_history
+from workbench.engine.store.files import read_json
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -275,7 +276,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from workbench.engine.figures import export
+    from workbench.engine.reports.figures import export
 
     exported = export(args.run_refs, args.runs_dir, args.out)
     out.print(f"Wrote {len(exported.files)} files to {shown(str(exported.folder))}:")

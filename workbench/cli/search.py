@@ -13,10 +13,16 @@ from rich.table import Table
 
 from workbench.cli.output import err, out
 from workbench.cli.train import EXIT_INTERRUPTED, ray_line, scale_flags, scale_of
-from workbench.engine import workspace
-from workbench.engine.models import MODELS
-from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
-                                     DEFAULT_SCHEDULES, SETTINGS, SearchSpace, Trial)
+from workbench.engine.events import Trial
+from workbench.engine.network.models import MODELS
+from workbench.engine.plans.search import (
+    DEFAULT_LEARNING_RATES,
+    DEFAULT_OPTIMIZERS,
+    DEFAULT_SCHEDULES,
+    SETTINGS,
+    SearchSpace,
+)
+from workbench.engine.store import workspace
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,7 +62,7 @@ def _row(trial: Trial) -> list[str]:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
-    from workbench.engine.search import check_search, run_search, trials_file
+    from workbench.engine.plans.search import check_search, run_search, trials_file
 
     space = check_search(SearchSpace(args.optimizers, args.lrs, args.schedules),
                          model=args.model, epochs=args.epochs, batch_size=args.batch_size,

@@ -7,11 +7,17 @@ import shlex
 from pathlib import Path
 
 from workbench.cli.output import digit_bars, err, out
-from workbench.engine.data import Competition, sample_path
+from workbench.engine.data.competition import Competition, sample_path
 from workbench.engine.errors import printable
-from workbench.engine.submission import (COMPETITION, Expectation, SubmissionCheck,
-                                         check_submission_file, expected_test_set, problem_lines,
-                                         run_of)
+from workbench.engine.results.submission import (
+    COMPETITION,
+    Expectation,
+    SubmissionCheck,
+    check_submission_file,
+    expected_test_set,
+    problem_lines,
+    run_of,
+)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

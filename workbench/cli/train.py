@@ -14,16 +14,34 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, err, out
-from workbench.engine.backend import PRECISIONS
-from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
-                                     MemberStarted, Predicting, TrainFinished, TrainStarted)
-from workbench.engine.models import MODELS
-from workbench.engine.recipes import (DEFAULT_FOLDS, DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS,
-                                      OPTIMIZERS, PRESETS, SCHEDULES)
-from workbench.engine import workspace
-from workbench.engine.runs import (MAX_NAME, NAME, RunBusy, check_name, find_run, is_running,
-                                   plan_resume, shown)
+from workbench.engine.errors import WorkbenchError, shown
+from workbench.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Estimated,
+    Event,
+    MemberEvent,
+    MemberStarted,
+    Predicting,
+    TrainFinished,
+    TrainStarted,
+)
+from workbench.engine.network.backend import PRECISIONS
+from workbench.engine.network.models import MODELS
+from workbench.engine.recipes import (
+    DEFAULT_FOLDS,
+    DEFAULT_SEED,
+    DEFAULT_VAL_SPLIT,
+    DEFAULTS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+)
+from workbench.engine.runs.listing import find_run
+from workbench.engine.runs.run import RunBusy, is_running
+from workbench.engine.store import workspace
+from workbench.engine.store.files import MAX_NAME, NAME, check_name
+from workbench.engine.training.resume import plan_resume
 
 EXIT_INTERRUPTED = 130
 
@@ -100,7 +118,7 @@ def scale_flags(parser: argparse.ArgumentParser, what: str = "members") -> None:
 
 def scale_of(args: argparse.Namespace, members: int):
     """The checked Scale of the flags, for a plan of ``members`` (before Keras or Ray)."""
-    from workbench.engine.scale import Scale, check_scale
+    from workbench.engine.plans.scale import Scale, check_scale
 
     return check_scale(Scale(args.parallel, args.per_gpu, args.cluster), members)
 
@@ -163,7 +181,7 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
 
 def _config(args: argparse.Namespace):
     """The resolved TrainConfig the recipe flags describe (checked before Keras loads)."""
-    from workbench.engine.config import TrainConfig
+    from workbench.engine.training.config import TrainConfig
 
     return TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size,
@@ -182,7 +200,7 @@ def _pseudo_labels(args: argparse.Namespace) -> str | None:
     ref = getattr(args, "pseudo_labels", None)
     if not ref:
         return None
-    from workbench.engine.cv import cv_folder
+    from workbench.engine.plans.cv import cv_folder
 
     named = cv_folder(ref, args.runs_dir) / "test.npz" if NAME.fullmatch(ref) else None
     path = named if named is not None and named.is_file() else Path(ref)
@@ -294,7 +312,7 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config = _config(args)
     err.print("Loading Keras ...")
-    from workbench.engine.training import resume, train
+    from workbench.engine.training.fit import resume, train
 
     reporter = ConsoleReporter()
     with _stop_on_ctrl_c() as stop:
@@ -366,7 +384,8 @@ def _request_stop(stop: threading.Event) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from workbench.engine.prediction import predict_run, save_prediction
+    from workbench.engine.results.prediction import save_prediction
+    from workbench.engine.training.predict import predict_run
 
     run = find_run(args.run_ref, args.runs_dir)
     default = f"{run.name}{'-tta' if args.tta else ''}"
@@ -389,10 +408,11 @@ def _predict_data(run: Path, data: str, tta: bool):
     run's own, see 'runs show')."""
     import numpy as np
 
-    from workbench.engine.data import data_path, load_competition
-    from workbench.engine.prediction import (Prediction, kept_checkpoint, load_checkpoint,
-                                             predict_probabilities, predict_run)
-    from workbench.engine.runs import read_json
+    from workbench.engine.data.competition import data_path, load_competition
+    from workbench.engine.network.inference import load_checkpoint, predict_probabilities
+    from workbench.engine.results.prediction import Prediction
+    from workbench.engine.store.files import read_json
+    from workbench.engine.training.predict import kept_checkpoint, predict_run
 
     trained_on = read_json(run / "config.json").get("data")
     if isinstance(trained_on, str) and Path(trained_on).resolve() == data_path(data).resolve():
@@ -421,7 +441,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
     if given:
         raise WorkbenchError(f"{given[0]} is a flag of the members' recipe, for --members N; "
                              "runs to average are used as they were trained.")
-    from workbench.engine.ensemble import average
+    from workbench.engine.plans.ensemble import average
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
     seen = [os.path.realpath(run) for run in members]
@@ -441,7 +461,7 @@ def _train_ensemble(args: argparse.Namespace) -> int:
     config = _config(args)
     scale = scale_of(args, args.members)
     err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
-    from workbench.engine.ensemble import train_ensemble
+    from workbench.engine.plans.ensemble import train_ensemble
 
     with _stop_on_ctrl_c() as stop:
         result = train_ensemble(config, args.members, name=args.name, tta=args.tta,
@@ -482,7 +502,7 @@ def _report(prediction, path: Path, accuracy_note: str = "") -> None:
 
 def run_cv(args: argparse.Namespace) -> int:
     from workbench.cli.runs import cv_record
-    from workbench.engine.cv import check_name, check_plan, combine, cv_status
+    from workbench.engine.plans.cv import check_name, check_plan, combine, cv_status
 
     if args.name is not None:
         check_name(args.name)
@@ -497,7 +517,7 @@ def run_cv(args: argparse.Namespace) -> int:
     config = _config(args)
     scale = scale_of(args, 1 if args.fold is not None else args.folds + args.refit)
     err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
-    from workbench.engine.cv import train_cv
+    from workbench.engine.plans.cv import train_cv
 
     with _stop_on_ctrl_c() as stop:
         result = train_cv(config, args.folds, fold=args.fold, refit=args.refit, name=args.name,
@@ -522,7 +542,7 @@ def run_cv(args: argparse.Namespace) -> int:
 
 def _cv_result(args: argparse.Namespace, summary) -> None:
     from workbench.cli.runs import cv_record, print_cv_summary
-    from workbench.engine.cv import cv_status
+    from workbench.engine.plans.cv import cv_status
 
     if args.json:
         print(json.dumps(cv_record(cv_status(summary.name, args.runs_dir)), indent=2))

@@ -145,3 +145,11 @@ def user_message(error: Exception, words: Words = as_flag) -> str:
     if isinstance(error, WorkbenchError):
         return error.phrased(words)
     return printable(str(error))
+
+
+
+def shown(text: str, limit: int = 200) -> str:
+    """``text`` fit for a one-line message: control characters and undecodable bytes escaped,
+    cut at ``limit`` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -9,10 +9,6 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from workbench.engine.search import Trial
 
 
 @dataclass(frozen=True)
@@ -170,3 +166,18 @@ class EventQueue:
                 events.append(self.queue.get_nowait())
             except queue.Empty:
                 return events
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One row of trials.csv."""
+
+    trial: str
+    optimizer: str
+    learning_rate: float
+    schedule: str
+    best_val_accuracy: float
+    final_val_accuracy: float
+    epochs_to_converge: int
+    epochs: int
+    seconds: float

@@ -20,10 +20,10 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from workbench import __version__
-from workbench.engine import workspace
-from workbench.engine.cache import cache_dir
-from workbench.engine.data import Competition, load_competition
+from workbench.engine.data.cache import cache_dir
+from workbench.engine.data.competition import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.store import workspace
 from workbench.tui.heap import settle
 from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from textual.message import Message
 
-from workbench.engine.cv import CVResult
-from workbench.engine.ensemble import EnsembleResult
-from workbench.engine.events import Event
-from workbench.engine.kaggle import KaggleSubmission
-from workbench.engine.search import Trial
+from workbench.engine.events import Event, Trial
+from workbench.engine.kaggle.client import KaggleSubmission
+from workbench.engine.plans.cv import CVResult
+from workbench.engine.plans.ensemble import EnsembleResult
 
 if TYPE_CHECKING:  # training imports Keras, which the app loads only when it trains
-    from workbench.engine.training import TrainResult
+    from workbench.engine.training.fit import TrainResult
 
 
 @dataclass

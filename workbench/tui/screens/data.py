@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Header, Input, Static
 
-from workbench.engine.data import Competition
-from workbench.tui.screens.base import WorkbenchScreen
+from workbench.engine.data.competition import Competition
 from workbench.render import bar_chart
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.digit_grid import DigitGrid
 from workbench.tui.widgets.keybar import KeyBar
 from workbench.tui.widgets.preview import DigitPreview

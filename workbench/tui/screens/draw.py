@@ -17,15 +17,14 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Header, Select, Static
 
-from workbench.engine import workspace
-from workbench.engine.drawing import centred
-from workbench.render import digit_blocks
+from workbench.engine.data.drawing import centred
+from workbench.engine.store import workspace
+from workbench.render import bar_chart, digit_blocks
 from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
-from workbench.render import bar_chart
 from workbench.tui.widgets.choices import refill, runs_with
-from workbench.tui.workers import background
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import background
 
 BRUSH = np.array([[0.3, 0.7, 0.3], [0.7, 1.0, 0.7], [0.3, 0.7, 0.3]])
 CENTRE = (14, 14)
@@ -209,7 +208,7 @@ class DrawScreen(WorkbenchScreen):
                 return  # a newer stroke waits for this lock too: it answers
             loaded = self.model
             if loaded is None or loaded[0] != path:
-                from workbench.engine.prediction import load_checkpoint
+                from workbench.engine.network.inference import load_checkpoint
 
                 self.post_message(DrawingPredicted(None, "Loading the model ...", asked))
                 loaded = self.model = (path, load_checkpoint(path))

@@ -18,18 +18,25 @@ from textual.color import Gradient
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, DataTable, Header, Select, Static
 
-from workbench.engine.cv import CVSummary, Suspect, list_cvs, read_proposed, read_summary, review_cv
+from workbench.engine.data.suspects import read_suspects, toggle_suspect
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.review import (Mistake, Review, confused_pairs, read_suspects, review_run,
-                                     toggle_suspect)
-from workbench.engine import workspace
-from workbench.engine.suspects import read_dismissed, toggle_dismissed
+from workbench.engine.plans.cv import (
+    CVSummary,
+    Suspect,
+    list_cvs,
+    read_proposed,
+    read_summary,
+    review_cv,
+)
+from workbench.engine.plans.dismissed import read_dismissed, toggle_dismissed
+from workbench.engine.results.review import Mistake, Review, confused_pairs, review_run
+from workbench.engine.store import workspace
 from workbench.render import digit_blocks
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.digit_grid import DigitGrid
-from workbench.tui.workers import say
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import say
 
 CV_PREFIX = "cv/"  # a choice naming a CV, not a run: neither a run id nor a CV name holds '/'
 T = TypeVar("T")

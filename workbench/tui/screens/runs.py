@@ -11,17 +11,18 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Header, Static
 
-from workbench.engine.cv import cv_status, list_cvs, wilson_interval
-from workbench.engine.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
 from workbench.engine.errors import WorkbenchError
-from workbench.engine import workspace
-from workbench.engine.roles import role_of, roles
-from workbench.engine.runs import RunSummary, delete_run, list_runs, read_history
+from workbench.engine.plans.cv import cv_status, list_cvs, wilson_interval
+from workbench.engine.plans.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
+from workbench.engine.reports.roles import role_of, roles
+from workbench.engine.runs.listing import RunSummary, delete_run, list_runs
+from workbench.engine.runs.run import read_history
+from workbench.engine.store import workspace
 from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import background, running, say
 
 ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
 
@@ -228,7 +229,7 @@ class RunsScreen(WorkbenchScreen):
 
     @background("export", "Exporting the pictures")
     def export(self, refs: list[str]) -> None:
-        from workbench.engine.figures import export
+        from workbench.engine.reports.figures import export
 
         exported = export(refs, workspace.runs_dir())
         self.app.call_from_thread(

@@ -22,23 +22,33 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
-from workbench.engine.child import run_in_child
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import TrialFinished
-from workbench.engine.models import MODELS
-from workbench.engine import workspace
-from workbench.engine.search import (DEFAULT_LEARNING_RATES, DEFAULT_OPTIMIZERS,
-                                     DEFAULT_SCHEDULES, SETTINGS, SearchSpace, SearchState,
-                                     Trial, check_folder, check_search, read_search,
-                                     search_folders, search_stamp, trial_history)
+from workbench.engine.events import Trial, TrialFinished
+from workbench.engine.network.models import MODELS
+from workbench.engine.plans.search import (
+    DEFAULT_LEARNING_RATES,
+    DEFAULT_OPTIMIZERS,
+    DEFAULT_SCHEDULES,
+    SETTINGS,
+    SearchSpace,
+    SearchState,
+    check_folder,
+    check_search,
+    read_search,
+    search_folders,
+    search_stamp,
+    trial_history,
+)
+from workbench.engine.store import workspace
+from workbench.engine.training.child import run_in_child
 from workbench.render import plural
 from workbench.tui.messages import SearchEnded, SearchTrialFinished, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Cell, Heatmap, cell_name
-from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import background, running, say
 
 HIDDEN = ("batch_size", "val_split", "seed")  # settings the form leaves at the CLI's defaults
 

@@ -19,19 +19,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 from textual.widgets.data_table import ColumnKey
 
-from workbench.engine.data import Competition
+from workbench.engine.data.competition import Competition
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.kaggle import KaggleSubmission, credentials_source, quota, sent_before
-from workbench.engine import workspace
-from workbench.engine.submission import (COMPETITION, Expectation,
-                                         check_submission_file, default_message,
-                                         kaggle_test_set, problem_lines, run_of)
+from workbench.engine.kaggle.client import KaggleSubmission, credentials_source, quota, sent_before
+from workbench.engine.results.submission import (
+    COMPETITION,
+    Expectation,
+    check_submission_file,
+    default_message,
+    kaggle_test_set,
+    problem_lines,
+    run_of,
+)
+from workbench.engine.store import workspace
+from workbench.render import bar_chart
 from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, WorkFailed
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
-from workbench.render import bar_chart
-from workbench.tui.workers import background, say
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import background, say
 
 MESSAGE_MIN = 20  # the message column's least width: it takes the room the others leave
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there
@@ -253,7 +259,7 @@ class SubmitScreen(WorkbenchScreen):
 
     @background("kaggle", "Submitting to Kaggle")
     def send(self, path: Path, message: str) -> None:
-        from workbench.engine.kaggle import outcome, submit
+        from workbench.engine.kaggle.client import outcome, submit
 
         result = submit(path, message, poll_s=POLL_S, again=True,
                         on_status=lambda s: self.post_message(
@@ -277,7 +283,7 @@ class SubmitScreen(WorkbenchScreen):
 
     @background("kaggle-history", "Loading the Kaggle history")
     def load_history(self) -> None:
-        from workbench.engine.kaggle import submissions
+        from workbench.engine.kaggle.client import submissions
 
         self.post_message(KaggleHistory(submissions()))
 

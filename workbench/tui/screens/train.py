@@ -2,7 +2,7 @@
 or an ensemble; live curves, a progress bar and the ETA.
 
 The screen watches a run through its event log (``events.jsonl``, see
-``workbench.engine.eventlog``): the runs it trains itself, and any run another process trains
+``workbench.engine.runs.eventlog``): the runs it trains itself, and any run another process trains
 (``workbench-engine train`` in another terminal, over SSH, a CV's folds, a search) when it
 trains nothing itself. One way to watch a run, whoever started it."""
 
@@ -15,31 +15,45 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import (Button, Checkbox, Header, Input, Label, ProgressBar, Select,
-                             Static)
+from textual.widgets import Button, Checkbox, Header, Input, Label, ProgressBar, Select, Static
 
-from workbench.engine import runs, workspace
-from workbench.engine.backend import PRECISIONS
-from workbench.engine.config import TrainConfig
-from workbench.engine.cv import CVResult, check_name
-from workbench.engine.cv import default_name as cv_name
-from workbench.engine.ensemble import EnsembleResult
-from workbench.engine.ensemble import default_name as ensemble_name
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.eventlog import EventFollower, live_runs
-from workbench.engine.events import (BatchEnded, EpochEnded, Estimated, Event, MemberEvent,
-                                     MemberStarted, Predicting, TrainFinished, TrainStarted)
-from workbench.engine.estimate import recall
-from workbench.engine.scale import Scale, check_scale
-from workbench.engine.models import MODELS
-from workbench.engine.recipes import (DEFAULT_FOLDS, DEFAULT_SEED, DEFAULT_VAL_SPLIT, DEFAULTS,
-                                      OPTIMIZERS, PRESETS, SCHEDULES)
+from workbench.engine.events import (
+    BatchEnded,
+    EpochEnded,
+    Estimated,
+    Event,
+    MemberEvent,
+    MemberStarted,
+    Predicting,
+    TrainFinished,
+    TrainStarted,
+)
+from workbench.engine.network.backend import PRECISIONS
+from workbench.engine.network.models import MODELS
+from workbench.engine.plans.cv import CVResult, check_name, default_name as cv_name
+from workbench.engine.plans.ensemble import EnsembleResult, default_name as ensemble_name
+from workbench.engine.plans.scale import Scale, check_scale
+from workbench.engine.recipes import (
+    DEFAULT_FOLDS,
+    DEFAULT_SEED,
+    DEFAULT_VAL_SPLIT,
+    DEFAULTS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+)
+from workbench.engine.runs import listing, run as runs
+from workbench.engine.runs.eventlog import EventFollower, live_runs
+from workbench.engine.store import files, workspace
+from workbench.engine.training.config import TrainConfig
+from workbench.engine.training.estimate import recall
 from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
-from workbench.tui.workers import background, running, say
 from workbench.tui.widgets.keybar import KeyBar
+from workbench.tui.workers import background, running, say
 
 PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
 FOLLOW_S = 0.25  # how often the watched run's event log is read
@@ -209,7 +223,7 @@ class TrainScreen(WorkbenchScreen):
         name = self.query_one("#plan-name", Input).value.strip()
         if plan == "cv":
             return plan, count, check_name(name) if name else cv_name(config, count)
-        return plan, count, (runs.check_name(name, "an ensemble") if name
+        return plan, count, (files.check_name(name, "an ensemble") if name
                              else ensemble_name(config, count))
 
     @on(Select.Changed, "#plan")
@@ -305,7 +319,8 @@ class TrainScreen(WorkbenchScreen):
     def action_resume(self) -> None:
         if self.say_if_busy():
             return
-        interrupted = [r for r in runs.list_runs(workspace.runs_dir()) if r.status == "interrupted"]
+        interrupted = [run for run in listing.list_runs(workspace.runs_dir())
+                       if run.status == "interrupted"]
         if not interrupted:
             self.notify("No interrupted run to resume.", severity="warning")
             return
@@ -337,7 +352,7 @@ class TrainScreen(WorkbenchScreen):
         answered at once while Keras keeps every core busy. Progress is read from each run's
         event log; only which run to watch, and which member of a CV or ensemble it is, come
         straight from the engine."""
-        from workbench.engine.child import run_in_child
+        from workbench.engine.training.child import run_in_child
 
         def publish(event: Event) -> None:
             if isinstance(event, TrainStarted):
@@ -402,7 +417,7 @@ class TrainScreen(WorkbenchScreen):
 
     @staticmethod
     def _member_of(run: Path) -> str:
-        config = runs.load_json(run / "config.json") or {}
+        config = files.load_json(run / "config.json") or {}
         fold, folds = config.get("fold"), config.get("folds")
         return f"fold {fold + 1} of {folds}" if isinstance(fold, int) and folds else ""
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from textual.widgets import Select
 
-from workbench.engine import workspace
-from workbench.engine.runs import list_runs
+from workbench.engine.runs.listing import list_runs
+from workbench.engine.store import workspace
 
 
 def runs_with(file_name: str) -> list[str]:

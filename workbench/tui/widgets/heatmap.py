@@ -14,7 +14,8 @@ from textual.color import Gradient
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from workbench.engine.search import SearchSpace, Trial
+from workbench.engine.events import Trial
+from workbench.engine.plans.search import SearchSpace
 
 # Dark enough under white text at every point: red (diverged) through amber to green (best).
 RAMP = Gradient((0.0, "#7a2323"), (0.5, "#7a5f14"), (1.0, "#1f6b35"))

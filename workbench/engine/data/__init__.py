@@ -1,0 +1,1 @@
+"""The competition's data: CSV/zip to validated uint8 arrays, cached."""

@@ -1,0 +1,1 @@
+"""The Kaggle competition through the official client."""

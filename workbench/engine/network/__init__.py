@@ -1,0 +1,1 @@
+"""Keras: the backend, the models and their parts, inference."""

@@ -1,0 +1,1 @@
+"""Many members: CV, ensembles, the search, on Ray when asked."""

@@ -1,0 +1,135 @@
+"""The members of a plan: a CV's folds and refits, an ensemble's members. Each is a run that the
+plan's manifest names; this module claims them (``members`` trains them).
+
+A member's run is named in the manifest (under its lock) before its folder appears, so no crash
+leaves a run the manifest misses; a manifest that names a run which never appeared, or was
+deleted, means: train that member anew. A member whose run another process holds is left to it
+(the plan then reads "waiting"), and a damaged one is refused with its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import Event, Subscriber
+from workbench.engine.runs import run as runs
+from workbench.engine.store import atomic, locks
+from workbench.engine.training.config import Recipe
+from workbench.engine.training.inputs import TrainInputs, read_inputs
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int  # from 0, in the plan's order
+    kind: str  # "fold", "refit" or "member"
+    config: Recipe
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a plan's manifest names its members' runs; read and changed only under its lock."""
+
+    path: Path
+    read: Callable[[Path], dict]  # the manifest as a dict; WorkbenchError if damaged
+    run_of: Callable[[dict, int], str | None]  # member index -> its run's folder name
+    with_run: Callable[[dict, int, str], dict]  # the manifest naming a member's run
+
+    @property
+    def lock(self) -> Path:
+        return self.path.with_suffix(".lock")
+
+
+@dataclass
+class Claim:
+    """A member's run as this process found it: ``run`` claimed here to train (``new`` if made
+    just now), or None with ``status`` "finished" or "running" (another process trains it);
+    ``run_id`` names the run, unless it is new."""
+
+    member: Member
+    run: runs.Run | None
+    status: str
+    new: bool = False
+    run_id: str | None = None
+
+
+def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
+    """Member's run, claimed by this process unless it has finished or another process holds
+    it; a new run (named in the manifest first) when the manifest names none that exists."""
+    with locks.locked(manifest.lock):
+        locks.remove_temp_files(manifest.path.parent, f"{manifest.path.name}.")
+        run_id = manifest.run_of(manifest.read(manifest.path), member.index)
+        folder = runs_dir / run_id if run_id else None
+        if folder is not None and os.path.lexists(folder):
+            runs.check_run(folder)  # damaged: refused (deleting it lets the plan train it anew)
+            if runs.recorded_status(folder) == "finished":
+                return Claim(member, None, "finished", run_id=run_id)
+            try:
+                run = runs.Run.claim(folder)
+            except runs.RunBusy:
+                return Claim(member, None, "running", run_id=run_id)
+            if runs.recorded_status(folder) == "finished":  # finished while we waited
+                run.release()
+                return Claim(member, None, "finished", run_id=run_id)
+            return Claim(member, run, "train", run_id=run_id)
+
+        def record(name: str) -> None:
+            atomic.write_json(manifest.path, manifest.with_run(manifest.read(manifest.path),
+                                                             member.index, name))
+
+        return Claim(member, runs.Run.create(member.config.to_dict(), runs_dir, record),
+                     "train", new=True)
+
+
+def finished(manifest: Manifest, member: Member, runs_dir: Path) -> bool:
+    """Whether member's run has finished, by a look at the manifest (no lock: ``claim`` is what
+    decides; this only spares starting Ray for a plan with nothing left to train)."""
+    try:
+        run_id = manifest.run_of(manifest.read(manifest.path), member.index)
+    except WorkbenchError:
+        return False  # said by claim, in one sentence
+    return run_id is not None and runs.recorded_status(runs_dir / run_id) == "finished"
+
+
+class Inputs:
+    """The plan's training inputs, read once, at the first member that trains (a plan whose
+    members have all finished reads no data)."""
+
+    def __init__(self, config: Recipe, inputs: TrainInputs | None = None) -> None:
+        self.config = config
+        self._inputs = inputs  # read already (the plan checked them before its first file)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> TrainInputs:
+        with self._lock:
+            if self._inputs is None:
+                self._inputs = read_inputs(self.config)
+            return self._inputs
+
+
+def check_plan_inputs(members: Sequence[Member]) -> TrainInputs:
+    """The plan's inputs, read and checked against every member's recipe before the plan
+    writes anything: the data (more folds than the rarest digit has rows?), the suspects (do
+    they leave rows to train on?) and the pseudo-labels (made for this data's test set?)."""
+    inputs = read_inputs(members[0].config)
+    for member in members:
+        member.config.check_rows(inputs.competition.train_labels)
+        inputs.check_rows_left(member.config)
+    return inputs
+
+
+def fan_out(subscribers: Sequence[Subscriber]) -> Callable[[Event], None]:
+    """One subscriber that calls every one of ``subscribers``, one event at a time (members
+    training at once publish from several threads)."""
+    lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        with lock:
+            for subscriber in subscribers:
+                subscriber(event)
+
+    return emit

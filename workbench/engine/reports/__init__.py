@@ -1,0 +1,1 @@
+"""What the faces show about runs and plans: roles and figures."""

@@ -1,0 +1,1 @@
+"""What runs predict: prediction arrays, submissions, reviews."""

@@ -1,0 +1,1 @@
+"""Run folders: the run, its files, the event log, finding and listing runs."""

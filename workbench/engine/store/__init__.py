@@ -1,0 +1,1 @@
+"""Storage: atomic writes, guarded readers, locks, the workspace."""

@@ -1,0 +1,1 @@
+"""A training: recipes resolved, inputs read once, fit, resume, predict."""

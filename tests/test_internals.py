@@ -23,6 +23,14 @@ def test_textual_s_screen_resume_still_says_whether_to_restyle():
     assert events.ScreenResume(refresh_styles=False).refresh_styles is False
 
 
+def test_textual_s_linux_driver_still_draws_on_sys_stderr():
+    """tui/internals.draw_on hands Textual the terminal through sys.__stderr__."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    assert "self._file = sys.__stderr__" in inspect.getsource(LinuxDriver.__init__), (
+        "Textual's driver no longer draws on sys.__stderr__: draw_on must change")
+
+
 def test_keras_still_builds_a_model_s_training_state_symbolically():
     """backend.build_training_state calls Model._symbolic_build (TensorFlow traces once)."""
     import keras

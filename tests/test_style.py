@@ -1,4 +1,4 @@
-"""The code's own checks, run by the suite: ruff's lint rules and mypy on the engine (both
+"""The code's own checks, run by the suite: ruff's lint rules and mypy on the whole package (both
 configured in pyproject.toml). The import contracts are in test_boundary.py."""
 
 import subprocess
@@ -18,7 +18,7 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_mypy_finds_no_type_error_in_the_engine():
+def test_mypy_finds_no_type_error_in_the_package():
     result = tool("mypy", "--cache-dir", "/dev/null")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Success" in result.stdout

@@ -491,13 +491,14 @@ def _last_epochs_note(last: float | None) -> str:
         "their last epochs (what a refit on every row keeps)")
 
 
-def _report(prediction, path: Path, accuracy_note: str = "") -> None:
+def _report(prediction, path: Path | None, accuracy_note: str = "") -> None:
     if prediction.val_accuracy is not None:
         out.print(f"Validation accuracy {100 * prediction.val_accuracy:.2f}% on "
                   f"{len(prediction.val_labels):,} held-out rows{accuracy_note}.")
     else:
         out.print(f"No validation accuracy: {NO_COMMON_ROWS}.")
-    out.print(f"Wrote {path} ({len(prediction.image_ids):,} rows).")
+    if path is not None:
+        out.print(f"Wrote {path} ({len(prediction.image_ids):,} rows).")
 
 
 def run_cv(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from workbench.engine.data.competition import Competition, load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.store import workspace
 from workbench.tui.heap import settle
+from workbench.tui.internals import draw_on
 from workbench.tui.messages import WorkFailed
 from workbench.tui.screens.data import DataScreen
 from workbench.tui.screens.draw import DrawScreen
@@ -234,4 +235,4 @@ def _native_logs_off_screen() -> None:
         fd = os.open(os.devnull, os.O_WRONLY)
     os.dup2(fd, 2)
     os.close(fd)
-    sys.__stderr__ = terminal
+    draw_on(terminal)

@@ -7,8 +7,9 @@ keys are back."""
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from textual import events
+from textual import events, getters
 from textual.binding import Binding, BindingsMap
 from textual.message import Message
 from textual.screen import Screen
@@ -16,6 +17,9 @@ from textual.widgets import Input, TextArea
 
 from workbench.tui.heap import settle
 from workbench.tui.internals import mark_styled
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
 
 
 def letter_key(key: str) -> bool:
@@ -25,6 +29,9 @@ def letter_key(key: str) -> bool:
 
 class WorkbenchScreen(Screen):
     BINDINGS = [Binding("escape", "leave_field", "Leave the field", show=False, priority=True)]
+
+    if TYPE_CHECKING:  # the type checker reads the app's own fields (data, competition, ...)
+        app = getters.app(WorkbenchApp)
 
     @property
     def typing(self) -> bool:

@@ -113,6 +113,8 @@ class DataScreen(WorkbenchScreen):
         """The ids of the split shown: a training image's is its row in train.csv (as in the
         CLI and the captions), a test image's its ImageId."""
         c = self.competition
+        if c is None:
+            return ""
         if self.split == "train":
             return f"train row 1-{c.n_train:,}"
         if not c.n_test:

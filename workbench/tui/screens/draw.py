@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.style import Style
@@ -138,7 +139,7 @@ class DrawScreen(WorkbenchScreen):
         self.model_path: Path | None = None  # the chosen run's best.keras
         self.failed_path: Path | None = None  # its model would not load: not retried per stroke
         # The loaded model and its file, kept until another run is chosen (set by the worker).
-        self.model: tuple[Path, object] | None = None
+        self.model: tuple[Path, Any] | None = None  # (checkpoint, its Keras model)
         # Each stroke starts a worker; while a model loads, the next strokes wait for it, and
         # only the newest goes on (one load, one answer); an older answer never replaces a
         # newer one (workers may end in any order).

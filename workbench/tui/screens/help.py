@@ -57,7 +57,7 @@ def key_sections(screen: Screen) -> list[tuple[str, list[KeyLine]]]:
     sections = []
     for node, lines in grouped.items():
         rows = []
-        for line, bindings in lines.items():
+        for group, bindings in lines.items():
             keys = list(dict.fromkeys(display(binding) for binding in bindings))
             first = bindings[0]
             if first.group is not None:
@@ -68,7 +68,7 @@ def key_sections(screen: Screen) -> list[tuple[str, list[KeyLine]]]:
                 description = first.description or first.action
             if first.tooltip:
                 description = f"{description}: {first.tooltip}"
-            rows.append(KeyLine(shown, description, enabled[line]))
+            rows.append(KeyLine(shown, description, enabled[group]))
         sections.append((section_title(node, screen), rows))
     return sections
 

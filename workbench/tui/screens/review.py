@@ -163,7 +163,7 @@ class ReviewScreen(WorkbenchScreen):
         return True
 
     def on_screen_resume(self) -> None:
-        choices = [*cv_choices(), *runs_with("val_predictions.npz")]
+        choices: list[str | tuple[str, str]] = [*cv_choices(), *runs_with("val_predictions.npz")]
         if not refill(self.query_one("#review-run", Select), choices):
             self.query_one("#review-summary", Static).update(
                 "No run with validation predictions yet: train one (t).")
@@ -197,7 +197,7 @@ class ReviewScreen(WorkbenchScreen):
             return
         same = choice == self.choice
         self.choice, (self.review, self.summary) = choice, loaded
-        self._draw_matrix(keep_cursor=same)
+        self._draw_matrix(loaded[0], keep_cursor=same)
         if not same:
             self.cell = None
         if same and self.in_suspects and self.summary is not None:
@@ -205,8 +205,7 @@ class ReviewScreen(WorkbenchScreen):
         else:
             self._show_cell(keep_cursor=same)
 
-    def _draw_matrix(self, keep_cursor: bool) -> None:
-        review = self.review
+    def _draw_matrix(self, review: Review, keep_cursor: bool) -> None:
         table = self.query_one("#confusion", DataTable)
         cursor = table.cursor_coordinate
         table.clear(columns=True)
@@ -226,6 +225,8 @@ class ReviewScreen(WorkbenchScreen):
     def _headline(self) -> str:
         """The accuracy and what it is measured on: a run's validation rows, or a CV's OOF."""
         review, summary = self.review, self.summary
+        if review is None:
+            return ""
         rows = f"{int(review.confusion.sum()):,} rows"
         if summary is None:
             return (f"validation accuracy {100 * review.accuracy:.2f}% on {rows}; "
@@ -321,6 +322,8 @@ class ReviewScreen(WorkbenchScreen):
 
     def _draw_suspects(self) -> None:
         """The proposed suspects with their verdicts, read afresh from the files."""
+        if self.cv is None:
+            return
         self.proposed = read_proposed(self.cv, workspace.runs_dir())
         confirmed, dismissed = read_suspects(), read_dismissed(self.cv, workspace.runs_dir())
         table = self.query_one("#suspects", DataTable)
@@ -358,7 +361,8 @@ class ReviewScreen(WorkbenchScreen):
             detail.update("No suspects: the OOF predictions disagree confidently with no label."
                           if not self.proposed else "")
             return
-        state = verdict(suspect.id, read_suspects(), read_dismissed(self.cv, workspace.runs_dir()))
+        dismissed = read_dismissed(self.cv, workspace.runs_dir()) if self.cv else set()
+        state = verdict(suspect.id, read_suspects(), dismissed)
         image = ("" if self.app.competition is None
                  else digit_blocks(self.app.competition.train_images[suspect.id - 1]))
         detail.update(Text.assemble(image, "\n", (

@@ -261,9 +261,11 @@ class SubmitScreen(WorkbenchScreen):
     def send(self, path: Path, message: str) -> None:
         from workbench.engine.kaggle.client import outcome, submit
 
-        result = submit(path, message, poll_s=POLL_S, again=True,
-                        on_status=lambda s: self.post_message(
-            KaggleStatus(f"{s.source}: {s.status}, waiting for its score ...")))
+        def waiting(submission: KaggleSubmission) -> None:
+            self.post_message(KaggleStatus(f"{submission.source}: {submission.status}, waiting "
+                                           "for its score ..."))
+
+        result = submit(path, message, poll_s=POLL_S, again=True, on_status=waiting)
         if result is not None and result.status == "COMPLETE":
             self.post_message(KaggleStatus(f"{result.source}: scored; reading the leaderboard "
                                            "..."))

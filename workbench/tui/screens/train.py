@@ -9,7 +9,9 @@ trains nothing itself. One way to watch a run, whoever started it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -46,7 +48,7 @@ from workbench.engine.recipes import (
 from workbench.engine.runs import listing, run as runs
 from workbench.engine.runs.eventlog import EventFollower, live_runs
 from workbench.engine.store import files, workspace
-from workbench.engine.training.config import TrainConfig
+from workbench.engine.training.config import Recipe, TrainConfig
 from workbench.engine.training.estimate import recall
 from workbench.render import plural
 from workbench.tui.messages import TrainingEnded, TrainingEvent, TrainingFailed, WatchRun
@@ -65,12 +67,13 @@ def field(label: str, widget) -> Vertical:
     return Vertical(Label(label), widget, classes="field")
 
 
-def choice(widget_id: str, options, value: str) -> Select:
-    return Select([(o, o) for o in options], value=value, allow_blank=False, id=widget_id,
+def choice(widget_id: str, options: Iterable[str], value: object) -> Select:
+    return Select([(o, o) for o in options], value=str(value), allow_blank=False, id=widget_id,
                   compact=True)
 
 
-def entry(widget_id: str, value: str = "", placeholder: str = "", kind: str = "text") -> Input:
+def entry(widget_id: str, value: str = "", placeholder: str = "",
+          kind: Literal["integer", "number", "text"] = "text") -> Input:
     return Input(value, placeholder=placeholder, id=widget_id, type=kind, compact=True)
 
 
@@ -94,7 +97,7 @@ class TrainScreen(WorkbenchScreen):
         self.member = ""  # an ensemble's or CV's member being trained, e.g. "fold 2 of 5"
         self.header = ""
         self.epochs = 0
-        self.batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
+        self.last_batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
         self.epoch_lines: list[str] = []
         self.members: dict[int, str] = {}  # members training at once: a line each, by index
 
@@ -195,7 +198,7 @@ class TrainScreen(WorkbenchScreen):
             raise WorkbenchError(f"{name} must be a number (got {text[:20]!r}); fix the "
                                  f"{name} field.") from None
 
-    def _config(self) -> TrainConfig:
+    def _config(self) -> Recipe:
         augment = self.query_one("#augment", Checkbox).value
         return TrainConfig(
             model=self._value("model"), epochs=self._number("epochs", "epochs", int),
@@ -258,7 +261,9 @@ class TrainScreen(WorkbenchScreen):
         """Folds, members and a name are asked for only when the form trains several models."""
         several = plan in ("cv", "ensemble")
         self.query_one("#plan-name", Input).display = several
-        self.query_one("#members", Input).parent.display = several
+        members = self.query_one("#members", Input).parent
+        if members is not None:
+            members.display = several
         self.query_one("#scale").display = several
 
     def _scale(self, members: int) -> Scale:
@@ -273,7 +278,7 @@ class TrainScreen(WorkbenchScreen):
         """Choosing a preset fills the form with its recipe, which stays editable."""
         if event.select.is_blank():
             return
-        preset = PRESETS[event.value]
+        preset = PRESETS[str(event.value)]
         if preset.model:
             self.query_one("#model", Select).value = preset.model
         self.query_one("#optimizer", Select).value = preset.optimizer
@@ -360,17 +365,14 @@ class TrainScreen(WorkbenchScreen):
             elif isinstance(event, (MemberStarted, MemberEvent, Estimated)):
                 self.post_message(TrainingEvent(event))
 
-        watch = {"subscribers": [publish], "stop": self.app.training_stop}
-        folders = {"runs_dir": workspace.runs_dir()}
+        watch: dict[str, Any] = {"subscribers": [publish], "stop": self.app.training_stop}
+        folders: dict[str, Any] = {"runs_dir": workspace.runs_dir()}
         try:
             if run is not None:
                 result = run_in_child("resume", run, **watch)
-            elif plan == "cv":
-                result = run_in_child("cv", config, count, name=name, scale=scale, **folders,
+            elif plan in ("cv", "ensemble"):
+                result = run_in_child(plan, config, count, name=name, scale=scale, **folders,
                                       **watch)
-            elif plan == "ensemble":
-                result = run_in_child("ensemble", config, count, name=name, scale=scale,
-                                      **folders, **watch)
             else:
                 result = run_in_child("train", config, **folders, **watch)
         except (WorkbenchError, OSError) as error:
@@ -389,7 +391,7 @@ class TrainScreen(WorkbenchScreen):
         """Follow ``run``'s event log from its start: the curves hold every epoch, those of
         earlier sessions of a resumed run included (from history.csv where the log lacks them)."""
         self.follower, self.own = EventFollower(run), own
-        self.batch = None
+        self.last_batch = None
         for curves in self.query(Curves):
             curves.clear()
         for row in runs.read_history(run):
@@ -511,10 +513,11 @@ class TrainScreen(WorkbenchScreen):
         """Keras reports the running mean of the epoch's loss; the curve plots the mean over
         the batches since the last event, so it does not drop at each epoch's start."""
         mean = event.loss
-        if self.batch is not None and self.batch[0] == event.epoch and self.batch[1] < event.step:
-            _, step, before = self.batch
+        last = self.last_batch
+        if last is not None and last[0] == event.epoch and last[1] < event.step:
+            _, step, before = last
             mean = (event.step * event.loss - step * before) / (event.step - step)
-        self.batch = (event.epoch, event.step, event.loss)
+        self.last_batch = (event.epoch, event.step, event.loss)
         self.query_one("#loss", Curves).add("train (batches)",
                                             event.epoch - 1 + event.step / event.steps, mean)
 

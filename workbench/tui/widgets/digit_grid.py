@@ -135,7 +135,7 @@ class DigitGrid(Widget, can_focus=True):
             levels = small.astype(np.uint16) * len(ASCII_RAMP) // 256
             lines = [Text("".join(ASCII_RAMP[v] for v in row)) for row in levels[::2]]
         else:
-            lines = digit_blocks(small).split("\n")
+            lines = list(digit_blocks(small).split("\n"))
         selected = position == self.cursor
         caption = self.captions[position][:tile_w - 2]
         body = [Text.assemble(line, " " * (tile_w - line.cell_len))

@@ -42,8 +42,9 @@ class Heatmap(DataTable):
     def show(self, space: SearchSpace, trials: list[Trial], by_schedule: bool) -> None:
         """Draw ``trials`` on the grid ``space``: in place when the axes are the same (the
         cursor stays), else rebuilt with the cursor on the same row and column if still there."""
-        rows = ([(o, s) for o in space.optimizers for s in space.schedules] if by_schedule
-                else [(o, None) for o in space.optimizers])
+        rows: list[Row] = (
+            [(o, s) for o in space.optimizers for s in space.schedules] if by_schedule
+            else [(o, None) for o in space.optimizers])
         rates = list(space.learning_rates)
         self.cells = {}
         for trial in trials:  # best first: the first trial met is the cell's

@@ -7,6 +7,8 @@ it starts. Without a TTY (tests) it detects no graphics, which keeps snapshots s
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PIL import Image as PILImage
 from rich.text import Text
@@ -35,21 +37,20 @@ def _graphics_widget() -> type | None:
     return Image
 
 
-GraphicsImage = _graphics_widget()
-GRAPHICS = GraphicsImage is not None
+GraphicsImage: Any = _graphics_widget()  # chosen at run time: its type is the terminal's
 
 
 class DigitPreview(Vertical):
     """One digit, large, with a caption."""
 
     def compose(self) -> ComposeResult:
-        if GRAPHICS:
+        if GraphicsImage is not None:
             yield GraphicsImage(id="preview-image")
         yield Static("", id="preview-text")
 
     def show(self, image: np.ndarray, caption: str, ascii: bool = False) -> None:
         text = self.query_one("#preview-text", Static)
-        if GRAPHICS and not ascii:
+        if GraphicsImage is not None and not ascii:
             self.query_one("#preview-image", GraphicsImage).image = PILImage.fromarray(image)
             text.update(caption)
             return

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.forks import run_forked
 from tests.helpers import Kaggle, tiny_competition_folder
 
 # The kaggle client reads this once, when first imported: every in-process client in the tests
@@ -62,13 +63,13 @@ def engine_command() -> list[str]:
 
 @pytest.fixture
 def cli(tmp_path):
-    """Run `workbench-engine ARGS` in tmp_path; returns the CompletedProcess."""
+    """Run `workbench-engine ARGS` in tmp_path, in a process forked from a server that has
+    imported Keras (tests/forks.py); returns the CompletedProcess."""
 
     def run(*args: str, cwd: Path = tmp_path, timeout: float = 120,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "COLUMNS": "200", **(env or {})}
-        return subprocess.run([*engine_command(), *map(str, args)], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return run_forked([str(arg) for arg in args], cwd, env, timeout)
 
     return run
 

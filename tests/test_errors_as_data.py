@@ -1,14 +1,19 @@
-"""An engine error carries its fix as data (the options that fix it), and each face words it:
-a flag in the CLI, a field in the app."""
+"""An engine error carries its fix as data (the options and actions that fix it), and each face
+words it: a flag or a command in the CLI, a field or a screen's key in the app."""
 
+import ast
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from textual.widgets import Static
 
 from workbench.cli import main
-from workbench.engine.errors import Option, WorkbenchError, user_message
+from workbench.engine.errors import Action, Option, WorkbenchError, user_message
+from workbench.engine.runs import listing
+from workbench.engine.runs.run import RunDamaged
 from workbench.engine.training.config import TrainConfig
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.workers import say
@@ -24,6 +29,48 @@ def test_the_fix_names_its_option_as_data():
     assert str(error).endswith("use a smaller validation split (--val-split, e.g. 0.1).")
     assert say(error).endswith("use a smaller validation split (the Validation split field, "
                                "e.g. 0.1).")
+
+
+def test_a_damaged_run_s_fix_is_the_delete_command_in_the_cli_and_the_key_in_the_app(tmp_path):
+    error = RunDamaged(tmp_path / "runs" / "20260101-000000-linear", "config.json is missing")
+    assert isinstance(error.fix[1], Action) and error.fix[1].command == "runs delete"
+    assert "delete it with 'workbench-engine runs delete 20260101-000000-linear --runs-dir " in (
+        str(error))
+    assert say(error).startswith("run 20260101-000000-linear is damaged: config.json is missing; "
+                                 "delete it with Delete on the Runs screen (or rm -r ")
+    assert "workbench-engine" not in say(error)
+
+
+def test_a_missing_run_names_the_listing_as_an_action(tmp_path):
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(WorkbenchError) as caught:
+        listing.find_run("nothing", tmp_path / "runs")
+    assert caught.value.fix[0] == Action("runs list")
+    assert str(caught.value).endswith("; 'workbench-engine runs list' shows the runs.")
+    assert say(caught.value).endswith("; the Runs screen shows the runs.")
+
+
+def engine_strings():
+    """Every string the engine's code holds but its docstrings: what it may say to a user."""
+    root = Path(__file__).resolve().parents[1] / "workbench" / "engine"
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docs = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                and node.body and isinstance(node.body[0], ast.Expr)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                    id(node) not in docs):
+                yield path.relative_to(root).as_posix(), node.value
+
+
+def test_the_engine_speaks_no_cli_words():
+    """Issue 33: a fix is an Option or an Action that each face words; no command line or flag
+    is written into the engine's sentences (errors.py words them for the CLI)."""
+    cli_words = [(path, text) for path, text in engine_strings() if path != "errors.py" and (
+        "workbench-engine" in text or re.search(r"(^|[\s(])--[a-z]", text))
+        and "xla" not in text and "ray start" not in text]  # XLA's flags and Ray's are no CLI's
+    assert cli_words == []
 
 
 def test_an_error_without_options_reads_the_same_everywhere():

@@ -160,7 +160,7 @@ def test_kaggle_submit_refuses_a_bad_wait_before_anything(capsys, tmp_path, monk
     path.write_text("ImageId,Label\n1,1\n")
     monkeypatch.chdir(tmp_path)
     refused(capsys, ["kaggle", "submit", path, "-m", "x", f"--timeout={timeout}"],
-            "--timeout must be a finite number of seconds", cwd=tmp_path)
+            "the time to wait for a score must be a finite number of seconds", cwd=tmp_path)
 
 
 # -- values that only the data can refuse ----------------------------------------------------

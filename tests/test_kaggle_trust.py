@@ -317,7 +317,7 @@ def test_an_error_response_without_a_body_keeps_its_reason():
 
 @pytest.mark.parametrize("timeout", [float("nan"), float("-inf"), -1.0])
 def test_a_bad_wait_timeout_is_refused_before_anything_is_sent(fake, submission, timeout):
-    with pytest.raises(WorkbenchError, match="--timeout must be a finite number"):
+    with pytest.raises(WorkbenchError, match="the time to wait for a score must be a finite"):
         wb_kaggle.submit(submission, "x", test_ids=IDS, timeout_s=timeout)
     assert fake.requests == []
 

@@ -281,3 +281,20 @@ def test_a_training_reads_the_suspect_list_once(tiny_data, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     training.train(config(tiny_data, epochs=1, exclude_suspects=True), runs_dir=tmp_path / "r")
     assert len(reads) == 1
+
+
+def test_a_training_resolves_its_recipe_and_reads_its_data_once(tiny_data, tmp_path,
+                                                                monkeypatch):
+    """Issue 33: a new run's recipe is resolved once and used as it is (it was written to
+    config.json, read back and resolved again), and its data is loaded once."""
+    from workbench.engine.training import inputs
+
+    resolved, loads = [], []
+    real_resolved, real_load = TrainConfig.resolved, inputs.load_competition
+    monkeypatch.setattr(TrainConfig, "resolved",
+                        lambda self: (resolved.append(1), real_resolved(self))[1])
+    monkeypatch.setattr(inputs, "load_competition",
+                        lambda *a, **k: (loads.append(1), real_load(*a, **k))[1])
+    result = training.train(config(tiny_data, epochs=1), runs_dir=tmp_path)
+    assert result.status == "finished"
+    assert (len(resolved), len(loads)) == (1, 1)

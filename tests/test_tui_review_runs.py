@@ -385,7 +385,8 @@ async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs
         assert cursor_key(app) == damaged.name and runs_rows(app)[damaged.name][5] == "damaged"
         note = text(app, "#runs-note")
         assert "config.json is not valid JSON (cut short?)" in note
-        assert f"workbench-engine runs delete {damaged.name}" in note and "Delete here" in note
+        assert "delete it with Delete on the Runs screen" in note  # the app's words, not the CLI's
+        assert "workbench-engine" not in note
         await pilot.press("down")
         assert "damaged" not in text(app, "#runs-note")
         await pilot.press("tab", "down")  # the CVs and ensembles: the damaged ensemble

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.table import Column, Table
 
 from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, out
-from workbench.engine.errors import WorkbenchError, shown
+from workbench.engine.errors import WorkbenchError, shown, worded
 from workbench.engine.plans.cv import cv_status, list_cvs
 from workbench.engine.plans.ensemble import ensemble_status, list_ensembles
 from workbench.engine.reports.roles import role_of, roles
@@ -102,7 +102,7 @@ def run_list(args: argparse.Namespace) -> int:
         out.print(table)
     for run in runs:
         if run.problem:
-            out.print(f"{shown(run.id)} is damaged: {run.problem}.")
+            out.print(f"{shown(run.id)} is damaged: {run.problem}; {worded(run.fix)}.")
     if cvs:
         table = Table(Column("CV", overflow="fold"), "folds done", "OOF accuracy (95% CI)",
                       "on rows", "training")

@@ -4,6 +4,7 @@ sentence for an operating-system error (disk full, read-only folder, missing fil
 from __future__ import annotations
 
 import errno
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -39,12 +40,38 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-Words = Callable[[Option], str]
-Fix = str | Sequence[str | Option]  # how to fix a problem: text, and the options that do it
+@dataclass(frozen=True)
+class Action:
+    """A command that fixes a problem, by the CLI's words for it ("runs delete", "runs list",
+    "train"), what it acts on and the options it needs, by name and value: data in the error,
+    worded by each face (a command line in the CLI, a screen and its key in the app)."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()  # (an Option's name, its value)
+
+    @property
+    def line(self) -> str:
+        words = ["workbench-engine", *self.command.split(), *self.args]
+        for name, value in self.options:
+            words += [Option(name).flag, value]
+        return f"'{shlex.join(shown(word) for word in words)}'"
 
 
-def as_flag(option: Option) -> str:
-    return option.flag
+Words = Callable[[Option | Action], str]
+Part = str | Option | Action
+Fix = str | Sequence[Part]  # how to fix a problem: text, and the options and actions that do it
+
+
+def as_flag(part: Option | Action) -> str:
+    """The CLI's words: an option as its flag, an action as its command line."""
+    return part.flag if isinstance(part, Option) else part.line
+
+
+def worded(fix: Fix, words: Words = as_flag) -> str:
+    """``fix`` as one line, its options and actions in ``words``."""
+    parts = (fix,) if isinstance(fix, str) else fix
+    return printable("".join(part if isinstance(part, str) else words(part) for part in parts))
 
 
 class WorkbenchError(Exception):
@@ -54,7 +81,7 @@ class WorkbenchError(Exception):
 
     def __init__(self, problem: object = "", fix: Fix = ()) -> None:
         self.problem = printable(str(problem))
-        self.fix: tuple[str | Option, ...] = (fix,) if isinstance(fix, str) else tuple(fix)
+        self.fix: tuple[Part, ...] = (fix,) if isinstance(fix, str) else tuple(fix)
         super().__init__(self.phrased(as_flag))
 
     def __reduce__(self):
@@ -70,8 +97,7 @@ class WorkbenchError(Exception):
     def phrased(self, words: Words) -> str:
         if not self.fix:
             return self.problem
-        fix = "".join(part if isinstance(part, str) else words(part) for part in self.fix)
-        return f"{self.problem}; {printable(fix)}"
+        return f"{self.problem}; {worded(self.fix, words)}"
 
 
 def _rebuilt(kind: type[WorkbenchError], args: tuple, state: dict) -> WorkbenchError:

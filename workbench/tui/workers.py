@@ -17,7 +17,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 from textual.worker import Worker
 
-from workbench.engine.errors import Option, WorkbenchError, user_message
+from workbench.engine.errors import Action, Option, WorkbenchError, user_message
 
 # The screen (or widget) that started each worker, to tell it when the work failed.
 OWNERS: WeakKeyDictionary[Worker, MessagePump] = WeakKeyDictionary()
@@ -62,8 +62,18 @@ FIELDS = {
 }
 
 
-def in_app(option: Option) -> str:
-    return FIELDS.get(option.name, option.flag)
+# What does it, in the app's words: the engine names actions as the CLI's commands.
+ACTIONS = {
+    "runs delete": "Delete on the Runs screen", "runs list": "the Runs screen",
+    "runs show": "the Runs screen", "train": "the Train screen",
+    "cv": "the Train screen (plan: CV)", "ensemble": "the Train screen (plan: ensemble)",
+}  # the others have no screen: the command, run in a shell
+
+
+def in_app(part: Option | Action) -> str:
+    if isinstance(part, Option):
+        return FIELDS.get(part.name, part.flag)
+    return ACTIONS.get(part.command, f"{part.line} in a shell")
 
 
 def say(error: BaseException) -> str:

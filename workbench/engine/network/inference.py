@@ -34,7 +34,7 @@ def load_checkpoint(path: Path):
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise WorkbenchError(
             f"{shown(str(path))} cannot be loaded as a Keras model ({type(error).__name__}:"
-            f" cut short or damaged); {runs.delete_hint(path.parent)}, or train it again."
+            " cut short or damaged)", (*runs.delete_fix(path.parent), ", or train it again.")
         ) from None
     return use_xla(model)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.engine.errors import Option, WorkbenchError, shown
+from workbench.engine.errors import Action, Option, WorkbenchError, shown
 from workbench.engine.events import Subscriber
 from workbench.engine.plans.members import train_members
 from workbench.engine.plans.plan import Manifest, Member, check_plan_inputs
@@ -347,8 +347,8 @@ def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
     """Where CV ``name`` stands; a damaged manifest reads as no members, with ``problem``."""
     path = manifest_path(name, runs_dir)
     if not path.is_file():
-        raise WorkbenchError(f"no CV '{name}' in {runs_dir / 'cv'}; start it with "
-                             "'workbench-engine cv'.")
+        raise WorkbenchError(f"no CV '{name}' in {runs_dir / 'cv'}", ("start it with ",
+                                                                      Action("cv"), "."))
     try:
         manifest = read_manifest(path)
     except WorkbenchError as error:

@@ -15,12 +15,23 @@ import numpy as np
 
 from workbench.engine.data.competition import load_competition, read_file
 from workbench.engine.data.csvformat import sniff
-from workbench.engine.errors import Option, WorkbenchError, describe_os_error, printable
+from workbench.engine.errors import (
+    Action,
+    Fix,
+    Option,
+    Words,
+    WorkbenchError,
+    as_flag,
+    describe_os_error,
+    printable,
+    worded,
+)
 from workbench.engine.store import workspace
 from workbench.engine.store.atomic import write_atomic
 from workbench.engine.store.files import read_json
 
 COMPETITION = "digit-recognizer"
+KAGGLE_DATA = f"data/{workspace.DOWNLOAD_NAME}"  # where kaggle download puts it
 TEST_ROWS = {"digit-recognizer": 28000}  # Kaggle's test set: ImageId 1..N
 HEADER = ("ImageId", "Label")
 MAX_LINE_PROBLEMS = 10
@@ -36,7 +47,7 @@ class SubmissionCheck:
     """The checker's verdict: no problems means Kaggle will accept the file."""
 
     rows: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # sentences in no face's words
     label_counts: dict[int, int] = field(default_factory=dict)
     made_for: int | None = None  # N when the rows are ImageId 1..N, each once, all well formed
 
@@ -76,26 +87,27 @@ def kaggle_test_set(competition: str = COMPETITION) -> Expectation:
                        f"Kaggle's {competition} test set", kaggle=True)
 
 
-def problem_lines(check: SubmissionCheck, expected: Expectation,
-                  run: str | None = None) -> list[str]:
+def problem_lines(check: SubmissionCheck, expected: Expectation, run: str | None = None,
+                  words: Words = as_flag) -> list[str]:
     """The checker's problems, then, when the file is a whole submission for a test set of
     another size, the cause (it was made for other data) and the fix: for Kaggle, predict on
     Kaggle's data (a file made on the sample passes a check against the sample, and Kaggle
-    still rejects it); for other data, check against that data."""
-    lines = list(check.problems)
+    still rejects it); for other data, check against that data. Fixes in ``words``."""
+    lines: list[Fix] = list(check.problems)
     if check.problems and check.made_for and check.made_for != len(expected.ids):
         cause = (f"the file holds ImageId 1..{check.made_for:,}, a whole submission for a "
                  f"test set of {check.made_for:,} images, where {len(expected.ids):,} are "
                  f"expected ({expected.source}): it was made for other data")
         if expected.kaggle:
             what = f"predict run {run}" if run else "make it again"
-            lines.append(f"{cause} (the embedded sample has 1,000 test images); Kaggle scores "
-                         f"only its own: {what} on Kaggle's data (for a run: 'workbench-engine "
-                         f"predict {run or 'RUN'} --data data/digit-recognizer.zip', after "
-                         "'workbench-engine kaggle download').")
+            predict = Action("predict", (run or "RUN",), (("data", KAGGLE_DATA),))
+            lines.append((f"{cause} (the embedded sample has 1,000 test images); Kaggle scores "
+                          f"only its own: {what} on Kaggle's data (for a run: ",
+                          predict, ", after ", Action("kaggle download"), ")."))
         else:
-            lines.append(f"{cause}; check it with --data set to the data it was made for.")
-    return lines
+            lines.append((f"{cause}; check it with ", Option("data"),
+                          " set to the data it was made for."))
+    return [worded(line, words) for line in lines]
 
 
 def check_submission_file(path: Path, test_ids: np.ndarray) -> SubmissionCheck:
@@ -167,8 +179,7 @@ def check_submission_text(data: bytes, test_ids: np.ndarray) -> SubmissionCheck:
     extra = sorted(seen.keys() - expected)
     if extra:
         check.problems.append(f"{len(extra)} ImageIds are not in the test set "
-                              f"(1..{len(expected)}): {_some(extra)}; check that --data is the "
-                              "competition this submission is for.")
+                              f"(1..{len(expected)}): {_some(extra)}; it may be for other data.")
     check.label_counts = {digit: labels[digit] for digit in range(10)}
     if not line_problems and not duplicated and seen.keys() == set(range(1, check.rows + 1)):
         check.made_for = check.rows

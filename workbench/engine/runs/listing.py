@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.engine.data.competition import KAGGLE_TRAIN, sample_path
-from workbench.engine.errors import WorkbenchError, shown
+from workbench.engine.errors import Action, Part, WorkbenchError, shown
 from workbench.engine.runs.run import (
     LOCK,
     RUN_ID,
@@ -20,7 +20,7 @@ from workbench.engine.runs.run import (
     RunBusy,
     RunDamaged,
     check_run,
-    delete_hint,
+    delete_fix,
     read_history,
     recorded_seconds,
     run_status,
@@ -41,7 +41,8 @@ class RunSummary:
     epochs: int
     best_val_accuracy: float | None
     duration_s: float
-    problem: str | None = None
+    problem: str | None = None  # what is wrong with a damaged run
+    fix: tuple[Part, ...] = ()  # and how to fix it (delete it), worded by each face
     data: str = "?"  # what it trained on: see ``trained_on``
     held_out: int = 0  # the rows its validation accuracy is measured on
     config: dict | None = None  # its config.json, for listings that show more
@@ -89,7 +90,7 @@ def held_out_ids(run: Path) -> list[int]:
 def _damaged(run: Path, error: RunDamaged) -> RunSummary:
     model = read_json(run / "config.json").get("model") if os.path.isdir(run) else None
     return RunSummary(run.name, run, model if isinstance(model, str) else "?", "damaged", 0, 0,
-                      None, 0.0, f"{error.reason}; {delete_hint(run)}")
+                      None, 0.0, error.reason, delete_fix(run))
 
 
 def run_folders(runs_dir: Path = RUNS_DIR) -> list[Path]:
@@ -124,15 +125,15 @@ def find_run(ref: str, runs_dir: Path = RUNS_DIR, damaged: bool = False) -> Path
     elif ref == "last":
         healthy = [run for run in reversed(run_folders(runs_dir)) if _healthy(run)]
         if not healthy:
-            raise WorkbenchError(f"no runs in {runs_dir} yet; start one with 'workbench-engine "
-                                 "train'.")
+            raise WorkbenchError(f"no runs in {runs_dir} yet", ("start one with ", Action("train"),
+                                                                 "."))
         return healthy[0]
     else:
         folders = run_folders(runs_dir)
         matches = [path for path in folders if path.name == ref] or [
             path for path in folders if path.name.startswith(ref)]
         if not matches:
-            raise WorkbenchError(_not_a_run(ref, runs_dir))
+            raise _not_a_run(ref, runs_dir)
         if len(matches) > 1:
             raise WorkbenchError(f"'{shown(ref)}' matches {len(matches)} runs in {runs_dir}; "
                                  "give more of the id.")
@@ -150,13 +151,16 @@ def _healthy(run: Path) -> bool:
     return True
 
 
-def _not_a_run(ref: str, runs_dir: Path) -> str:
-    for kind, folder, command in (("a CV", "cv", "cv"), ("an ensemble", "ensembles",
-                                                          "ensemble --members")):
+def _not_a_run(ref: str, runs_dir: Path) -> WorkbenchError:
+    for kind, folder, command in (("a CV", "cv", Action("cv", (), (("name", ref),))),
+                                  ("an ensemble", "ensembles",
+                                   Action("ensemble", (), (("members", "N"), ("name", ref))))):
         if NAME.fullmatch(ref) and (runs_dir / folder / f"{ref}.json").is_file():
-            return (f"'{ref}' is {kind}, not a run; 'workbench-engine runs show' shows runs and "
-                    f"CVs, and the same '{command}' command continues it.")
-    return (f"no run '{shown(ref)}' in {runs_dir}; 'workbench-engine runs list' shows the runs.")
+            return WorkbenchError(f"'{ref}' is {kind}, not a run", (
+                Action("runs show"), " shows runs and CVs, and the same ", command,
+                " command continues it."))
+    return WorkbenchError(f"no run '{shown(ref)}' in {runs_dir}", (Action("runs list"),
+                                                                  " shows the runs."))
 
 
 def delete_run(run: Path) -> None:

@@ -32,7 +32,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.engine.errors import WorkbenchError, shown
+from workbench.engine.errors import Action, Part, WorkbenchError, shown
 from workbench.engine.store import workspace
 from workbench.engine.store.atomic import fault_point, write_file, write_json
 from workbench.engine.store.files import is_count, is_number, load_json, read_json, read_text, why
@@ -54,16 +54,16 @@ class RunDamaged(WorkbenchError):
 
     def __init__(self, run: Path, reason: str) -> None:
         self.run, self.reason = run, reason
-        super().__init__(f"run {shown(run.name)} is damaged: {reason}; {delete_hint(run)}.")
+        super().__init__(f"run {shown(run.name)} is damaged: {reason}", (*delete_fix(run), "."))
 
 
-def delete_hint(run: Path) -> str:
-    """How to delete ``run``: the command (with its runs folder) and the shell's way."""
+def delete_fix(run: Path) -> tuple[Part, ...]:
+    """How to delete ``run``: the action (with its runs folder, when not the workspace's) and
+    the shell's way."""
     folder = run.parent
-    flag = ("" if folder == workspace.runs_dir() else
-            f" --runs-dir {shlex.quote(shown(str(folder)))}")
-    return (f"delete it with 'workbench-engine runs delete {shlex.quote(shown(run.name))}{flag}' "
-            f"(or rm -r {shlex.quote(shown(str(run)))})")
+    where = () if folder == workspace.runs_dir() else (("runs_dir", str(folder)),)
+    return ("delete it with ", Action("runs delete", (run.name,), where),
+            f" (or rm -r {shlex.quote(shown(str(run)))})")
 
 
 def _parse_history(text: str) -> list[dict]:

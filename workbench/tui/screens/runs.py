@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Header, Static
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import WorkbenchError, worded
 from workbench.engine.plans.cv import cv_status, list_cvs, wilson_interval
 from workbench.engine.plans.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
 from workbench.engine.reports.roles import role_of, roles
@@ -22,7 +22,7 @@ from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.keybar import KeyBar
-from workbench.tui.workers import background, running, say
+from workbench.tui.workers import background, in_app, running, say
 
 ENSEMBLE_PREFIX = "ensemble/"  # an ensemble's row key: no CV name holds '/'
 
@@ -206,7 +206,7 @@ class RunsScreen(WorkbenchScreen):
         elif not self.summaries:
             note = "No runs yet: train one on the Train screen (t)."
         elif run is not None and run.problem is not None:
-            note = f"{run.id} is damaged: {run.problem}; or press Delete here."
+            note = f"{run.id} is damaged: {run.problem}; {worded(run.fix, in_app)}."
         elif self.overlay:
             note = f"overlaid: {', '.join(self.overlay)} (e: ensemble them)"
         else:

@@ -37,7 +37,7 @@ from workbench.tui.messages import KaggleHistory, KaggleOutcome, KaggleStatus, W
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.choices import refill, runs_with
 from workbench.tui.widgets.keybar import KeyBar
-from workbench.tui.workers import background, say
+from workbench.tui.workers import background, in_app, say
 
 MESSAGE_MIN = 20  # the message column's least width: it takes the room the others leave
 POLL_S = 5.0  # how often Kaggle is asked whether the score is there
@@ -75,7 +75,7 @@ def verdict(path: Path, competition: Competition) -> tuple[str, str]:
                 f"ImageId 1..{check.rows:,} once, labels 0-9 (the loaded data, {data.source}, "
                 f"has {len(data.ids):,} test images)")
     else:
-        text = "problems:\n" + "\n".join(f"- {p}" for p in problem_lines(check, data))
+        text = "problems:\n" + "\n".join(f"- {p}" for p in problem_lines(check, data, words=in_app))
     bars = bar_chart([check.label_counts.get(digit, 0) for digit in range(10)], 20).plain
     with path.open("rb") as file:
         head = file.read(HEAD_BYTES).decode("utf-8", "replace").splitlines()[:6]

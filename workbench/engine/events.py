@@ -7,7 +7,8 @@ subscriber may hand them to another thread as they are (``EventQueue`` does exac
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -147,6 +148,21 @@ class TrialFinished:
 Event = (TrainStarted | BatchEnded | EpochEnded | Predicting | TrainFinished | MemberStarted
          | MemberEvent | Estimated | TrialFinished)
 Subscriber = Callable[[Event], None]
+
+
+def publisher(subscribers: Iterable[Subscriber]) -> Subscriber:
+    """The one way the engine publishes: a subscriber that hands each event to every one of
+    ``subscribers``, in order, one event at a time (members training at once publish from
+    several threads)."""
+    everyone = tuple(subscribers)
+    lock = threading.Lock()
+
+    def publish(event: Event) -> None:
+        with lock:
+            for subscriber in everyone:
+                subscriber(event)
+
+    return publish
 
 
 class EventQueue:

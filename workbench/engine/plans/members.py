@@ -8,9 +8,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.engine.events import MemberStarted, Subscriber
+from workbench.engine.events import MemberStarted, Subscriber, publisher
 from workbench.engine.plans import scaleout
-from workbench.engine.plans.plan import Inputs, Manifest, Member, claim, fan_out, finished
+from workbench.engine.plans.plan import Inputs, Manifest, Member, claim, finished
 from workbench.engine.plans.scale import Scale
 from workbench.engine.training.estimate import estimate
 from workbench.engine.training.inputs import TrainInputs
@@ -27,7 +27,7 @@ def train_members(manifest: Manifest, members: Sequence[Member], total: int, run
     if not members:
         return "finished"
     inputs_of = Inputs(members[0].config, inputs)
-    emit = fan_out(subscribers)
+    emit = publisher(subscribers)
     if scale is not None and not scale.in_process:
         left = [member for member in members if not finished(manifest, member, runs_dir)]
         if not left:  # nothing to train: no Ray to start

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import Event, Subscriber
 from workbench.engine.runs import run as runs
 from workbench.engine.store import atomic, locks
 from workbench.engine.training.config import Recipe
@@ -120,16 +119,3 @@ def check_plan_inputs(members: Sequence[Member]) -> TrainInputs:
         member.config.check_rows(inputs.competition.train_labels)
         inputs.check_rows_left(member.config)
     return inputs
-
-
-def fan_out(subscribers: Sequence[Subscriber]) -> Callable[[Event], None]:
-    """One subscriber that calls every one of ``subscribers``, one event at a time (members
-    training at once publish from several threads)."""
-    lock = threading.Lock()
-
-    def emit(event: Event) -> None:
-        with lock:
-            for subscriber in subscribers:
-                subscriber(event)
-
-    return emit

@@ -41,7 +41,7 @@ import numpy as np
 from workbench.engine.data.competition import load_competition
 from workbench.engine.data.split import stratified_split
 from workbench.engine.errors import Option, WorkbenchError, printable
-from workbench.engine.events import Subscriber, Trial, TrialFinished
+from workbench.engine.events import Subscriber, Trial, TrialFinished, publisher
 from workbench.engine.network import backend
 from workbench.engine.network.models import build_model, model_spec
 from workbench.engine.plans import scaleout
@@ -406,9 +406,10 @@ def search_job(folder: Path, space: SearchSpace, *, subscribers: Sequence[Subscr
     """``run_search`` as a job for a child process (engine/child.py), as the app runs it: each
     trial reaches ``subscribers`` as a ``TrialFinished`` event. Returns whether ``stop`` ended
     it before the grid did."""
+    publish = publisher(subscribers)
+
     def on_trial(trial: Trial, done: int, total: int) -> None:
-        for subscriber in subscribers:
-            subscriber(TrialFinished(trial, done, total))
+        publish(TrialFinished(trial, done, total))
 
     try:
         run_search(folder, space, on_trial=on_trial, stop=stop, **settings)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from workbench.engine.errors import WorkbenchError
+from workbench.engine.events import publisher
 from workbench.engine.store import workspace
 
 # The jobs a child runs: each takes ``subscribers`` and ``stop`` keywords.
@@ -65,6 +66,7 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
             pass  # it died at once: said below
         if stop is not None:  # after the job is written: a stop set already ends it at once
             threading.Thread(target=_stop_when, args=(child, stop, done), daemon=True).start()
+        publish = publisher(subscribers)
         with os.fdopen(read_end, "rb") as pipe:
             while True:
                 try:
@@ -72,8 +74,7 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
                 except EOFError:
                     break
                 if kind == "event":
-                    for subscriber in subscribers:
-                        subscriber(value)
+                    publish(value)
                 else:
                     outcome = (kind, value)
     finally:

@@ -28,11 +28,11 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (
     BatchEnded,
     EpochEnded,
-    Event,
     Predicting,
     Subscriber,
     TrainFinished,
     TrainStarted,
+    publisher,
 )
 from workbench.engine.network import backend
 from workbench.engine.network.inference import load_checkpoint, predict_probabilities
@@ -84,11 +84,12 @@ def train(
     inputs = read_inputs(config)
     config.check_rows(inputs.competition.train_labels)
     inputs.check_rows_left(config)
+    subscribers = tuple(subscribers)
     cost = estimate(config, inputs.count(config))
     if cost is not None:
-        _emit(list(subscribers), cost)
+        publisher(subscribers)(cost)
     with runs.Run.create(_record(config), runs_dir) as run:
-        return fit(run, subscribers=subscribers, stop=stop, inputs=inputs,
+        return fit(run, subscribers=subscribers, stop=stop, inputs=inputs, recipe=config,
                    tensorboard=tensorboard)
 
 
@@ -125,15 +126,18 @@ def fit(
     subscribers: Iterable[Subscriber] = (),
     stop: threading.Event | None = None,
     inputs: TrainInputs | None = None,
+    recipe: Recipe | None = None,
     tensorboard: bool = False,
 ) -> TrainResult:
     """Train ``run``, which this process has claimed (``Run.create``, ``Run.claim``), as its
     config.json says: from the start, or on from its last checkpoint, up to ``epochs`` in all
-    (default: its own), on ``inputs`` (default: read as its config says). A finished run, or one
-    that cannot go on, is refused before anything is written (WorkbenchError). The caller keeps
-    the claim and releases it."""
-    config, resumed = plan_resume(run.path, epochs, suspects=inputs is None)  # inputs: read
-    subscribers = [EventLog(run.path), *subscribers]  # any process can watch the run live
+    (default: its own), on ``inputs`` (default: read as its config says). ``recipe``: the one a
+    run just made was made with (``train``), used as it is rather than read back. A finished
+    run, or one that cannot go on, is refused before anything is written (WorkbenchError). The
+    caller keeps the claim and releases it."""
+    config, resumed = ((recipe, False) if recipe is not None else
+                       plan_resume(run.path, epochs, suspects=inputs is None))  # inputs: read
+    publish = publisher([EventLog(run.path), *subscribers])  # any process can watch it live
     device = backend.device(config.cpu)
     policy = backend.precision_policy(config.precision, device)
     backend.set_precision(policy)
@@ -141,18 +145,18 @@ def fit(
     run.set_status("running")
     status, message = "finished", ""
     try:
-        _fit(run, config, resumed, subscribers, stop, inputs, device, policy, tensorboard)
+        _fit(run, config, resumed, publish, stop, inputs, device, policy, tensorboard)
     except (_Interrupted, KeyboardInterrupt):
         status, message = "interrupted", "stopped by request"  # each face says how to resume
     except Exception as error:
         run.set_status("failed", f"{type(error).__name__}: {error}")
-        _emit(subscribers, TrainFinished(run.id, "failed", run.epochs_done,
-                                         run.best_val_accuracy, 0.0, str(error)))
+        publish(TrainFinished(run.id, "failed", run.epochs_done, run.best_val_accuracy, 0.0,
+                              str(error)))
         raise
     run.set_status(status, message)
     done, best = run.epochs_done, run.best_val_accuracy
-    _emit(subscribers, TrainFinished(run.id, status, done, best,
-                                     runs.recorded_seconds(run.path), message))
+    publish(TrainFinished(run.id, status, done, best, runs.recorded_seconds(run.path),
+                          message))
     return TrainResult(run.path, status, done, best)
 
 
@@ -161,7 +165,7 @@ def _record(config: Recipe, **extra) -> dict:
     return {**config.to_dict(), **extra, "keras": keras.__version__, "workbench": __version__}
 
 
-def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscriber],
+def _fit(run: runs.Run, config: Recipe, resumed: bool, publish: Subscriber,
          stop: threading.Event | None, inputs: TrainInputs | None, device: backend.Device,
          policy: str, tensorboard: bool = False) -> None:
     """Read the inputs (unless given), fit (from the last checkpoint if ``resumed``), predict."""
@@ -176,7 +180,7 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
     initial_epoch = int(state.get("epoch", 0))
     model = _model(run, config, steps, per_execution, resumed)
     monitor = "val_loss" if len(val_idx) else "loss"
-    recorder = _Recorder(run, config, subscribers, stop, steps, initial_epoch, state, len(x))
+    recorder = _Recorder(run, config, publish, stop, steps, initial_epoch, state, len(x))
     if config.schedule == "plateau":
         recorder.stateful["plateau"] = plateau_callback(monitor, state.get("plateau"))
     if config.early_stopping:
@@ -185,9 +189,8 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
     callbacks = [recorder, *recorder.stateful.values()]
     if tensorboard:  # for those who live in TensorBoard: `tensorboard --logdir RUN/tensorboard`
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.path / "tensorboard")))
-    _emit(subscribers, TrainStarted(run.id, config.model, f"{device}, {policy}", config.epochs,
-                                    initial_epoch, steps, len(x), len(val_idx),
-                                    competition.label))
+    publish(TrainStarted(run.id, config.model, f"{device}, {policy}", config.epochs,
+                         initial_epoch, steps, len(x), len(val_idx), competition.label))
     if model_spec(config.model).trainable and initial_epoch < config.epochs:
         model.fit(**backend.fit_inputs(x, y, config.batch_size, config.seed, per_execution),
                   epochs=config.epochs, initial_epoch=initial_epoch,
@@ -200,7 +203,7 @@ def _fit(run: runs.Run, config: Recipe, resumed: bool, subscribers: list[Subscri
     elif not model_spec(config.model).trainable:
         _save_model(model, run.last_checkpoint)
         _save_model(model, run.best_checkpoint)
-    _emit(subscribers, Predicting(run.id, len(val_idx), competition.n_test))
+    publish(Predicting(run.id, len(val_idx), competition.n_test))
     val_accuracy = _write_predictions(run, model, competition, val_idx,
                                       keep_best=config.folds is None)
     if (recorder.best is None or config.ema) and val_accuracy is not None:
@@ -237,11 +240,6 @@ def _model(run: runs.Run, config: Recipe, steps: int, per_execution: int, resume
     return model
 
 
-def _emit(subscribers: list[Subscriber], event: Event) -> None:
-    for subscriber in subscribers:
-        subscriber(event)
-
-
 def _save_model(model, path: Path) -> None:
     _write_checkpoint(path, model.save)
 
@@ -270,9 +268,9 @@ def _write_checkpoint(path: Path, write: Callable[[Path], object]) -> None:
 class _Recorder(keras.callbacks.Callback):
     """Writes the run folder each epoch and turns batches and epochs into events."""
 
-    def __init__(self, run, config, subscribers, stop, steps, initial_epoch, state, rows):
+    def __init__(self, run, config, publish, stop, steps, initial_epoch, state, rows):
         super().__init__()
-        self.run, self.config, self.subscribers, self.stop = run, config, subscribers, stop
+        self.run, self.config, self.publish, self.stop = run, config, publish, stop
         self.steps, self.rows = steps, rows
         self.epochs_done = initial_epoch
         self.best = state.get("best_val_accuracy")
@@ -293,7 +291,7 @@ class _Recorder(keras.callbacks.Callback):
         steps_per_s = (batch + 1) / max(now - self.epoch_start, 1e-9)
         left = (self.steps - batch - 1) / steps_per_s + self._epoch_estimate(steps_per_s) * (
             self.config.epochs - self.epochs_done - 1)
-        _emit(self.subscribers, BatchEnded(
+        self.publish(BatchEnded(
             self.epochs_done + 1, batch + 1, self.steps, float(logs["loss"]),
             float(logs["accuracy"]), self._lr(), steps_per_s * self.config.batch_size, left,
             self.run.id))
@@ -319,7 +317,7 @@ class _Recorder(keras.callbacks.Callback):
             "epoch": self.epochs_done, "best_val_accuracy": self.best,
             **{name: cb.get_state() for name, cb in self.stateful.items()}})
         left = self._epoch_estimate(0) * (self.config.epochs - self.epochs_done)
-        _emit(self.subscribers, EpochEnded(
+        self.publish(EpochEnded(
             self.epochs_done, self.config.epochs, row["loss"], row["accuracy"], row["val_loss"],
             val_accuracy, row["learning_rate"], seconds, self.rows / seconds, left, improved,
             self.run.id))

@@ -50,8 +50,11 @@ class Placement:
 
     @property
     def options(self) -> dict[str, Any]:
+        # A member on a GPU has a process of its own, so that all its GPU memory is freed
+        # after it; on cores alone, members reuse Ray's workers: Keras loads once a worker,
+        # not once a member (seconds of CPU each, more than a tiny member's training).
         return {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "max_retries": 0,
-                "max_calls": 1}  # a process per member: all its memory (GPU too) freed after
+                "max_calls": 1 if self.num_gpus else 0}
 
 
 def place(scale: Scale, members: int, cpus: float, gpus: float, cpu_only: bool) -> Placement:
@@ -141,10 +144,10 @@ def run_tasks(scale: Scale, function: Callable[..., Any], shared: Any,
               calls: Sequence[tuple], options: dict[str, Any], cpu_only: bool,
               on_result: Callable[[int, Any], None], stop: threading.Event | None) -> None:
     """``function(shared, *call, **options)`` for each of ``calls`` on Ray, as ``scale`` says
-    (short tasks that write nothing: a search's trials), each in a worker process of its own
-    told its ``threads`` and whether to ``share_gpu``; ``on_result(index, result)`` here as
-    each ends. A worker that dies has its task run again (Ray retries it); a stop cancels them
-    all and raises KeyboardInterrupt; a task's own error is raised here as it was raised."""
+    (short tasks that write nothing: a search's trials), each in a worker told its ``threads``
+    and whether to ``share_gpu``; ``on_result(index, result)`` here as each ends. A worker
+    that dies has its task run again (Ray retries it); a stop cancels them all and raises
+    KeyboardInterrupt; a task's own error is raised here as it was raised."""
     with session(scale) as ray:
         resources = ray.cluster_resources()
         placement = place(scale, len(calls), resources.get("CPU", 1.0),

@@ -74,6 +74,20 @@ def cli(tmp_path):
     return run
 
 
+@pytest.fixture
+def cli_process(tmp_path):
+    """Run the real `workbench-engine ARGS` console script in tmp_path, in a fresh interpreter:
+    for the tests of how Keras loads (its backend, keras.json), which a warm fork skips."""
+
+    def run(*args: str, cwd: Path = tmp_path, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, "COLUMNS": "200", **(env or {})}
+        return subprocess.run([*engine_command(), *map(str, args)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """A 300-row train / 40-row test competition folder of real digits."""

@@ -51,6 +51,16 @@ def test_events_arrive_in_order_and_a_stop_ends_the_run_interrupted(tiny_data, t
     assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # only the child was niced
 
 
+def test_the_child_sends_only_the_kinds_of_event_asked_for(tiny_data, tmp_path):
+    """The app takes from the pipe only what no run's log holds (issue 33): the rest is not
+    pickled and sent at all."""
+    events = []
+    result = run_in_child("train", TrainConfig(model="linear", epochs=1, data=str(tiny_data)),
+                          runs_dir=tmp_path, subscribers=[events.append], kinds=(TrainStarted,))
+    assert result.status == "finished"
+    assert [type(event) for event in events] == [TrainStarted]
+
+
 def test_an_engine_error_comes_back_whole(tmp_path):
     missing = tmp_path / "nowhere.zip"
     with pytest.raises(WorkbenchError) as raised:

@@ -205,18 +205,18 @@ def test_a_recipe_read_from_a_file_is_checked_like_flags(field, value, phrase):
     ({"KERAS_BACKEND": "numpy"}, "'numpy', which is not one that trains"),
     ({"KERAS_BACKEND": "Tensorflow"}, "'Tensorflow', which is not one that trains"),
 ])
-def test_an_unknown_keras_backend_is_one_sentence(cli, tmp_path, micro, monkeypatch, env,
+def test_an_unknown_keras_backend_is_one_sentence(cli_process, tmp_path, micro, monkeypatch, env,
                                                   phrase):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     for command in (["train", "--model", "linear", "--epochs", "1"],
                     [*SEARCH, "--lrs", "0.1", "--epochs", "1"]):
-        result = cli(*command, "--data", micro)
+        result = cli_process(*command, "--data", micro)
         assert_one_line_error(result, phrase, "tensorflow, jax, torch", "installed here:")
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_backend_that_is_not_installed_is_named(cli, tmp_path, micro, monkeypatch):
+def test_a_backend_that_is_not_installed_is_named(cli_process, tmp_path, micro, monkeypatch):
     from workbench.engine.network.backend import BACKENDS
 
     missing = [name for name, package in BACKENDS.items()
@@ -224,19 +224,19 @@ def test_a_backend_that_is_not_installed_is_named(cli, tmp_path, micro, monkeypa
     if not missing:
         pytest.skip("every Keras backend is installed here")
     monkeypatch.setenv("KERAS_BACKEND", missing[0])
-    result = cli("train", "--model", "linear", "--epochs", "1", "--data", micro)
+    result = cli_process("train", "--model", "linear", "--epochs", "1", "--data", micro)
     assert_one_line_error(result, f"'{missing[0]}', but", "is not installed")
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_keras_json_that_breaks_the_import_is_one_sentence(cli, tmp_path, micro,
+def test_a_keras_json_that_breaks_the_import_is_one_sentence(cli_process, tmp_path, micro,
                                                              monkeypatch):
     home = tmp_path / "kerashome"
     home.mkdir()
     (home / "keras.json").write_text('{"backend": "tensorflow", "floatx": "float8"}')
     monkeypatch.setenv("KERAS_HOME", str(home))
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    result = cli(*SEARCH, "--lrs", "0.1", "--epochs", "1", "--data", micro)
+    result = cli_process(*SEARCH, "--lrs", "0.1", "--epochs", "1", "--data", micro)
     assert_one_line_error(result, "Keras could not start", "floatx", str(home / "keras.json"))
     assert not (tmp_path / "runs").exists()
 

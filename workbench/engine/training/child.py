@@ -41,10 +41,12 @@ DEATHS = {
 
 
 def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], None]] = (),
-                 stop: threading.Event | None = None, nice: int = NICE, **kwargs: Any) -> Any:
+                 stop: threading.Event | None = None, nice: int = NICE,
+                 kinds: tuple[type, ...] | None = None, **kwargs: Any) -> Any:
     """``job(*args, **kwargs)`` (a name in JOBS) in a new Python process at ``nice``: its events
-    reach ``subscribers`` here, in order; its result is returned and its exception raised here.
-    Setting ``stop`` stops it after its batch."""
+    of ``kinds`` (every kind if None; the child sends no other) reach ``subscribers`` here, in
+    order; its result is returned and its exception raised here. Setting ``stop`` stops it
+    after its batch."""
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}")
     read_end, write_end = os.pipe()
@@ -60,7 +62,7 @@ def run_in_child(job: str, *args: Any, subscribers: Sequence[Callable[[Any], Non
     try:
         assert child.stdin is not None
         try:
-            child.stdin.write(pickle.dumps((job, args, kwargs, workspace.runs_dir())))
+            child.stdin.write(pickle.dumps((job, args, kwargs, workspace.runs_dir(), kinds)))
             child.stdin.flush()
         except BrokenPipeError:
             pass  # it died at once: said below
@@ -121,7 +123,7 @@ def _child(fd: int, nice: int) -> None:
 
     stop = threading.Event()
     os.nice(nice)
-    job, args, kwargs, runs = pickle.load(sys.stdin.buffer)
+    job, args, kwargs, runs, kinds = pickle.load(sys.stdin.buffer)
     workspace.choose(runs)  # the parent's runs folder: its suspect list, its submissions
 
     def watch_stdin() -> None:
@@ -132,8 +134,11 @@ def _child(fd: int, nice: int) -> None:
     module, name = JOBS[job]
     try:
         function = getattr(__import__(module, fromlist=[name]), name)
-        result = function(*args, subscribers=[lambda event: send("event", event)], stop=stop,
-                          **kwargs)
+        def forward(event: Any) -> None:
+            if kinds is None or isinstance(event, kinds):
+                send("event", event)
+
+        result = function(*args, subscribers=[forward], stop=stop, **kwargs)
     except BaseException as error:  # every outcome goes back to the parent, whatever it is
         send("error", _portable(error))
     else:

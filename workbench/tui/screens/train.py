@@ -9,15 +9,17 @@ trains nothing itself. One way to watch a run, whoever started it."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Header, Input, Label, ProgressBar, Select, Static
+from textual.worker import get_current_worker
 
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (
@@ -161,7 +163,6 @@ class TrainScreen(WorkbenchScreen):
         self.query_one("#estimate", Static).display = False
         self.watch(self.app, "competition", lambda _: self.show_estimate())
         self.query_one("#member-lines", Static).display = False
-        self.set_interval(FOLLOW_S, self.follow)
         self.set_interval(DISCOVER_S, self.discover)
 
     # The form ------------------------------------------------------------------------------
@@ -365,7 +366,9 @@ class TrainScreen(WorkbenchScreen):
             elif isinstance(event, (MemberStarted, MemberEvent, Estimated)):
                 self.post_message(TrainingEvent(event))
 
-        watch: dict[str, Any] = {"subscribers": [publish], "stop": self.app.training_stop}
+        # From the pipe, which run to watch and what spans runs; the rest from the run's log.
+        watch: dict[str, Any] = {"subscribers": [publish], "stop": self.app.training_stop,
+                                 "kinds": (TrainStarted, MemberStarted, MemberEvent, Estimated)}
         folders: dict[str, Any] = {"runs_dir": workspace.runs_dir()}
         try:
             if run is not None:
@@ -397,11 +400,29 @@ class TrainScreen(WorkbenchScreen):
         for row in runs.read_history(run):
             self._epoch_points(row["epoch"], row.get("loss"), row.get("accuracy"),
                                row.get("val_loss"), row.get("val_accuracy"))
-        self.follow()
+        self.follow(self.follower)
 
-    def follow(self) -> None:
-        if self.follower is not None:
-            for event in self.follower.poll():
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def follow(self, follower: EventFollower) -> None:
+        """Read the watched run's new events off the UI thread (a long log is megabytes) and
+        hand them to it, until its process has let go of it; watching another run cancels this
+        one (exclusive)."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            training = runs.is_running(follower.run)  # before the read: then it reads the end
+            events = follower.poll()
+            if events:
+                try:
+                    self.app.call_from_thread(self._show_followed, follower, events)
+                except RuntimeError:  # the app is closing
+                    return
+            if not training:
+                return
+            time.sleep(FOLLOW_S)
+
+    def _show_followed(self, follower: EventFollower, events: list[Event]) -> None:
+        if follower is self.follower:  # not a run watched before
+            for event in events:
                 self.show(event)
 
     def discover(self) -> None:
@@ -411,7 +432,8 @@ class TrainScreen(WorkbenchScreen):
         if self.follower is not None and runs.is_running(self.follower.run):
             return
         live = live_runs(workspace.runs_dir())
-        if live and (self.follower is None or live[0] != self.follower.run):
+        if live and (self.follower is None or live[0] != self.follower.run
+                     or not running(self.app, "follow")):  # the same run, trained again
             self.member = self._member_of(live[0])
             self.epoch_lines = []
             self.query_one("#epochs-log", Static).update("")

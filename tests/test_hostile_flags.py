@@ -332,7 +332,7 @@ def test_search_resumes_past_a_damaged_grid_file(tmp_path, tiny_data, uninterrup
     trained = []
     trials = run_search(folder, SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",)),
                         model="linear", epochs=1, data=str(tiny_data),
-                        on_trial=lambda *args: trained.append(args))
+                        subscribers=[trained.append])
     assert trained == []
     assert {(t.optimizer, t.learning_rate, t.schedule): t.best_val_accuracy
             for t in trials} == uninterrupted[1]
@@ -352,7 +352,7 @@ def test_search_with_a_damaged_row_in_trials_csv_reruns_only_that_trial(tmp_path
     trained = []
     run_search(folder, SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",)),
                model="linear", epochs=1, data=str(tiny_data),
-               on_trial=lambda *args: trained.append(args))
+               subscribers=[trained.append])
     assert len(trained) == 1
     assert results(folder) == uninterrupted[1]
 

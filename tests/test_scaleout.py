@@ -234,10 +234,10 @@ def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_pa
     seen = []
     space = SearchSpace(("adam", "sgd"), (0.1, 0.01), ("constant",))
     trials = run_search(tmp_path / "s", space, model="linear", epochs=1, data=str(tiny_data),
-                        scale=Scale(parallel=2), on_trial=lambda *args: seen.append(args))
+                        scale=Scale(parallel=2), subscribers=[seen.append])
     cells = sorted((t.optimizer, t.learning_rate) for t in trials)
     assert cells == [("adam", 0.01), ("adam", 0.1), ("sgd", 0.01), ("sgd", 0.1)]
-    assert sorted(done for _, done, _ in seen) == [1, 2, 3, 4]
+    assert sorted(event.done for event in seen) == [1, 2, 3, 4]
     assert len((tmp_path / "s" / "trials.csv").read_text().splitlines()) == 5  # header + 4
     assert read_search(tmp_path / "s").space == space
     assert all(len(runs.read_history(tmp_path / "s" / "trials" / f"{o}-lr{lr!r}-constant")) == 1
@@ -266,7 +266,7 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
         if isinstance(event, MemberEvent) and isinstance(event.event, EpochEnded):
             stop.set()
 
-    first = cv.train_cv(recipe(tiny_data, epochs=20), 3, name="c",
+    first = cv.train_cv(recipe(tiny_data, epochs=10), 3, name="c",
                         runs_dir=tmp_path / "runs", submissions_dir=tmp_path / "subs",
                         scale=Scale(parallel=2), subscribers=[stop_at_an_epoch], stop=stop)
     assert first.status == "interrupted"
@@ -278,8 +278,8 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
     assert ended  # said for the faces (a bar to close) and in the run's own event log
     assert any(e in EventFollower(tmp_path / "runs" / e.run_id).poll() for e in ended)
     assert not (tmp_path / "subs").exists()
-    again = run_cv(tiny_data, tmp_path, Scale(parallel=2), epochs=20)
+    again = run_cv(tiny_data, tmp_path, Scale(parallel=2), epochs=10)
     assert again.status == "finished"
     assert set(started) <= set(again.runs)  # the same runs, continued
-    assert all([row["epoch"] for row in runs.read_history(run)] == list(range(1, 21))
+    assert all([row["epoch"] for row in runs.read_history(run)] == list(range(1, 11))
                for run in again.runs)

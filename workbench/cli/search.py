@@ -13,7 +13,7 @@ from rich.table import Table
 
 from workbench.cli.output import err, out
 from workbench.cli.train import EXIT_INTERRUPTED, ray_line, scale_flags, scale_of
-from workbench.engine.events import Trial
+from workbench.engine.events import Event, Trial, TrialFinished
 from workbench.engine.network.models import MODELS
 from workbench.engine.plans.search import (
     DEFAULT_LEARNING_RATES,
@@ -73,8 +73,11 @@ def run_search_command(args: argparse.Namespace) -> int:
               "trials already in trials.csv are skipped. "
               + ("Loading Keras ..." if scale.in_process else ray_line(scale)))
 
-    def on_trial(trial: Trial, done: int, total: int) -> None:
-        err.print(f"[{done}/{total}] {trial.optimizer} lr {trial.learning_rate:g} "
+    def on_trial(event: Event) -> None:
+        if not isinstance(event, TrialFinished):
+            return
+        trial = event.trial
+        err.print(f"[{event.done}/{event.total}] {trial.optimizer} lr {trial.learning_rate:g} "
                   f"{trial.schedule}: best val acc {100 * trial.best_val_accuracy:.2f}% "
                   f"(epoch {trial.epochs_to_converge}), {trial.seconds:.1f} s")
 
@@ -83,7 +86,7 @@ def run_search_command(args: argparse.Namespace) -> int:
     try:
         trials = run_search(folder, space, model=args.model, epochs=args.epochs,
                             batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
-                            data=args.data, cpu=args.cpu, on_trial=on_trial, stop=stop,
+                            data=args.data, cpu=args.cpu, subscribers=[on_trial], stop=stop,
                             scale=scale)
     except KeyboardInterrupt:
         err.print(f"Interrupted; run the same command again to resume ({folder}/trials.csv "

@@ -31,7 +31,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -312,13 +312,14 @@ def run_search(
     seed: int = SETTINGS["seed"],
     data: str | None = None,
     cpu: bool = False,
-    on_trial: Callable[[Trial, int, int], None] | None = None,
+    subscribers: Sequence[Subscriber] = (),
     stop: threading.Event | None = None,
     scale: Scale | None = None,
 ) -> list[Trial]:
-    """Run (or resume) the grid in ``folder``, one trial at a time or as ``scale`` says;
-    ``on_trial(trial, done, total)`` after each. A stop raises KeyboardInterrupt once the
-    trials in hand have ended (in this process) or been cancelled (on Ray)."""
+    """Run (or resume) the grid in ``folder``, one trial at a time or as ``scale`` says; each
+    trial reaches ``subscribers`` as a ``TrialFinished`` event. A stop raises KeyboardInterrupt
+    once the trials in hand have ended (in this process) or been cancelled (on Ray)."""
+    publish = publisher(subscribers)
     space = check_search(space, model=model, epochs=epochs, batch_size=batch_size,
                          val_split=val_split, seed=seed)
     if scale is not None:
@@ -359,8 +360,7 @@ def run_search(
             _write_trials(trials_file(folder), list(done.values()))
             runs.write_history(trial_folder(folder, row.optimizer, row.learning_rate,
                                             row.schedule), history)
-            if on_trial:
-                on_trial(row, sum(cell in done for cell in grid), space.size)
+            publish(TrialFinished(row, sum(cell in done for cell in grid), space.size))
 
         try:
             if in_process:
@@ -403,16 +403,10 @@ def _locked(folder: Path) -> Iterator[None]:
 
 def search_job(folder: Path, space: SearchSpace, *, subscribers: Sequence[Subscriber] = (),
                stop: threading.Event | None = None, **settings: Any) -> bool:
-    """``run_search`` as a job for a child process (engine/child.py), as the app runs it: each
-    trial reaches ``subscribers`` as a ``TrialFinished`` event. Returns whether ``stop`` ended
-    it before the grid did."""
-    publish = publisher(subscribers)
-
-    def on_trial(trial: Trial, done: int, total: int) -> None:
-        publish(TrialFinished(trial, done, total))
-
+    """``run_search`` as a job for a child process (engine/training/child.py), as the app runs
+    it. Returns whether ``stop`` ended it before the grid did."""
     try:
-        run_search(folder, space, on_trial=on_trial, stop=stop, **settings)
+        run_search(folder, space, subscribers=subscribers, stop=stop, **settings)
     except KeyboardInterrupt:
         return True
     return False

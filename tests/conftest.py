@@ -41,6 +41,9 @@ def isolated(tmp_path_factory, monkeypatch):
     for name in ("WORKBENCH_DATA", "WORKBENCH_HOME", "KAGGLE_USERNAME", "KAGGLE_KEY",
                  "KAGGLE_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    # Ray runs its workers at nice 15: beside two busy processes they got almost no CPU, and
+    # the Ray tests took 40 minutes. The tests' members run at the tests' own priority.
+    monkeypatch.setenv("RAY_worker_niceness", "0")
     from workbench.engine.store import workspace
 
     workspace.choose(None)  # an in-process command's --runs-dir lasts for its process

@@ -26,12 +26,6 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """The Ray tests first: they run one after another on one worker (their xdist group), the
-    longest chain of the suite, so they start while the other workers take the rest."""
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
-
-
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory, monkeypatch):
     """Each test gets its own cache folder, no WORKBENCH_DATA and no Kaggle credentials from

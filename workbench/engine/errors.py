@@ -164,9 +164,8 @@ def describe_os_error(error: OSError, words: Words = as_flag) -> str:
 
 
 def user_message(error: Exception, words: Words = as_flag) -> str:
-    """The sentence to show for an engine error or an operating-system error, the options (and
-    actions) that
-    fix it worded by ``words`` (CLI flags unless a face says otherwise)."""
+    """The sentence to show for an engine error or an operating-system error, the options and
+    actions that fix it worded by ``words`` (the CLI's unless a face says otherwise)."""
     if isinstance(error, OSError):
         return describe_os_error(error, words)
     if isinstance(error, WorkbenchError):

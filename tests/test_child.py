@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import child_pids
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import EpochEnded, Estimated, TrainStarted
-from workbench.engine.runs.run import RunBusy, is_running
+from workbench.engine.runs.run import Run, RunBusy
 from workbench.engine.training.child import run_in_child
 from workbench.engine.training.config import TrainConfig
 
@@ -114,4 +114,4 @@ def test_a_parent_killed_by_kill_9_stops_its_child_cleanly(tiny_data, tmp_path):
     parent.wait()
     status = next(tmp_path.glob("*/status.json"))
     until(lambda: json.loads(status.read_text())["status"] == "interrupted")
-    until(lambda: not is_running(status.parent))  # the child has let go of the run
+    until(lambda: not Run(status.parent).running)  # the child has let go of the run

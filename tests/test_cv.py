@@ -101,7 +101,7 @@ def test_a_stopped_cv_resumes_fold_by_fold(tiny_data, tmp_path):
                    stop=stop)
     assert first.status == "interrupted"
     fold0, fold1 = first.runs[0], first.runs[1]
-    assert runs.run_status(fold0) == "finished" and runs.run_status(fold1) == "interrupted"
+    assert runs.Run(fold0).status == "finished" and runs.Run(fold1).status == "interrupted"
     finished_at = (fold0 / "last.keras").stat().st_mtime_ns
     events = []
     second = run_cv(tiny_data, tmp_path, config=config, subscribers=[events.append])
@@ -154,13 +154,13 @@ def test_a_fold_claimed_by_another_process_is_left_to_it(tiny_data, tmp_path):
                          tmp_path / "runs") as held:
         atomic.write_json(path, {**files.read_json(path), "runs": {
             **files.read_json(path)["runs"], "1": held.id}})
-        assert runs.run_status(held.path) == "running"
+        assert runs.Run(held.path).status == "running"
         again = run_cv(tiny_data, tmp_path, config=config)
         assert again.status == "waiting"
         assert again.runs[1] == held.path and not (held.path / "last.keras").exists()
-        assert runs.run_status(again.runs[2]) == "finished"
+        assert runs.Run(again.runs[2]).status == "finished"
     # Its holder gone, the fold is free: the same CV trains it and gathers.
-    assert runs.run_status(held.path) == "interrupted"
+    assert runs.Run(held.path).status == "interrupted"
     last = run_cv(tiny_data, tmp_path, config=config)
     assert last.status == "finished" and last.runs[1] == held.path
 
@@ -181,10 +181,10 @@ def test_a_fold_recorded_running_by_a_dead_process_is_resumed(tiny_data, tmp_pat
     fold0 = first.runs[0]
     atomic.write_json(fold0 / "status.json", {**files.read_json(fold0 / "status.json"),
                                             "status": "running", "pid": os.getpid()})
-    assert runs.run_status(fold0) == "interrupted"
+    assert runs.Run(fold0).status == "interrupted"
     again = run_cv(tiny_data, tmp_path, config=config, fold=0)
     assert again.status == "waiting" and again.runs[0] == fold0
-    assert runs.run_status(fold0) == "finished" and len(runs.read_history(fold0)) == 2
+    assert runs.Run(fold0).status == "finished" and len(runs.read_history(fold0)) == 2
 
 
 def test_another_recipe_under_the_same_name_is_refused(tiny_data, tmp_path):

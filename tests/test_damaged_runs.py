@@ -25,7 +25,7 @@ from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.runs import listing, run as runs
 from workbench.engine.runs.listing import list_runs
-from workbench.engine.runs.run import run_status
+from workbench.engine.runs.run import Run
 from workbench.engine.store import files
 from workbench.engine.training.resume import plan_resume
 
@@ -234,7 +234,7 @@ def test_a_damaged_run_is_listed_as_damaged_and_stops_no_other_run(folder, case,
     capsys.readouterr()
     assert (folder / "submissions" / "b.csv").is_file()
     assert (folder / "submissions" / "ab.csv").is_file()
-    assert listing.find_run("last") == Path("runs") / B
+    assert listing.find_run("last").path == Path("runs") / B
 
     # Commands aimed at the damaged run say what is wrong, in one sentence, and change nothing.
     for argv in (["runs", "show", D], ["runs", "compare", A, D], ["predict", D],
@@ -352,20 +352,52 @@ def test_the_engine_refuses_a_bad_ensemble_name_before_anything(tmp_path):
 
 # -- the lock ------------------------------------------------------------------------------------
 
+def test_a_run_reads_each_of_its_files_once(folder, monkeypatch):
+    """Issue 33: a run is one object that reads each file once (its properties re-read them at
+    every access, and listing a run read config.json three times); its holder's writes are what
+    it reads next."""
+    from workbench.engine.store import files as store_files
+
+    reads: list[str] = []
+    real = store_files.read_small
+
+    def counted(path: Path, *args, **options):
+        reads.append(Path(path).name)
+        return real(path, *args, **options)
+
+    monkeypatch.setattr(store_files, "read_small", counted)
+    listed = list_runs(Path("runs"))
+    assert [summary.status for summary in listed] == ["finished"] * 3
+    for name in ("config.json", "status.json", "state.json", "history.csv"):
+        assert reads.count(name) == 3, name  # once for each of the three runs
+    reads.clear()
+    run = listing.find_run(A)
+    listing.summarize(run)
+    assert (run.config["model"], len(run.history), run.message, run.recorded_status) == (
+        "simple-cnn", run.epochs_done, "", "finished")
+    assert sorted(reads) == ["config.json", "history.csv", "state.json", "status.json"]
+    with runs.Run.claim(Path("runs") / B) as held:
+        held.write_state({**held.state, "epoch": 1})
+        held.set_status("interrupted", "stopped")
+        assert (held.epochs_done, held.recorded_status, held.message) == (1, "interrupted",
+                                                                          "stopped")
+    assert Run(Path("runs") / B).epochs_done == 1
+
+
 def test_running_is_read_from_the_lock_not_from_a_recorded_pid(folder):
     run = folder / "runs" / D
     # A recorded "running" with a live pid (1, init: a restarted container reuses pids) but no
     # process holding the run's lock: the run was interrupted, and can be resumed.
     write(run / "status.json", {"status": "running", "pid": 1})
-    assert run_status(run) == "interrupted"
+    assert Run(run).status == "interrupted"
     with runs.Run.claim(run):
-        assert run_status(run) == "running" and runs.is_running(run)
+        assert Run(run).status == "running" and Run(run).running
         with pytest.raises(runs.RunBusy, match="being trained by another process"):
             runs.Run.claim(run)  # another open file description: as another process would be
         with pytest.raises(WorkbenchError, match="still training"):
             listing.delete_run(run)
-    assert run_status(run) == "interrupted"
-    assert plan_resume(run, 5)[0].epochs == 5
+    assert Run(run).status == "interrupted"
+    assert plan_resume(Run(run), 5)[0].epochs == 5
 
 
 def test_a_lock_dies_with_the_process_that_holds_it(folder, capsys):
@@ -377,7 +409,7 @@ def test_a_lock_dies_with_the_process_that_holds_it(folder, capsys):
          str(run / ".lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
-        assert run_status(run) == "running"
+        assert Run(run).status == "running"
         assert main(["train", "--resume", D, "--epochs", "9"]) == 2
         one_line_error(capsys, f"run {D} is being trained by another process")
         assert main(["runs", "delete", D]) == 2
@@ -385,7 +417,7 @@ def test_a_lock_dies_with_the_process_that_holds_it(folder, capsys):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    assert run_status(run) == "interrupted"  # no stale lock: nothing to clean up
+    assert Run(run).status == "interrupted"  # no stale lock: nothing to clean up
 
 
 def test_runs_delete_removes_only_runs_of_its_folder(folder, tmp_path, capsys):
@@ -449,7 +481,7 @@ def test_resume_of_a_run_killed_before_its_first_epoch_trains_it_in_place(folder
     for name in ("state.json", "last.keras", "best.keras"):
         (run / name).unlink()
     write(run / "status.json", {"status": "running", "pid": 1})
-    config, resumed = plan_resume(run)
+    config, resumed = plan_resume(Run(run))
     assert (config.model, config.epochs, resumed) == ("simple-cnn", 3, False)
 
 
@@ -463,7 +495,7 @@ def test_resume_never_rewrites_a_damaged_run(tiny_data, tmp_path):
     stop = __import__("threading").Event()
     first = training.train(config, runs_dir=tmp_path, stop=stop, subscribers=[
         lambda event: stop.set() if type(event).__name__ == "EpochEnded" else None])
-    assert first.status == "interrupted" and run_status(first.run) == "interrupted"
+    assert first.status == "interrupted" and Run(first.run).status == "interrupted"
     # status.json says running, with a live pid: interrupted all the same, and it resumes.
     write(first.run / "status.json", {**files.read_json(first.run / "status.json"),
                                       "status": "running", "pid": 1})
@@ -472,9 +504,9 @@ def test_resume_never_rewrites_a_damaged_run(tiny_data, tmp_path):
     # A damaged TTA cache is a cache: made anew, not an error.
     from workbench.engine.training.predict import predict_run
 
-    tta = predict_run(first.run, tta=True)
+    tta = predict_run(Run.open(first.run), tta=True)
     (first.run / "tta_predictions.npz").write_bytes(b"PK\x03\x04 cut")
-    np.testing.assert_allclose(predict_run(first.run, tta=True).test_probabilities,
+    np.testing.assert_allclose(predict_run(Run.open(first.run), tta=True).test_probabilities,
                                tta.test_probabilities, rtol=1e-5)
     assert zipfile.is_zipfile(first.run / "tta_predictions.npz")
     (first.run / "config.json").write_bytes(b'{"model": "linear", "epo')
@@ -539,14 +571,14 @@ def test_no_bytes_in_a_run_file_break_the_readers(folder, damage):
         assert listed[A].status == listed[B].status == "finished"
         summary = listed[D]
         try:
-            runs.check_run(run)
+            opened = runs.Run.open(run)
         except runs.RunDamaged as error:
             assert summary.status == "damaged" and summary.problem.startswith(error.reason)
             assert "\n" not in str(error)
         else:
             assert summary.status in runs.STATUSES and summary.problem is None
-            listing.summarize(run)
-        assert isinstance(runs.read_history(run), list) and isinstance(run_status(run), str)
-        assert listing.find_run("last") == Path("runs") / (D if summary.problem is None else B)
+            listing.summarize(opened)
+        assert isinstance(runs.read_history(run), list) and isinstance(Run(run).status, str)
+        assert listing.find_run("last").path == Path("runs") / (D if summary.problem is None else B)
     finally:
         path.write_bytes(original)

@@ -63,7 +63,7 @@ def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path)
                                     submissions_dir=tmp_path / "subs",
                                     subscribers=[stop_in_second_member])
     assert first.status == "interrupted" and first.submission is None
-    assert runs.run_status(first.members[1]) == "interrupted"
+    assert runs.Run(first.members[1]).status == "interrupted"
     epoch_of_first = files.read_json(first.members[0] / "state.json")["epoch"]
 
     events = []
@@ -163,5 +163,5 @@ def test_a_member_another_process_trains_is_left_to_it(tiny_data, tmp_path, monk
                                          submissions_dir=tmp_path / "subs")
         assert result.status == "waiting" and result.submission is None
         assert not (held.path / "last.keras").exists()
-        assert runs.run_status(result.members[1]) == "finished"
+        assert runs.Run(result.members[1]).status == "finished"
         assert not (tmp_path / "subs").exists()

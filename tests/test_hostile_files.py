@@ -28,7 +28,7 @@ from workbench.engine.data.cache import cache_dir, cached_table
 from workbench.engine.data.competition import load_competition
 from workbench.engine.data.csvformat import Table, parse_csv
 from workbench.engine.data.export import export_png
-from workbench.engine.errors import WorkbenchError, describe_os_error
+from workbench.engine.errors import WorkbenchError, describe_os_error, shown
 from workbench.engine.results.submission import check_submission_text
 
 
@@ -566,6 +566,8 @@ def test_engine_messages_are_one_printable_line():
     assert message.isprintable()
     assert "\\r" in message and "\\x1b" in message and "\\ufeff" in message
     assert "\\xff" in message
+    # A file name cut to fit a message spells an undecodable byte the same way (issue 33).
+    assert shown("bad\udcff.csv" * 30, 12) == "bad\\xff.csvb..."
 
 
 @pytest.mark.parametrize("args", [["data", "info", "stray\r\x1b[2Jword"],

@@ -29,7 +29,7 @@ from workbench.engine.data.competition import load_competition
 from workbench.engine.results.submission import check_submission_file
 from workbench.engine.runs import listing, run as runs
 from workbench.engine.runs.listing import list_runs
-from workbench.engine.runs.run import read_history, run_status
+from workbench.engine.runs.run import Run, read_history
 from workbench.engine.store import files
 
 pytestmark = pytest.mark.slow
@@ -101,10 +101,10 @@ def no_temp_files(work: Path) -> None:
 
 def finished_run(run: Path, epochs: int, test_ids: np.ndarray) -> None:
     """What an uninterrupted run ends with."""
-    assert run_status(run) == "finished"
+    assert Run(run).status == "finished"
     assert [row["epoch"] for row in read_history(run)] == list(range(1, epochs + 1))
     assert files.read_json(run / "state.json")["epoch"] == epochs
-    runs.check_run(run)
+    runs.Run.open(run)
     with np.load(run / "test_predictions.npz") as test:
         np.testing.assert_array_equal(test["image_ids"], test_ids)
     assert check_submission_file(run / "submission.csv", test_ids).ok
@@ -126,7 +126,7 @@ def test_kill_9_of_train_then_resume_ends_as_an_uninterrupted_run(fork, tiny_dat
                 return ["train", "--model", "linear", "--epochs", 3, "--batch-size", 64,
                         "--data", tiny_data]
             assert len(folders) == 1, folders
-            if runs.recorded_status(folders[0]) == "finished":
+            if runs.Run(folders[0]).recorded_status == "finished":
                 return None
             return ["train", "--resume", folders[0].name]
 

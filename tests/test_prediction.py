@@ -10,6 +10,7 @@ from workbench.engine.errors import WorkbenchError
 from workbench.engine.network.inference import shifted
 from workbench.engine.results.prediction import save_prediction
 from workbench.engine.results.submission import check_submission_file
+from workbench.engine.runs.run import Run
 from workbench.engine.training import fit as training
 from workbench.engine.training.config import TrainConfig
 from workbench.engine.training.predict import ensemble_runs, predict_checkpoint, predict_run
@@ -18,8 +19,8 @@ from workbench.engine.training.predict import ensemble_runs, predict_checkpoint,
 @pytest.fixture(scope="module")
 def two_runs(tiny_data, tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("runs")
-    return [training.train(TrainConfig(model="linear", epochs=2, batch_size=32, seed=seed,
-                                       data=str(tiny_data)), runs_dir=runs_dir).run
+    return [Run.open(training.train(TrainConfig(model="linear", epochs=2, batch_size=32, seed=seed,
+                                                data=str(tiny_data)), runs_dir=runs_dir).run)
             for seed in (0, 1)]
 
 
@@ -30,12 +31,12 @@ def test_shift_moves_pixels_and_fills_black():
 
 
 def test_ensemble_is_the_probability_average(two_runs):
-    members = [np.load(run / "test_predictions.npz")["probabilities"] for run in two_runs]
+    members = [np.load(run.test_predictions)["probabilities"] for run in two_runs]
     result = ensemble_runs(two_runs)
     np.testing.assert_allclose(result.test_probabilities, (members[0] + members[1]) / 2,
                                rtol=1e-6)
     # Different seeds hold out different rows: accuracy is measured where both held out.
-    vals = [np.load(run / "val_predictions.npz") for run in two_runs]
+    vals = [np.load(run.val_predictions) for run in two_runs]
     common = np.intersect1d(vals[0]["ids"], vals[1]["ids"])
     np.testing.assert_array_equal(result.val_ids, common)
     expected = np.mean([v["probabilities"][np.isin(v["ids"], common)] for v in vals], axis=0)
@@ -53,13 +54,13 @@ def test_predict_with_tta_recomputes_from_the_checkpoint(two_runs, tiny_data):
 def test_tta_predictions_are_saved_until_the_checkpoint_changes(two_runs):
     run = two_runs[1]
     first = predict_run(run, tta=True)
-    saved = run / "tta_predictions.npz"
+    saved = run.tta_predictions
     stamp = saved.stat().st_mtime_ns
     again = predict_run(run, tta=True)
     assert saved.stat().st_mtime_ns == stamp  # read back, not recomputed
     np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
     np.testing.assert_array_equal(again.val_ids, first.val_ids)
-    best = run / "best.keras"
+    best = run.best_checkpoint
     os.utime(best, ns=(stamp + 10**9, stamp + 10**9))
     predict_run(run, tta=True)
     assert saved.stat().st_mtime_ns > stamp
@@ -76,18 +77,18 @@ def test_saved_prediction_is_a_valid_submission(two_runs, tmp_path):
 def test_predict_checkpoint_uses_the_checkpoint_it_names(two_runs, tmp_path):
     from workbench.engine.network.models import build_model
 
-    run = shutil.copytree(two_runs[0], tmp_path / two_runs[0].name)
+    run = Run(shutil.copytree(two_runs[0].path, tmp_path / two_runs[0].id))
     blank = build_model("linear")
     blank.set_weights([np.zeros_like(w) for w in blank.get_weights()])
-    blank.save(run / "last.keras")
+    blank.save(run.last_checkpoint)
     best = predict_checkpoint(run)
     np.testing.assert_allclose(best.val_probabilities,
-                               np.load(run / "val_predictions.npz")["probabilities"], rtol=1e-5)
-    last = predict_checkpoint(run, "last.keras")
+                               np.load(run.val_predictions)["probabilities"], rtol=1e-5)
+    last = predict_checkpoint(run, run.last_checkpoint)
     np.testing.assert_array_equal(last.val_ids, best.val_ids)
     np.testing.assert_allclose(last.val_probabilities, 0.1, rtol=1e-3)  # zero weights: uniform
     with pytest.raises(WorkbenchError, match="no checkpoint"):
-        predict_checkpoint(run, "missing.keras")
+        predict_checkpoint(run, run.path / "missing.keras")
 
 
 def test_ensemble_needs_two_runs(two_runs):

@@ -140,7 +140,7 @@ def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path,
     for key in ("labels", "folds", "ids"):
         assert np.array_equal(oof[0][key], oof[1][key])
     for fold, run in enumerate(two.runs):
-        assert runs.run_status(run) == "finished" and len(runs.read_history(run)) == 2
+        assert runs.Run(run).status == "finished" and len(runs.read_history(run)) == 2
         assert {"last.keras", "best.keras", "val_predictions.npz", "test_predictions.npz",
                 "submission.csv", "events.jsonl", "worker.json"} <= set(os.listdir(run))
         assert files.read_json(run / "config.json")["fold"] == fold
@@ -272,7 +272,7 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
     assert first.status == "interrupted"
     assert no_ray_left()
     started = [run for run in first.runs if run is not None]
-    assert "interrupted" in {runs.run_status(run) for run in started}
+    assert "interrupted" in {runs.Run(run).status for run in started}
     ended = [e.event for e in seen if isinstance(e, MemberEvent)
              and isinstance(e.event, TrainFinished) and e.event.status == "interrupted"]
     assert ended  # said for the faces (a bar to close) and in the run's own event log

@@ -37,7 +37,7 @@ def test_run_folder_holds_every_file(tiny_data, tmp_path):
     assert result.status == "finished" and result.epochs_done == 2
     assert {p.name for p in result.run.iterdir()} >= RUN_FILES
     assert result.run.name.endswith("-linear")
-    assert runs.run_status(result.run) == "finished"
+    assert runs.Run(result.run).status == "finished"
     history = runs.read_history(result.run)
     assert [row["epoch"] for row in history] == [1, 2]
     assert result.best_val_accuracy == max(row["val_accuracy"] for row in history)
@@ -153,7 +153,7 @@ def test_stop_then_resume_continues_epochs_history_and_schedule(tiny_data, tmp_p
     first = training.train(config(tiny_data, epochs=4, schedule="linear", learning_rate=0.01),
                            runs_dir=tmp_path, subscribers=[stop_after_two], stop=stop)
     assert first.status == "interrupted" and first.epochs_done == 2
-    assert runs.run_status(first.run) == "interrupted"
+    assert runs.Run(first.run).status == "interrupted"
     assert len(runs.read_history(first.run)) == 2
     resumed = training.resume(first.run)
     assert resumed.status == "finished" and resumed.epochs_done == 4

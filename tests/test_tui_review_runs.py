@@ -6,7 +6,6 @@ held-out accuracy, a damaged run with why, the delete question whole."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 from pathlib import Path
@@ -18,7 +17,7 @@ from textual.widgets import DataTable, Select, Static
 
 from tests.helpers import Notes, settle
 from workbench.engine.data.competition import Competition
-from workbench.engine.runs.run import write_history
+from workbench.engine.runs.run import Run, write_history
 from workbench.engine.store.atomic import write_json
 from workbench.tui import app as app_module
 from workbench.tui.app import WorkbenchApp
@@ -296,10 +295,10 @@ def test_trained_on_tells_the_full_data_from_the_sample_and_a_path(tmp_path):
     sample = real_run(tmp_path, "20260301-101502-simple-cnn", rows=5_000, seed=6)
     small = real_run(tmp_path, SMALL, rows=500, data="/tmp/sample500.csv", seed=1)
     long = "/a/very/long/folder/name/of/the/data/small.csv"
-    assert [trained_on(json.loads((run / "config.json").read_text())["data"], held_out_ids(run))
+    assert [trained_on(Run(run).config["data"], held_out_ids(Run(run)))
             for run in (full, default_full, sample, small)] == [
         "full", "full", "sample", "/tmp/sample500.csv"]
-    assert trained_on(long, held_out_ids(small)) == "..." + long[-21:]
+    assert trained_on(long, held_out_ids(Run(small))) == "..." + long[-21:]
 
 
 async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_runs,

@@ -253,7 +253,7 @@ async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypa
         assert "u resumes" in status and "--resume" not in status  # the app's words, not a flag
         assert not app.screen.query_one("#progress", ProgressBar).show_eta
     run = next((tmp_path / "runs").iterdir())
-    assert runs.recorded_status(run) == "interrupted"
+    assert runs.Run(run).recorded_status == "interrupted"
 
 
 async def test_the_batch_loss_is_the_mean_since_the_last_event(tmp_path, monkeypatch):
@@ -330,7 +330,7 @@ async def test_a_training_started_by_the_cli_appears_with_live_curves(tiny_data,
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(60)
-    assert runs.recorded_status(next((tmp_path / "runs").iterdir())) == "interrupted"
+    assert runs.Run(next((tmp_path / "runs").iterdir())).recorded_status == "interrupted"
 
 
 @pytest.mark.parametrize("size", [(100, 30), (160, 50)])

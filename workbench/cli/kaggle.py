@@ -83,7 +83,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     path = Path(args.target)
     if not path.is_file():
-        path = find_run(args.target, args.runs_dir) / "submission.csv"
+        path = find_run(args.target, args.runs_dir).submission
     expected = expected_test_set(args.data, args.competition)
     message = default_message(path) if args.message is None else args.message
     try:

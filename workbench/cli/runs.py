@@ -17,8 +17,6 @@ from workbench.engine.plans.ensemble import ensemble_status, list_ensembles
 from workbench.engine.reports.roles import role_of, roles
 from workbench.engine.results.review import confused_pairs
 from workbench.engine.runs.listing import delete_run, find_run, list_runs, summarize
-from workbench.engine.runs.run import read_history
-from workbench.engine.store.files import read_json
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -203,24 +201,21 @@ def run_show(args: argparse.Namespace) -> int:
             show_cv(args.run_ref, args.runs_dir)
         return 0
     run = find_run(args.run_ref, args.runs_dir)
-    summary = summarize(run)
-    status = read_json(run / "status.json")
-    config = read_json(run / "config.json")
-    history = read_history(run)
+    summary, config, history = summarize(run), run.config, run.history
     parts = roles(args.runs_dir)
     part = role_of(summary.id, config, parts)
     if args.json:
         print(json.dumps({**run_record(summary, parts),
-                          "message": status.get("message") or None, "config": config,
-                          "history": history, "files": _files(run)}, indent=2))
+                          "message": run.message or None, "config": config,
+                          "history": history, "files": _files(run.path)}, indent=2))
         return 0
     out.print(f"{summary.id}  {summary.status}, {summary.epochs_done}/{summary.epochs} epochs, "
               f"best val acc {_percent(summary.best_val_accuracy)}"
               + (f" on {summary.held_out:,} held-out rows" if summary.held_out else "")
               + f", {_duration(summary.duration_s)}")
     out.print(f"  data: {summary.data}" + (f"; {part}" if part else ""))
-    if status.get("message"):
-        out.print(f"  {shown(str(status['message']), 500)}")
+    if run.message:
+        out.print(f"  {shown(run.message, 500)}")
     out.print("  " + ", ".join(f"{shown(key)}={_value(value)}" for key, value in config.items()))
     if history:
         table = Table("epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds")
@@ -230,7 +225,7 @@ def run_show(args: argparse.Namespace) -> int:
                           _percent(row["val_accuracy"]), _number(row["learning_rate"], ".2e"),
                           _number(row["seconds"], ".1f"))
         out.print(table)
-    out.print("  files: " + ", ".join(shown(name) for name in _files(run)))
+    out.print("  files: " + ", ".join(shown(name) for name in _files(run.path)))
     return 0
 
 
@@ -247,8 +242,8 @@ def run_compare(args: argparse.Namespace) -> int:
     runs = [find_run(ref, args.runs_dir) for ref in args.run_refs]
     if len(runs) < 2:
         raise WorkbenchError("compare needs at least two runs.")
-    configs = [read_json(run / "config.json") for run in runs]
-    histories = [read_history(run) for run in runs]
+    configs = [run.config for run in runs]
+    histories = [run.history for run in runs]
     summaries = [summarize(run) for run in runs]
     parts = roles(args.runs_dir)
     if args.json:
@@ -256,7 +251,7 @@ def run_compare(args: argparse.Namespace) -> int:
                           for summary, config, history in zip(summaries, configs, histories)],
                          indent=2))
         return 0
-    table = Table("", *(Column(run.name, overflow="fold") for run in runs))
+    table = Table("", *(Column(run.id, overflow="fold") for run in runs))
     table.add_row("data", *(s.data for s in summaries), style="bold")
     table.add_row("part", *(role_of(s.id, s.config or {}, parts) or "-" for s in summaries))
     keys = [key for key in configs[0] if key not in ("keras", "workbench")]
@@ -286,7 +281,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    run = find_run(args.run_ref, args.runs_dir, damaged=True)
+    run = find_run(args.run_ref, args.runs_dir, damaged=True).path
     if os.path.realpath(run.parent) != os.path.realpath(args.runs_dir):
         raise WorkbenchError(f"{shown(str(run))} is not in {args.runs_dir}; only runs there are "
                              "deleted (give --runs-dir for another runs folder).")

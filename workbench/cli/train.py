@@ -38,7 +38,7 @@ from workbench.engine.recipes import (
     SCHEDULES,
 )
 from workbench.engine.runs.listing import find_run
-from workbench.engine.runs.run import RunBusy, is_running
+from workbench.engine.runs.run import Run, RunBusy
 from workbench.engine.store import workspace
 from workbench.engine.store.files import MAX_NAME, NAME, check_name
 from workbench.engine.training.resume import plan_resume
@@ -306,8 +306,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume is not None:  # checked before the slow Keras import, as are the choices
         _resume_flags(args)
         run = find_run(args.resume, args.runs_dir)
-        if is_running(run):
-            raise RunBusy(run)
+        if run.running:
+            raise RunBusy(run.path)
         plan_resume(run, args.epochs)
     else:
         config = _config(args)
@@ -320,7 +320,7 @@ def run_train(args: argparse.Namespace) -> int:
             result = train(config, runs_dir=args.runs_dir, subscribers=[reporter], stop=stop,
                            tensorboard=args.tensorboard)
         else:
-            result = resume(run, epochs=args.epochs, subscribers=[reporter], stop=stop,
+            result = resume(run.path, epochs=args.epochs, subscribers=[reporter], stop=stop,
                             tensorboard=args.tensorboard)
     best = (f"best val acc {100 * result.best_val_accuracy:.2f}%"
             if result.best_val_accuracy is not None else "no validation rows")
@@ -328,8 +328,9 @@ def run_train(args: argparse.Namespace) -> int:
         err.print(interrupted_line(result))
         return EXIT_INTERRUPTED
     out.print(f"Finished {result.run} after {result.epochs_done} epochs: {best}.")
-    if (result.run / "submission.csv").is_file():
-        out.print(f"Submission: {result.run / 'submission.csv'}")
+    submission = Run(result.run).submission
+    if submission.is_file():
+        out.print(f"Submission: {submission}")
     return 0
 
 
@@ -388,7 +389,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from workbench.engine.training.predict import predict_run
 
     run = find_run(args.run_ref, args.runs_dir)
-    default = f"{run.name}{'-tta' if args.tta else ''}"
+    default = f"{run.id}{'-tta' if args.tta else ''}"
     if args.name is None and not (NAME.fullmatch(default) and len(default) <= MAX_NAME):
         raise WorkbenchError(f"the run's id cannot name its submission (it is {len(default)} "
                              "characters, or holds characters a file name should not); give "
@@ -402,7 +403,7 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict_data(run: Path, data: str, tta: bool):
+def _predict_data(run: Run, data: str, tta: bool):
     """The run's predictions for the test set of ``data``: its saved ones when that is the data
     it was trained on, else made anew with its kept checkpoint (no held-out rows: those are the
     run's own, see 'runs show')."""
@@ -411,17 +412,16 @@ def _predict_data(run: Path, data: str, tta: bool):
     from workbench.engine.data.competition import data_path, load_competition
     from workbench.engine.network.inference import load_checkpoint, predict_probabilities
     from workbench.engine.results.prediction import Prediction
-    from workbench.engine.store.files import read_json
-    from workbench.engine.training.predict import kept_checkpoint, predict_run
+    from workbench.engine.training.predict import predict_run
 
-    trained_on = read_json(run / "config.json").get("data")
+    trained_on = run.config.get("data")
     if isinstance(trained_on, str) and Path(trained_on).resolve() == data_path(data).resolve():
         return predict_run(run, tta=tta)
     competition = load_competition(data)  # before Keras loads: a bad --data is said at once
-    checkpoint = kept_checkpoint(run)
+    checkpoint = run.kept_checkpoint
     err.print(f"Predicting the {competition.n_test:,} test images of {competition.label} with "
-              f"{run.name}/{checkpoint} ...")
-    probabilities = predict_probabilities(load_checkpoint(run / checkpoint),
+              f"{run.id}/{checkpoint.name} ...")
+    probabilities = predict_probabilities(load_checkpoint(checkpoint),
                                           competition.test_images, tta)
     return Prediction(probabilities, competition.test_ids, np.zeros((0, 10), np.float32),
                       np.zeros(0, np.uint8), np.zeros(0, np.int64))
@@ -444,7 +444,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
     from workbench.engine.plans.ensemble import average
 
     members = [find_run(ref, args.runs_dir) for ref in args.run_refs]
-    seen = [os.path.realpath(run) for run in members]
+    seen = [os.path.realpath(run.path) for run in members]
     for ref, path in zip(args.run_refs, seen):
         if seen.count(path) > 1:
             raise WorkbenchError(f"run {shown(ref)} is given more than once; give each run once.")

@@ -174,7 +174,6 @@ def user_message(error: Exception, words: Words = as_flag) -> str:
 
 
 def shown(text: str, limit: int = 200) -> str:
-    """``text`` fit for a one-line message: control characters and undecodable bytes escaped,
-    cut at ``limit`` characters."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    """``text`` fit for a one-line message (``printable``), cut at ``limit`` characters."""
+    text = printable(str(text))
     return text if len(text) <= limit else text[:limit] + "..."

@@ -222,7 +222,8 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
         return CVResult(name, "waiting", state.members)
     path = manifest_path(name, runs_dir)
     with _locked(path):
-        predictions = [predict_run(run, tta) for run in state.members if run is not None]
+        predictions = [predict_run(runs.Run.open(run), tta) for run in state.members
+                       if run is not None]
         ids = predictions[0].image_ids
         other = next((run for run, p in zip(state.members, predictions)
                       if not np.array_equal(p.image_ids, ids)), None)
@@ -362,9 +363,10 @@ def cv_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> CVStatus:
                         summary.seconds if summary else 0.0, combined, summary)
     members = [runs_dir / str(ids[str(i)]) if str(i) in ids else None
                for i in range(folds + refit)]
-    finished = [run is not None and run.is_dir() and runs.run_status(run) == "finished"
-                for run in members]
-    seconds = sum(runs.recorded_seconds(run) for run in members if run is not None)
+    opened = [None if run is None else runs.Run(run) for run in members]
+    finished = [run is not None and run.path.is_dir() and run.status == "finished"
+                for run in opened]
+    seconds = sum(run.seconds for run in opened if run is not None)
     if not all(finished):
         summary = None  # a member deleted since: its figures wait for the member again
     return CVStatus(name, folds, refit, members, finished, seconds, [], summary)

@@ -122,10 +122,12 @@ def train_ensemble(
     status = train_members(_members_manifest(path), plan, members, runs_dir, scale=scale,
                            subscribers=list(subscribers), stop=stop, inputs=inputs)
     paths = [runs_dir / run for run in read_manifest(path)["members"][:members] if run]
-    accuracies = [runs.Run(run).best_val_accuracy for run in paths]
     if status != "finished":
-        return EnsembleResult(name, status, paths, accuracies)
-    prediction = ensemble_runs(paths, tta=tta)
+        return EnsembleResult(name, status, paths,
+                              [runs.Run(run).best_val_accuracy for run in paths])
+    opened = [runs.Run.open(run) for run in paths]
+    accuracies = [run.best_val_accuracy for run in opened]
+    prediction = ensemble_runs(opened, tta=tta)
     submissions_dir = submissions_dir or submissions_beside(runs_dir)
     with locks.locked(path.with_suffix(".lock")):
         locks.remove_temp_files(submissions_dir, f"{name}.")
@@ -147,12 +149,12 @@ def _members_manifest(path: Path) -> Manifest:
                     with_run)
 
 
-def average(members: list[Path], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,
+def average(members: list[runs.Run], name: str | None = None, *, runs_dir: Path = runs.RUNS_DIR,
             submissions_dir: Path | None = None, tta: bool = False,
             force: bool = False) -> EnsembleResult:
-    """Average finished runs as they are into submissions/NAME.csv, and record the ensemble
-    (an empty recipe: nothing to train) so that it is listed with its held-out accuracy.
-    ``force`` replaces an ensemble of that name (and its submission)."""
+    """Average finished runs (checked: ``Run.open``) as they are into submissions/NAME.csv,
+    and record the ensemble (an empty recipe: nothing to train) so that it is listed with its
+    held-out accuracy. ``force`` replaces an ensemble of that name (and its submission)."""
     submissions_dir = submissions_dir or submissions_beside(runs_dir)
     name = files.check_name(name or unused_name(f"ensemble-{time.strftime('%Y%m%d-%H%M%S')}",
                                                submissions_dir, runs_dir / "ensembles"),
@@ -165,10 +167,10 @@ def average(members: list[Path], name: str | None = None, *, runs_dir: Path = ru
                                  ("give another name (", Option("name"), "), or replace it (",
                                   Option("force"), ")."))
         submission = save_prediction(prediction, name, directory=submissions_dir, force=force)
-        atomic.write_json(path, {"recipe": {}, "members": [run.name for run in members]})
-    accuracies = [files.read_json(run / "state.json").get("best_val_accuracy") for run in members]
-    return EnsembleResult(name, "finished", members, accuracies, prediction, submission,
-                          last_epoch_accuracy(members))
+        atomic.write_json(path, {"recipe": {}, "members": [run.id for run in members]})
+    paths = [run.path for run in members]
+    return EnsembleResult(name, "finished", paths, [run.best_val_accuracy for run in members],
+                          prediction, submission, last_epoch_accuracy(paths))
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,9 @@ def ensemble_status(name: str, runs_dir: Path = runs.RUNS_DIR) -> EnsembleStatus
     except WorkbenchError as error:
         return EnsembleStatus(name, [], 0, 0.0, problem=str(error))
     members = [runs_dir / member for member in ids if member]  # "": not made yet
-    finished = sum(run.is_dir() and runs.run_status(run) == "finished" for run in members)
-    seconds = sum(runs.recorded_seconds(run) for run in members)
+    opened = [runs.Run(run) for run in members]
+    finished = sum(run.path.is_dir() and run.status == "finished" for run in opened)
+    seconds = sum(run.seconds for run in opened)
     status = EnsembleStatus(name, members, finished, seconds)
     if not members or finished < len(members):
         return status

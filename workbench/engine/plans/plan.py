@@ -64,14 +64,14 @@ def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
         run_id = manifest.run_of(manifest.read(manifest.path), member.index)
         folder = runs_dir / run_id if run_id else None
         if folder is not None and os.path.lexists(folder):
-            runs.check_run(folder)  # damaged: refused (deleting it lets the plan train it anew)
-            if runs.recorded_status(folder) == "finished":
+            seen = runs.Run.open(folder)  # damaged: refused (deleting it trains it anew)
+            if seen.recorded_status == "finished":
                 return Claim(member, None, "finished", run_id=run_id)
             try:
                 run = runs.Run.claim(folder)
             except runs.RunBusy:
                 return Claim(member, None, "running", run_id=run_id)
-            if runs.recorded_status(folder) == "finished":  # finished while we waited
+            if run.recorded_status == "finished":  # finished while we waited
                 run.release()
                 return Claim(member, None, "finished", run_id=run_id)
             return Claim(member, run, "train", run_id=run_id)
@@ -91,7 +91,7 @@ def finished(manifest: Manifest, member: Member, runs_dir: Path) -> bool:
         run_id = manifest.run_of(manifest.read(manifest.path), member.index)
     except WorkbenchError:
         return False  # said by claim, in one sentence
-    return run_id is not None and runs.recorded_status(runs_dir / run_id) == "finished"
+    return run_id is not None and runs.Run(runs_dir / run_id).recorded_status == "finished"
 
 
 class Inputs:

@@ -278,7 +278,8 @@ class _Driver:
                         self.emit(MemberEvent(member.index + 1, self.total, member.kind,
                                               run.id, value))
                     elif kind == "files":
-                        write_files(run.path, value)
+                        run.receive({name: data for name, data in value.items()
+                                     if name not in remote.LOCAL_ONLY})  # this machine's own
                     else:
                         return value
             except ray_errors.TaskCancelledError:
@@ -311,7 +312,7 @@ class _Driver:
         status, and the TrainFinished its worker could not send, for the log and the faces."""
         run.set_status(status, message)
         event = TrainFinished(run.id, status, run.epochs_done, run.best_val_accuracy,
-                              runs.recorded_seconds(run.path), message)
+                              run.seconds, message)
         log(event)
         self.emit(MemberEvent(member.index + 1, self.total, member.kind, run.id, event))
 
@@ -322,11 +323,3 @@ def _estimate(config: Any, inputs: Any, members: int, threads: int, share_gpu: b
     return estimate(config, inputs.count(config), members)
 
 
-def write_files(folder: Path, files: dict[str, bytes]) -> None:
-    """A worker's files into the run's folder here, each atomically and state.json (the
-    epoch's commit point) last."""
-    names = sorted(files, key=lambda name: name == "state.json")
-    for name in names:
-        if "/" in name or name.startswith(".") or name in remote.LOCAL_ONLY:
-            continue  # never a path out of the folder, nor what is this machine's own
-        atomic.write_file(folder / name, files[name])

@@ -215,9 +215,9 @@ def export(refs: list[str], runs_dir: Path, out: Path | None = None) -> Exported
             confusions[ref] = review_cv(ref, runs_dir).confusion
         else:
             run = listing.find_run(ref, runs_dir)
-            members.append(run)
-            if (run / "val_predictions.npz").is_file():
-                confusions[run.name] = review_run(run).confusion
+            members.append(run.path)
+            if run.val_predictions.is_file():
+                confusions[run.id] = review_run(run).confusion
     folder = out or export_folder(runs_dir.parent / "exports",
                                   shown(refs[0] if len(refs) == 1 else "runs", 60))
     return export_runs(list(dict.fromkeys(members)), folder, confusions)

@@ -116,7 +116,7 @@ def held_out_accuracy(members: list[Path], key: str = "probabilities"
     best epoch; "last_probabilities" its last (see ``last_epoch_accuracy``)."""
     saved = []
     for run in members:
-        path = run / "val_predictions.npz"
+        path = runs.Run(run).val_predictions
         if not path.is_file():
             return None
         try:

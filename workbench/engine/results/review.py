@@ -4,7 +4,6 @@ and the suspect-label list that training can exclude."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -45,17 +44,17 @@ def confused_pairs(confusion: list[list[int]] | np.ndarray, count: int = 5
     return [(t, p, n) for n, t, p in pairs[:count]]
 
 
-def review_run(run: Path) -> Review:
+def review_run(run: runs.Run) -> Review:
     """Read a run's val_predictions.npz and summarise it; RunDamaged if it is damaged."""
-    path = run / "val_predictions.npz"
+    path = run.val_predictions
     if not path.is_file():
-        raise WorkbenchError(f"{run.name} has no validation predictions (it has not finished an "
+        raise WorkbenchError(f"{run.id} has no validation predictions (it has not finished an "
                              "epoch with a validation split).")
     try:
         saved = load_npz(path, "probabilities", "labels", "ids")
         return checked_review(saved["probabilities"], saved["labels"], saved["ids"], path.name)
     except ValueError as error:
-        raise runs.RunDamaged(run, str(error)) from None
+        raise runs.RunDamaged(run.path, str(error)) from None
 
 
 def checked_review(probabilities: np.ndarray, labels: np.ndarray, ids: np.ndarray,

@@ -26,9 +26,9 @@ from workbench.engine.errors import (
     printable,
     worded,
 )
+from workbench.engine.runs import run as runs
 from workbench.engine.store import workspace
 from workbench.engine.store.atomic import write_atomic
-from workbench.engine.store.files import read_json
 
 COMPETITION = "digit-recognizer"
 KAGGLE_DATA = f"data/{workspace.DOWNLOAD_NAME}"  # where kaggle download puts it
@@ -251,14 +251,12 @@ def default_message(path: Path) -> str:
     run = run_of(path)
     if run is None:
         return printable(Path(path).stem)
-    folder = Path(path).absolute().parent
-    model = read_json(folder / "config.json").get("model")
-    accuracy = read_json(folder / "state.json").get("best_val_accuracy")
+    folder = runs.Run(Path(path).absolute().parent)
+    model, accuracy = folder.config.get("model"), folder.best_val_accuracy
     if not isinstance(model, str) or not model:
         return printable(f"run {run}")
     message = f"{model} run {run.removesuffix(f'-{model}')}"
-    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) \
-            and 0 <= accuracy <= 1:
+    if accuracy is not None and 0 <= accuracy <= 1:
         message += f", val acc {100 * accuracy:.2f}%"
     return printable(message)
 

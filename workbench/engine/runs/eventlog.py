@@ -139,4 +139,4 @@ def live_runs(runs_dir: Path, within_s: float = 120.0) -> list[Path]:
                 recent.append(run)
         except OSError:
             continue
-    return [run for run in reversed(recent) if runs.is_running(run)]
+    return [run for run in reversed(recent) if runs.Run(run).running]

@@ -19,11 +19,7 @@ from workbench.engine.runs.run import (
     Run,
     RunBusy,
     RunDamaged,
-    check_run,
     delete_fix,
-    read_history,
-    recorded_seconds,
-    run_status,
 )
 from workbench.engine.store.files import NAME, read_json
 
@@ -48,18 +44,14 @@ class RunSummary:
     config: dict | None = None  # its config.json, for listings that show more
 
 
-def summarize(run: Path) -> RunSummary:
-    """The run's line of ``runs list``; RunDamaged if its folder is damaged."""
-    check_run(run)
-    config = read_json(run / "config.json")
-    state = read_json(run / "state.json")
-    ids = held_out_ids(run)
+def summarize(run: Run) -> RunSummary:
+    """The line of ``runs list`` of a run that ``Run.open`` has checked."""
+    config, ids = run.config, held_out_ids(run)
     return RunSummary(
-        id=run.name, path=run, model=config["model"], status=run_status(run),
-        epochs_done=len(read_history(run)), epochs=config["epochs"],
-        best_val_accuracy=state.get("best_val_accuracy"),
-        duration_s=recorded_seconds(run), data=trained_on(config.get("data"), ids),
-        held_out=len(ids), config=config,
+        id=run.id, path=run.path, model=config["model"], status=run.status,
+        epochs_done=len(run.history), epochs=config["epochs"],
+        best_val_accuracy=run.best_val_accuracy, duration_s=run.seconds,
+        data=trained_on(config.get("data"), ids), held_out=len(ids), config=config,
     )
 
 
@@ -75,11 +67,11 @@ def trained_on(data: object, held_out: list[int]) -> str:
     return text if len(text) <= 24 else "..." + text[-21:]
 
 
-def held_out_ids(run: Path) -> list[int]:
+def held_out_ids(run: Run) -> list[int]:
     """The train ids (1-based rows) in the run's val_predictions.npz; none if it has none or
-    it cannot be read (``check_run`` says why)."""
+    it cannot be read (``Run.open`` says why)."""
     try:
-        with np.load(run / "val_predictions.npz", allow_pickle=False) as saved:
+        with np.load(run.val_predictions, allow_pickle=False) as saved:
             ids = saved["ids"]
         return (ids.astype(np.int64).ravel().tolist()
                 if ids.size and np.issubdtype(ids.dtype, np.integer) else [])
@@ -107,15 +99,15 @@ def list_runs(runs_dir: Path = RUNS_DIR) -> list[RunSummary]:
     summaries = []
     for run in run_folders(runs_dir):
         try:
-            summaries.append(summarize(run))
+            summaries.append(summarize(Run.open(run)))
         except RunDamaged as error:
             summaries.append(_damaged(run, error))
     return summaries
 
 
-def find_run(ref: str, runs_dir: Path = RUNS_DIR, damaged: bool = False) -> Path:
-    """A run by folder path, id, unique id prefix, or 'last' (the newest that is not damaged);
-    RunDamaged for a damaged one unless ``damaged``."""
+def find_run(ref: str, runs_dir: Path = RUNS_DIR, damaged: bool = False) -> Run:
+    """A run by folder path, id, unique id prefix, or 'last' (the newest that is not damaged),
+    checked (``Run.open``); RunDamaged for a damaged one unless ``damaged`` (then unchecked)."""
     if not ref:
         raise WorkbenchError("give a run: its id, a unique prefix of it, its folder, or 'last'.")
     direct = Path(ref)
@@ -123,11 +115,13 @@ def find_run(ref: str, runs_dir: Path = RUNS_DIR, damaged: bool = False) -> Path
                                                     and RUN_ID.fullmatch(direct.name)):
         run = direct
     elif ref == "last":
-        healthy = [run for run in reversed(run_folders(runs_dir)) if _healthy(run)]
-        if not healthy:
-            raise WorkbenchError(f"no runs in {runs_dir} yet", ("start one with ", Action("train"),
-                                                                 "."))
-        return healthy[0]
+        for folder in reversed(run_folders(runs_dir)):
+            try:
+                return Run.open(folder)
+            except RunDamaged:
+                continue
+        raise WorkbenchError(f"no runs in {runs_dir} yet", ("start one with ", Action("train"),
+                                                             "."))
     else:
         folders = run_folders(runs_dir)
         matches = [path for path in folders if path.name == ref] or [
@@ -138,17 +132,7 @@ def find_run(ref: str, runs_dir: Path = RUNS_DIR, damaged: bool = False) -> Path
             raise WorkbenchError(f"'{shown(ref)}' matches {len(matches)} runs in {runs_dir}; "
                                  "give more of the id.")
         run = matches[0]
-    if not damaged:
-        check_run(run)
-    return run
-
-
-def _healthy(run: Path) -> bool:
-    try:
-        check_run(run)
-    except RunDamaged:
-        return False
-    return True
+    return Run(run) if damaged else Run.open(run)
 
 
 def _not_a_run(ref: str, runs_dir: Path) -> WorkbenchError:

@@ -12,7 +12,7 @@
 Every file is written atomically, so a reader never sees half of one, and a run folder appears
 whole: it is made under a hidden name with its config.json and lock, then renamed. A folder
 damaged by something else (a full disk, an editor, a copy cut short) is listed as damaged with
-what is wrong (``check_run``) and never stops another run from working.
+what is wrong (``Run.open``) and never stops another run from working.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from workbench.engine.errors import Action, Part, WorkbenchError, shown
 from workbench.engine.store import workspace
@@ -99,7 +100,7 @@ def _parse_history(text: str) -> list[dict]:
 
 def read_history(run: Path) -> list[dict]:
     """History rows as dicts of floats (epoch as int; missing values as None); [] if there is
-    none or it is damaged (``check_run`` says why)."""
+    none or it is damaged (``Run.open`` says why)."""
     try:
         text = read_text(run / "history.csv")
         return _parse_history(text) if text is not None else []
@@ -116,68 +117,77 @@ def write_history(run: Path, rows: list[dict]) -> None:
     write_file(run / "history.csv", buffer.getvalue().encode())
 
 
-def check_run(run: Path) -> None:
-    """Raise RunDamaged naming the first thing wrong with ``run``'s folder: what it is, its
-    JSON files, its history, and whether its checkpoints and predictions are whole zip files
-    (cheap: their central directory; a bit flip inside shows when they are loaded)."""
-    try:
-        info = os.stat(run)
-    except OSError as error:
-        link = os.path.islink(run)
-        raise RunDamaged(run, "it is a link to itself" if link and error.errno == errno.ELOOP else
-                         "it is a link to nothing" if link else
-                         f"it cannot be read ({why(error)})") from None
-    except ValueError:
-        raise RunDamaged(run, "its name cannot be a path") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise RunDamaged(run, "it is a file, not a folder")
-    try:
-        os.listdir(run)
-    except OSError as error:
-        raise RunDamaged(run, f"its folder cannot be read ({why(error)})") from None
-    try:
-        config = load_json(run / "config.json")
+class Run:
+    """One run folder. Read by anyone: what its files hold, each file read once, when first
+    asked (a snapshot: a new ``Run`` sees what changed since). Written by the one process that
+    holds its lock (``Run.create`` makes a new run, ``Run.claim`` takes an existing one): an
+    exclusive ``flock`` on ``.lock``, released with ``release()`` or when its process ends or
+    is killed. The holder's writes replace what it read."""
+
+    def __init__(self, path: Path, fd: int | None = None) -> None:
+        self.path, self._fd = path, fd
+        self._read: dict[str, Any] = {}  # each file's content, by name, once read
+
+    @classmethod
+    def open(cls, path: Path) -> Run:
+        """The run at ``path``, checked: RunDamaged naming the first thing wrong with its
+        folder (what it is, its JSON files, its history, and whether its checkpoints and
+        predictions are whole zip files: cheap, their central directory; a bit flip inside
+        shows when they are loaded). What the check read is what the run holds."""
+        run = cls(path)
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            link = os.path.islink(path)
+            raise RunDamaged(path, "it is a link to itself" if link and error.errno == errno.ELOOP
+                             else "it is a link to nothing" if link else
+                             f"it cannot be read ({why(error)})") from None
+        except ValueError:
+            raise RunDamaged(path, "its name cannot be a path") from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise RunDamaged(path, "it is a file, not a folder")
+        try:
+            os.listdir(path)
+        except OSError as error:
+            raise RunDamaged(path, f"its folder cannot be read ({why(error)})") from None
+        try:
+            run._check()
+        except ValueError as error:
+            raise RunDamaged(path, str(error)) from None
+        return run
+
+    def _check(self) -> None:
+        """ValueError(reason) for the first of the run's files that is not what it should be."""
+        config = load_json(self.path / "config.json")
         if config is None:
             raise ValueError("config.json is missing")
         if not isinstance(config.get("model"), str) or not is_count(config.get("epochs")):
             raise ValueError("config.json has no model name or number of epochs")
         if config.get("folds") is not None and not is_count(config.get("folds")):
             raise ValueError("config.json's folds is not a number")
-        status = load_json(run / "status.json") or {}
+        status = load_json(self.path / "status.json") or {}
         if "status" in status and status["status"] not in STATUSES:
             raise ValueError("status.json's status is not one a run has")
         if not all(is_number(status.get(key, 0)) for key in ("seconds", "seconds_before",
                                                            "started")):
             raise ValueError("status.json's times are not numbers")
-        state = load_json(run / "state.json") or {}  # read before history.csv, written after
+        state = load_json(self.path / "state.json") or {}  # read before history, written after
         if not is_count(state.get("epoch", 0)):
             raise ValueError("state.json's epoch is not a count")
         if not (state.get("best_val_accuracy") is None or is_number(state["best_val_accuracy"])):
             raise ValueError("state.json's best_val_accuracy is not a number")
-        text = read_text(run / "history.csv")
+        text = read_text(self.path / "history.csv")
         history = _parse_history(text) if text is not None else []
         if len(history) < state.get("epoch", 0):
             raise ValueError(f"history.csv has {len(history)} epochs where state.json says "
                              f"{state['epoch']}")
         for name in BINARIES:
-            path = run / name
+            path = self.path / name
             if os.path.lexists(path) and not (path.is_file() and zipfile.is_zipfile(path)):
                 raise ValueError(f"{name} is cut short or is not a "
                                  f"{'checkpoint' if name.endswith('.keras') else 'NumPy'} file")
-    except ValueError as error:
-        raise RunDamaged(run, str(error)) from None
-
-
-# -- the lock ------------------------------------------------------------------------------------
-
-class Run:
-    """One run folder: what it holds, readable at any time, and, once claimed, the lock of the
-    process that trains it: an exclusive ``flock`` on ``.lock``, released with ``release()``
-    or when its process ends or is killed. ``Run.create`` makes a new run, ``Run.claim``
-    takes an existing one; only the holder writes the run's files."""
-
-    def __init__(self, path: Path, fd: int | None = None) -> None:
-        self.path, self._fd = path, fd
+        self._read.update({"config.json": config, "status.json": status, "state.json": state,
+                           "history.csv": history})
 
     @classmethod
     def create(cls, config: dict, runs_dir: Path = RUNS_DIR,
@@ -237,23 +247,71 @@ class Run:
     def claimed(self) -> bool:
         return self._fd is not None
 
+    def _file(self, name: str, read: Callable[[Path], Any]) -> Any:
+        if name not in self._read:
+            self._read[name] = read(self.path / name)
+        return self._read[name]
+
     @property
     def config(self) -> dict:
         """config.json: the recipe and what it ran with ({} if missing or damaged)."""
-        return read_json(self.path / "config.json")
+        return self._file("config.json", read_json)
 
     @property
     def state(self) -> dict:
         """state.json: epochs done, the best validation accuracy, the callbacks' state."""
-        return read_json(self.path / "state.json")
+        return self._file("state.json", read_json)
 
     @property
     def history(self) -> list[dict]:
-        return read_history(self.path)
+        """history.csv's rows (see ``read_history``)."""
+        return self._file("history.csv", lambda _: read_history(self.path))
+
+    @property
+    def recorded_status(self) -> str:
+        """The status status.json records ("interrupted" if there is none): what the run's own
+        process said last, whether or not it still runs."""
+        status = self._file("status.json", read_json).get("status")
+        return status if status in STATUSES else "interrupted"
 
     @property
     def status(self) -> str:
-        return run_status(self.path)
+        """"running" only while a process holds the run's lock; a recorded "running" whose lock
+        is free (its process crashed, was killed, or its container restarted) reads
+        "interrupted", as does a run killed before its status was first written."""
+        if self.running:
+            return "running"
+        return "interrupted" if self.recorded_status == "running" else self.recorded_status
+
+    @property
+    def running(self) -> bool:
+        """Whether a process holds the run's lock, asked anew each time: a shared,
+        non-blocking attempt on an open file of its own, released at once."""
+        try:
+            fd = os.open(self.path / LOCK, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            return False  # never claimed, or not a folder
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return False
+
+    @property
+    def message(self) -> str:
+        """What the run's process said last with its status (why it failed, say); "" if none."""
+        message = self._file("status.json", read_json).get("message")
+        return message if isinstance(message, str) else ""
+
+    @property
+    def seconds(self) -> float:
+        """The training time status.json records (0 if none, or if it is damaged)."""
+        seconds = self._file("status.json", read_json).get("seconds", 0.0)
+        return float(seconds) if is_number(seconds) and math.isfinite(seconds) else 0.0
 
     @property
     def epochs_done(self) -> int:
@@ -282,6 +340,30 @@ class Run:
     def test_predictions(self) -> Path:
         return self.path / "test_predictions.npz"
 
+    @property
+    def tta_predictions(self) -> Path:
+        """Predictions of the kept checkpoint with test-time augmentation: a cache."""
+        return self.path / "tta_predictions.npz"
+
+    @property
+    def submission(self) -> Path:
+        return self.path / "submission.csv"
+
+    @property
+    def kept_checkpoint(self) -> Path:
+        """The checkpoint the run predicts with: a CV fold's last epoch (its held-out rows are
+        what it is scored on, so no epoch may be chosen on them), else the best epoch."""
+        return self.last_checkpoint if self.config.get("folds") else self.best_checkpoint
+
+    def receive(self, files: dict[str, bytes]) -> None:
+        """Files its trainer made elsewhere (a Ray worker), into the folder, each atomically and
+        state.json (an epoch's commit point) last; never a path out of the folder."""
+        self._check_claimed()
+        for name in sorted(files, key=lambda name: name == "state.json"):
+            if "/" not in name and not name.startswith("."):
+                write_file(self.path / name, files[name])
+                self._read.pop(name, None)
+
     def write_config(self, config: dict) -> None:
         self._write_json("config.json", config)
 
@@ -292,10 +374,11 @@ class Run:
     def write_history(self, rows: list[dict]) -> None:
         self._check_claimed()
         write_history(self.path, rows)
+        self._read.pop("history.csv", None)
 
     def set_status(self, status: str, message: str = "") -> None:
         """Record the status; time spent running adds up over resumed sessions."""
-        previous = read_json(self.path / "status.json")
+        previous = self._file("status.json", read_json)
         now = time.time()
 
         def number(key: str, default: float) -> float:
@@ -314,6 +397,7 @@ class Run:
     def _write_json(self, name: str, data: dict) -> None:
         self._check_claimed()
         write_json(self.path / name, data)
+        self._read.pop(name, None)
 
     def _check_claimed(self) -> None:
         if not self.claimed:  # a programming error, never a user's: another process may train it
@@ -340,44 +424,3 @@ class RunBusy(WorkbenchError):
     def __init__(self, run: Path) -> None:
         super().__init__(f"run {shown(run.name)} is being trained by another process; wait for "
                          "it to end (or stop it) and try again.")
-
-
-def is_running(run: Path) -> bool:
-    """Whether a process holds ``run``'s lock: a shared, non-blocking attempt on an open file
-    of its own, released at once."""
-    try:
-        fd = os.open(run / LOCK, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, ValueError):
-        return False  # never claimed, or not a folder
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return False
-
-
-def recorded_status(run: Path) -> str:
-    """The status status.json records ("interrupted" if there is none): what the run's own
-    process said last, whether or not it still runs."""
-    status = read_json(run / "status.json").get("status")
-    return status if status in STATUSES else "interrupted"
-
-
-def run_status(run: Path) -> str:
-    """"running" only while a process holds the run's lock; a recorded "running" whose lock is
-    free (its process crashed, was killed, or its container restarted) reads "interrupted", as
-    does a run killed before its status was first written."""
-    if is_running(run):
-        return "running"
-    status = recorded_status(run)
-    return "interrupted" if status == "running" else status
-
-
-def recorded_seconds(run: Path) -> float:
-    """The training time status.json records (0 if none, or if it is damaged)."""
-    seconds = read_json(run / "status.json").get("seconds", 0.0)
-    return float(seconds) if is_number(seconds) and math.isfinite(seconds) else 0.0

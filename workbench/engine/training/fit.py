@@ -103,7 +103,7 @@ def resume(
 ) -> TrainResult:
     """Continue the run in folder ``run`` (see ``fit``). A damaged run, or one that another
     process trains, is refused before anything is written."""
-    runs.check_run(run)
+    runs.Run.open(run)
     if tensorboard:
         check_tensorboard()
     with runs.Run.claim(run) as claimed:
@@ -136,7 +136,7 @@ def fit(
     run, or one that cannot go on, is refused before anything is written (WorkbenchError). The
     caller keeps the claim and releases it."""
     config, resumed = ((recipe, False) if recipe is not None else
-                       plan_resume(run.path, epochs, suspects=inputs is None))  # inputs: read
+                       plan_resume(run, epochs, suspects=inputs is None))  # inputs: read
     publish = publisher([EventLog(run.path), *subscribers])  # any process can watch it live
     device = backend.device(config.cpu)
     policy = backend.precision_policy(config.precision, device)
@@ -155,8 +155,7 @@ def fit(
         raise
     run.set_status(status, message)
     done, best = run.epochs_done, run.best_val_accuracy
-    publish(TrainFinished(run.id, status, done, best, runs.recorded_seconds(run.path),
-                          message))
+    publish(TrainFinished(run.id, status, done, best, run.seconds, message))
     return TrainResult(run.path, status, done, best)
 
 

@@ -19,33 +19,31 @@ from workbench.engine.results.prediction import (
     write_npz,
 )
 from workbench.engine.runs import run as runs
-from workbench.engine.store import files
 from workbench.engine.training.config import TrainConfig
 
 
-def predict_run(run: Path, tta: bool = False) -> Prediction:
-    """A run's predictions: those saved at training (with ``tta``: those saved by an earlier TTA
-    prediction of the same best.keras, a cache made anew if damaged), else made anew from
-    best.keras. RunDamaged if the run or its saved predictions are damaged."""
-    runs.check_run(run)
+def predict_run(run: runs.Run, tta: bool = False) -> Prediction:
+    """A run's predictions (``Run.open`` has checked it): those saved at training (with ``tta``:
+    those saved by an earlier TTA prediction of the same checkpoint, a cache made anew if
+    damaged), else made anew from its kept checkpoint. RunDamaged if its saved predictions are
+    damaged."""
     if tta:
-        saved = run / "tta_predictions.npz"
-        checkpoint = run / kept_checkpoint(run)
+        saved, checkpoint = run.tta_predictions, run.kept_checkpoint
         if (saved.is_file() and checkpoint.is_file()
                 and saved.stat().st_mtime >= checkpoint.stat().st_mtime):
             try:
                 arrays = load_npz(saved, *(field.name for field in fields(Prediction)))
-                return checked(run, Prediction(*(arrays[field.name]
+                return checked(run.path, Prediction(*(arrays[field.name]
                                                   for field in fields(Prediction))), saved.name)
             except (ValueError, runs.RunDamaged):
                 pass  # a cache: made anew below
-        prediction = predict_checkpoint(run, checkpoint.name, tta=tta)
+        prediction = predict_checkpoint(run, checkpoint, tta=tta)
         write_npz(saved, **{field.name: getattr(prediction, field.name)
                             for field in fields(Prediction)})
         return prediction
-    saved_val, saved_test = run / "val_predictions.npz", run / "test_predictions.npz"
+    saved_val, saved_test = run.val_predictions, run.test_predictions
     if not saved_test.is_file():
-        return predict_checkpoint(run, kept_checkpoint(run), tta=tta)
+        return predict_checkpoint(run, run.kept_checkpoint, tta=tta)
     try:
         test = load_npz(saved_test, "probabilities", "image_ids")
         val: dict[str, np.ndarray] = (
@@ -53,29 +51,24 @@ def predict_run(run: Path, tta: bool = False) -> Prediction:
             else {"probabilities": np.zeros((0, 10), np.float32),
                   "labels": np.zeros(0, np.uint8), "ids": np.zeros(0, np.int64)})
     except ValueError as error:
-        raise runs.RunDamaged(run, str(error)) from None
-    return checked(run, Prediction(test["probabilities"], test["image_ids"],
+        raise runs.RunDamaged(run.path, str(error)) from None
+    return checked(run.path, Prediction(test["probabilities"], test["image_ids"],
                                     val["probabilities"], val["labels"], val["ids"]),
                     "its saved predictions")
 
 
-def kept_checkpoint(run: Path) -> str:
-    """The checkpoint a run predicts with: a CV fold's last epoch (its held-out rows are what it
-    is scored on, so no epoch may be chosen on them), else the best epoch."""
-    return "last.keras" if files.read_json(run / "config.json").get("folds") else "best.keras"
-
-
-def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
+def predict_checkpoint(run: runs.Run, path: Path | None = None,
                        tta: bool = False) -> Prediction:
-    """Predict the test set and the run's held-out rows anew with ``checkpoint``."""
-    path = run / checkpoint
+    """Predict the test set and the run's held-out rows anew with the checkpoint at ``path``
+    (default: its best)."""
+    path = path or run.best_checkpoint
     if not path.is_file():
-        raise WorkbenchError(f"{run.name} has no checkpoint yet",
+        raise WorkbenchError(f"{run.id} has no checkpoint yet",
                              ("train it first: resume it (", Option("resume"), ")."))
     try:
-        config = TrainConfig.from_dict(files.read_json(run / "config.json")).resolved()
+        config = TrainConfig.from_dict(run.config).resolved()
     except (TypeError, ValueError, WorkbenchError) as error:
-        raise runs.RunDamaged(run, "config.json holds a recipe that cannot be used ("
+        raise runs.RunDamaged(run.path, "config.json holds a recipe that cannot be used ("
                               f"{shown(str(error).rstrip('.'), 120)})") from None
     competition = load_competition(config.data)
     model = load_checkpoint(path)
@@ -86,7 +79,7 @@ def predict_checkpoint(run: Path, checkpoint: str = "best.keras",
         competition.train_labels[val_idx], val_idx + 1)
 
 
-def ensemble_runs(members: list[Path], tta: bool = False) -> Prediction:
+def ensemble_runs(members: list[runs.Run], tta: bool = False) -> Prediction:
     """Average the members' probabilities; validation on the rows every member held out."""
     if len(members) < 2:
         raise WorkbenchError("an ensemble needs at least two runs.")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from workbench.engine.data.suspects import read_suspects
 from workbench.engine.errors import Option, WorkbenchError, shown
-from workbench.engine.runs.run import RunDamaged, recorded_status
-from workbench.engine.store.files import read_json
+from workbench.engine.runs.run import Run, RunDamaged
 from workbench.engine.training.config import Recipe, TrainConfig
 
 
-def plan_resume(run: Path, epochs: int | None = None,
+def plan_resume(run: Run, epochs: int | None = None,
                 suspects: bool = True) -> tuple[Recipe, bool]:
     """The recipe ``run`` resumes with (up to ``epochs`` in all if given) and whether it has a
     checkpoint to continue from (without one it starts again, in the same folder);
@@ -20,13 +18,13 @@ def plan_resume(run: Path, epochs: int | None = None,
     Keras loads, and training again under the run's lock. ``suspects``: check the suspect list
     too (not when the caller has read it already)."""
     try:
-        config = TrainConfig.from_dict(read_json(run / "config.json")).resolved()
+        config = TrainConfig.from_dict(run.config).resolved()
     except (TypeError, ValueError, WorkbenchError) as error:
-        raise RunDamaged(run, "config.json holds a recipe that cannot be trained ("
+        raise RunDamaged(run.path, "config.json holds a recipe that cannot be trained ("
                          f"{shown(str(error).rstrip('.'), 120)})") from None
-    done = int(read_json(run / "state.json").get("epoch", 0))
-    checkpoint = (run / "last.keras").is_file()
-    name = shown(run.name)
+    done = run.epochs_done
+    checkpoint = run.last_checkpoint.is_file()
+    name = shown(run.id)
     if done and not checkpoint:
         raise WorkbenchError(f"{name} has done {done} epochs but its checkpoint last.keras is "
                              "gone, so it cannot continue; start a new run.")
@@ -38,7 +36,7 @@ def plan_resume(run: Path, epochs: int | None = None,
         raise WorkbenchError(f"{name} has done {done} epochs already",
                              (f"give more than {done} epochs in all (", Option("epochs"),
                               ") to train it further."))
-    if epochs is None and recorded_status(run) == "finished":
+    if epochs is None and run.recorded_status == "finished":
         done_all = (f"has done all {done} of its epochs" if done >= config.epochs else
                     f"has finished after {done} of its {config.epochs} epochs (early stopping)")
         raise WorkbenchError(f"{name} {done_all}",

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Select, Static
 
 from workbench.engine.data.drawing import centred
+from workbench.engine.runs.run import Run
 from workbench.engine.store import workspace
 from workbench.render import bar_chart, digit_blocks
 from workbench.tui.messages import CanvasChanged, DrawingPredicted, WorkFailed
@@ -163,7 +164,8 @@ class DrawScreen(WorkbenchScreen):
         self.query_one("#canvas-side").set_class(big, "-big")
 
     def on_screen_resume(self) -> None:
-        if not refill(self.query_one("#draw-run", Select), runs_with("best.keras")):
+        if not refill(self.query_one("#draw-run", Select),
+                      [run.id for run in runs_with(lambda run: run.best_checkpoint)]):
             self.model_path = None
             self.predict()
         self.query_one(Canvas).focus()
@@ -172,7 +174,7 @@ class DrawScreen(WorkbenchScreen):
     def run_chosen(self, event: Select.Changed) -> None:
         """Coming back to the screen refills the list, which chooses the same run again: its
         model is kept; only another run loads its own."""
-        path = (workspace.runs_dir() / event.value / "best.keras"
+        path = (Run(workspace.runs_dir() / event.value).best_checkpoint
                 if isinstance(event.value, str) else None)
         if path is not None and path != self.model_path:
             self.model_path, self.failed_path = path, None

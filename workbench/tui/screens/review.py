@@ -30,6 +30,7 @@ from workbench.engine.plans.cv import (
 )
 from workbench.engine.plans.dismissed import read_dismissed, toggle_dismissed
 from workbench.engine.results.review import Mistake, Review, confused_pairs, review_run
+from workbench.engine.runs.run import Run
 from workbench.engine.store import workspace
 from workbench.render import digit_blocks
 from workbench.tui.screens.base import WorkbenchScreen
@@ -89,7 +90,7 @@ def load(choice: str) -> tuple[Review, CVSummary | None]:
     if choice.startswith(CV_PREFIX):
         name = choice.removeprefix(CV_PREFIX)
         return review_cv(name, workspace.runs_dir()), read_summary(name, workspace.runs_dir())
-    return review_run(workspace.runs_dir() / choice), None
+    return review_run(Run(workspace.runs_dir() / choice)), None
 
 
 def verdict(suspect_id: int, confirmed: set[int], dismissed: set[int]) -> str:
@@ -163,7 +164,8 @@ class ReviewScreen(WorkbenchScreen):
         return True
 
     def on_screen_resume(self) -> None:
-        choices: list[str | tuple[str, str]] = [*cv_choices(), *runs_with("val_predictions.npz")]
+        choices: list[str | tuple[str, str]] = [
+            *cv_choices(), *(run.id for run in runs_with(lambda run: run.val_predictions))]
         if not refill(self.query_one("#review-run", Select), choices):
             self.query_one("#review-summary", Static).update(
                 "No run with validation predictions yet: train one (t).")

@@ -16,7 +16,7 @@ from workbench.engine.plans.cv import cv_status, list_cvs, wilson_interval
 from workbench.engine.plans.ensemble import EnsembleResult, average, ensemble_status, list_ensembles
 from workbench.engine.reports.roles import role_of, roles
 from workbench.engine.runs.listing import RunSummary, delete_run, list_runs
-from workbench.engine.runs.run import read_history
+from workbench.engine.runs.run import Run
 from workbench.engine.store import workspace
 from workbench.tui.messages import EnsembleAveraged
 from workbench.tui.screens.base import WorkbenchScreen
@@ -182,7 +182,7 @@ class RunsScreen(WorkbenchScreen):
         accuracy.series.clear()
         loss.series.clear()
         for run_id in shown:
-            history = read_history(workspace.runs_dir() / run_id)
+            history = Run(workspace.runs_dir() / run_id).history
             epochs = [row["epoch"] for row in history if row["val_accuracy"] is not None]
             accuracy.set_series(run_id, epochs, [row["val_accuracy"] for row in history
                                                  if row["val_accuracy"] is not None])
@@ -251,7 +251,7 @@ class RunsScreen(WorkbenchScreen):
         """Average the runs' probabilities into a submission under submissions/, recorded as an
         ensemble so that the table lists it on later visits."""
         folder = workspace.runs_dir()
-        self.post_message(EnsembleAveraged(average([folder / run for run in run_ids],
+        self.post_message(EnsembleAveraged(average([Run.open(folder / run) for run in run_ids],
                                                    runs_dir=folder)))
 
     @on(EnsembleAveraged)

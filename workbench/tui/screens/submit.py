@@ -47,7 +47,7 @@ T = TypeVar("T")
 
 def submission_files() -> list[Path]:
     """Runs' submission.csv (newest first), then the files in submissions/."""
-    runs = [workspace.runs_dir() / run / "submission.csv" for run in runs_with("submission.csv")]
+    runs = [run.submission for run in runs_with(lambda run: run.submission)]
     saved = sorted(workspace.submissions_dir().glob("*.csv"), key=lambda p: p.stat().st_mtime,
                    reverse=True)
     return runs + saved

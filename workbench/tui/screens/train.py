@@ -397,7 +397,7 @@ class TrainScreen(WorkbenchScreen):
         self.last_batch = None
         for curves in self.query(Curves):
             curves.clear()
-        for row in runs.read_history(run):
+        for row in runs.Run(run).history:
             self._epoch_points(row["epoch"], row.get("loss"), row.get("accuracy"),
                                row.get("val_loss"), row.get("val_accuracy"))
         self.follow(self.follower)
@@ -409,7 +409,7 @@ class TrainScreen(WorkbenchScreen):
         one (exclusive)."""
         worker = get_current_worker()
         while not worker.is_cancelled:
-            training = runs.is_running(follower.run)  # before the read: then it reads the end
+            training = runs.Run(follower.run).running  # before the read: then it reads the end
             events = follower.poll()
             if events:
                 try:
@@ -429,7 +429,7 @@ class TrainScreen(WorkbenchScreen):
         """When the screen trains nothing, watch the newest run another process trains."""
         if self.training or not self.screen.is_current:
             return
-        if self.follower is not None and runs.is_running(self.follower.run):
+        if self.follower is not None and runs.Run(self.follower.run).running:
             return
         live = live_runs(workspace.runs_dir())
         if live and (self.follower is None or live[0] != self.follower.run
@@ -441,7 +441,7 @@ class TrainScreen(WorkbenchScreen):
 
     @staticmethod
     def _member_of(run: Path) -> str:
-        config = files.load_json(run / "config.json") or {}
+        config = runs.Run(run).config
         fold, folds = config.get("fold"), config.get("folds")
         return f"fold {fold + 1} of {folds}" if isinstance(fold, int) and folds else ""
 
@@ -509,7 +509,7 @@ class TrainScreen(WorkbenchScreen):
         event, who = wrapped.event, f"{wrapped.kind} {wrapped.index}"
         if isinstance(event, TrainStarted):
             line = f"{who}: run {event.run_id}, starting"
-            if self.follower is None or not runs.is_running(self.follower.run):
+            if self.follower is None or not runs.Run(self.follower.run).running:
                 self.member = f"{who} of {wrapped.members}"
                 self.watch_run(workspace.runs_dir() / event.run_id, own=True)
         elif isinstance(event, BatchEnded):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from textual.widgets import Select
 
 from workbench.engine.runs.listing import list_runs
+from workbench.engine.runs.run import Run
 from workbench.engine.store import workspace
 
 
-def runs_with(file_name: str) -> list[str]:
-    """Ids of the runs (newest first) whose folder holds ``file_name``."""
-    return [r.id for r in reversed(list_runs(workspace.runs_dir()))
-            if (r.path / file_name).is_file()]
+def runs_with(file: Callable[[Run], Path]) -> list[Run]:
+    """The runs (newest first) that hold ``file``: one of a run's files, such as
+    ``lambda run: run.best_checkpoint``."""
+    found = (Run(summary.path) for summary in reversed(list_runs(workspace.runs_dir())))
+    return [run for run in found if file(run).is_file()]
 
 
 def refill(select: Select, choices: Sequence[str | tuple[str, str]]) -> bool:

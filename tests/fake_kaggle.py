@@ -232,7 +232,7 @@ def served(monkeypatch, key: str = "fake-key", config_dir: Path | None = None,
     monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
     for proxy in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setattr("workbench.engine.kaggle.client.BACKOFF_S", 0.01)
+    monkeypatch.setattr("workbench.engine.kaggle.calls.BACKOFF_S", 0.01)
     from kaggle.api.kaggle_api_extended import KaggleApi
     from kagglesdk import kaggle_env
 

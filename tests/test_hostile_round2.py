@@ -16,7 +16,7 @@ from workbench.cli import main
 from workbench.engine.data.suspects import read_suspects, toggle_suspect
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import EpochEnded, TrainStarted
-from workbench.engine.kaggle import client as wb_kaggle
+from workbench.engine.kaggle import account, ledger
 from workbench.engine.plans import search
 from workbench.engine.runs import eventlog, listing
 from workbench.engine.store import files
@@ -76,24 +76,24 @@ def test_deep_json_in_search_json_is_a_damaged_folder(tmp_path):
 
 
 def test_deep_or_fifo_kaggle_state_files_read_as_empty(fifo):
-    wb_kaggle._sent_path().parent.mkdir(parents=True, exist_ok=True)
-    wb_kaggle._sent_path().write_text(DEEP)
-    assert finishes(wb_kaggle._sent) == []
-    fifo(wb_kaggle._journal_path())
-    assert finishes(wb_kaggle._journal) == {}
+    ledger.sent_path().parent.mkdir(parents=True, exist_ok=True)
+    ledger.sent_path().write_text(DEEP)
+    assert finishes(ledger.sent) == []
+    fifo(ledger.journal_path())
+    assert finishes(ledger.journal) == {}
 
 
 def test_a_deep_kaggle_json_is_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
     (tmp_path / "kaggle.json").write_text("[" * 50_000)  # deep, yet small enough to be read
     with pytest.raises(WorkbenchError, match="is not valid JSON"):
-        wb_kaggle._check_kaggle_json(tmp_path / "kaggle.json")
+        account._check_kaggle_json(tmp_path / "kaggle.json")
 
 
 def test_a_kaggle_token_that_is_a_fifo_is_refused_not_waited_on(tmp_path, fifo):
     token = fifo(tmp_path / "access_token")
     with pytest.raises(WorkbenchError, match="is not a file"):
-        finishes(lambda: wb_kaggle._read_secret_file(token, str(token)))
+        finishes(lambda: account._read_secret_file(token, str(token)))
 
 
 def test_a_trials_file_full_of_nul_bytes_reads_as_no_trials(tmp_path):

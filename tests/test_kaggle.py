@@ -5,7 +5,15 @@ import pytest
 
 from tests.fake_kaggle import TRUNCATED, served
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.kaggle import client as wb_kaggle
+from workbench.engine.kaggle import (
+    account,
+    calls,
+    download as downloading,
+    history as kaggle_history,
+    leaderboard,
+    ledger,
+    submit as submitting,
+)
 
 IDS = np.arange(1, 6)
 SECRET = "fake-key-0123456789abcdef"
@@ -27,7 +35,7 @@ def submission(tmp_path):
 
 def test_submit_uploads_the_file_and_waits_for_the_score(fake, submission):
     seen = []
-    result = wb_kaggle.submit(submission, "first try", test_ids=IDS, poll_s=0.01,
+    result = submitting.submit(submission, "first try", test_ids=IDS, poll_s=0.01,
                               on_status=seen.append)
     assert list(fake.uploads.values()) == [submission.read_bytes()]
     create = [body for _, method, body in fake.requests if method == "CreateSubmission"]
@@ -39,7 +47,7 @@ def test_submit_uploads_the_file_and_waits_for_the_score(fake, submission):
 
 
 def test_submit_without_waiting(fake, submission):
-    result = wb_kaggle.submit(submission, "quick", test_ids=IDS, wait=False)
+    result = submitting.submit(submission, "quick", test_ids=IDS, wait=False)
     assert result.status == "PENDING"
 
 
@@ -47,26 +55,26 @@ def test_invalid_submission_is_never_uploaded(fake, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("ImageId,Label\n1,7\n2,2\n")
     with pytest.raises(WorkbenchError, match="was not uploaded: 3 of the 5 test ImageIds"):
-        wb_kaggle.submit(bad, "nope", test_ids=IDS)
+        submitting.submit(bad, "nope", test_ids=IDS)
     assert fake.requests == []
 
 
 def test_default_check_is_against_kaggles_28000_test_images(fake, submission):
     with pytest.raises(WorkbenchError, match="27995 of the 28000 test ImageIds are missing"):
-        wb_kaggle.submit(submission, "wrong size")
+        submitting.submit(submission, "wrong size")
     assert fake.requests == []
 
 
 def test_submission_history_is_parsed(fake, submission):
-    wb_kaggle.submit(submission, "one", test_ids=IDS, poll_s=0.01)
-    history = wb_kaggle.submissions()
+    submitting.submit(submission, "one", test_ids=IDS, poll_s=0.01)
+    history = kaggle_history.submissions()
     assert len(history) == 1
     assert (history[0].description, history[0].file_name, history[0].status,
             history[0].public_score) == ("one", "sub.csv", "COMPLETE", "0.99123")
 
 
 def test_download_keeps_the_zip_and_checks_it(fake, tmp_path, kaggle):
-    path = wb_kaggle.download(dest=tmp_path / "data")
+    path = downloading.download(dest=tmp_path / "data")
     assert path == tmp_path / "data/digit-recognizer.zip"
     assert path.read_bytes() == fake.data_zip
 
@@ -83,7 +91,7 @@ def test_download_keeps_the_zip_and_checks_it(fake, tmp_path, kaggle):
 def test_server_errors_are_one_sentence_with_the_reason(fake, submission, status, body, phrases):
     fake.fail("StartSubmissionUpload", status, body)
     with pytest.raises(WorkbenchError) as caught:
-        wb_kaggle.submit(submission, "x", test_ids=IDS)
+        submitting.submit(submission, "x", test_ids=IDS)
     message = str(caught.value)
     assert message.startswith("submitting failed") and "\n" not in message
     for phrase in phrases:
@@ -97,7 +105,7 @@ def test_transient_errors_are_retried_then_succeed(fake, submission):
     nothing was recorded: one submission in the end."""
     fake.fail("ListSubmissions", 503, {"code": 503, "message": "busy"}, times=2)
     fake.fail("CreateSubmission", 429, {"code": 429, "message": "slow down"}, times=1)
-    result = wb_kaggle.submit(submission, "retry", test_ids=IDS, poll_s=0.01)
+    result = submitting.submit(submission, "retry", test_ids=IDS, poll_s=0.01)
     assert result.status == "COMPLETE"
     assert len(fake.submissions) == 1
     methods = [method for _, method, _ in fake.requests
@@ -115,8 +123,8 @@ def test_retries_are_bounded(fake, status, reason, fix):
     fake.fail("ListSubmissions", status, {"code": status, "message": reason}, times=10)
     with pytest.raises(WorkbenchError, match=rf"listing submissions failed \({status}\): "
                                              rf"{reason}; {fix}"):
-        wb_kaggle.submissions()
-    assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1
+        kaggle_history.submissions()
+    assert fake.calls("ListSubmissions") == calls.RETRIES + 1
 
 
 def test_no_credentials(monkeypatch, tmp_path):
@@ -124,28 +132,28 @@ def test_no_credentials(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "nothing"))
     with pytest.raises(WorkbenchError, match="no Kaggle credentials found .*kaggle.com/settings"):
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
 
 
 def test_credentials_source_names_where_not_what(monkeypatch, tmp_path):
     monkeypatch.setenv("KAGGLE_USERNAME", "tester")
     monkeypatch.setenv("KAGGLE_KEY", SECRET)
     monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    source = wb_kaggle.credentials_source()
+    source = account.credentials_source()
     assert source == "KAGGLE_USERNAME/KAGGLE_KEY" and SECRET not in source
     monkeypatch.delenv("KAGGLE_KEY")
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
     (tmp_path / "kaggle.json").write_text(f'{{"username": "tester", "key": "{SECRET}"}}')
-    assert wb_kaggle.credentials_source() == str(tmp_path / "kaggle.json")
+    assert account.credentials_source() == str(tmp_path / "kaggle.json")
 
 
 def test_a_silent_server_times_out_with_bounded_retries(fake, monkeypatch):
-    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.3)
+    monkeypatch.setattr(calls, "TIMEOUT_S", 0.3)
     fake.delay_s["ListSubmissions"] = 1.0
     with pytest.raises(WorkbenchError, match=r"listing submissions failed: Kaggle timed out "
                                              r"after 4 tries; check the network"):
-        wb_kaggle.submissions()
-    assert fake.calls("ListSubmissions") == wb_kaggle.RETRIES + 1
+        kaggle_history.submissions()
+    assert fake.calls("ListSubmissions") == calls.RETRIES + 1
 
 
 @pytest.mark.parametrize("body, phrase", [
@@ -155,29 +163,29 @@ def test_a_silent_server_times_out_with_bounded_retries(fake, monkeypatch):
 def test_a_broken_answer_is_one_sentence_and_retries_are_bounded(fake, body, phrase):
     fake.fail("ListSubmissions", 200, body, times=10)
     with pytest.raises(WorkbenchError) as caught:
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     message = str(caught.value)
     assert message.startswith("listing submissions failed") and phrase in message
     assert "\n" not in message and SECRET not in message
-    assert fake.calls("ListSubmissions") <= wb_kaggle.RETRIES + 1
+    assert fake.calls("ListSubmissions") <= calls.RETRIES + 1
 
 
 def test_a_broken_answer_once_is_retried(fake):
     fake.fail("ListSubmissions", 200, TRUNCATED, times=1)
-    assert wb_kaggle.submissions() == []
+    assert kaggle_history.submissions() == []
     assert fake.calls("ListSubmissions") == 2
 
 
 def test_a_truncated_download_keeps_the_zip_already_there(fake, tmp_path):
-    good = wb_kaggle.download(dest=tmp_path / "data")
+    good = downloading.download(dest=tmp_path / "data")
     before = good.read_bytes()
     fake.truncate_files = 10
     with pytest.raises(WorkbenchError, match="downloading failed"):
-        wb_kaggle.download(dest=tmp_path / "data")
+        downloading.download(dest=tmp_path / "data")
     assert good.read_bytes() == before
     assert [p.name for p in (tmp_path / "data").iterdir()] == [good.name]  # no leftovers
     fake.truncate_files = 1  # once: the retry gets the whole file
-    assert wb_kaggle.download(dest=tmp_path / "data").read_bytes() == before
+    assert downloading.download(dest=tmp_path / "data").read_bytes() == before
 
 
 # -- issue 19/20: the reason on the status line, the leaderboard, the run each row came from ----
@@ -188,7 +196,7 @@ def test_an_error_without_a_body_keeps_the_reason_of_its_status_line(fake):
     exception text carries the URL; the sentence has the reason alone."""
     fake.fail("ListSubmissions", 403, reason="Competition rules not accepted")
     with pytest.raises(WorkbenchError) as caught:
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     message = str(caught.value)
     assert message.startswith("listing submissions failed (403): Competition rules not "
                               "accepted; accept the rules at")
@@ -199,14 +207,14 @@ def test_the_leaderboard_place_is_read_page_by_page_until_a_worse_score(fake):
     fake.leaderboard = ["1.00000", "1.00000", "0.99800", "0.99500", "0.99500", "0.99000",
                         "0.98000"]
     fake.max_page = 2
-    assert str(wb_kaggle.standing("0.99500")) == "#4 on the public leaderboard"
+    assert str(leaderboard.standing("0.99500")) == "#4 on the public leaderboard"
     assert fake.calls("GetLeaderboard") == 2  # the second page holds a score not better
-    assert wb_kaggle.standing("1.0").position == 1
-    assert wb_kaggle.standing("0.5").position == 8  # below every entry: last
+    assert leaderboard.standing("1.0").position == 1
+    assert leaderboard.standing("0.5").position == 8  # below every entry: last
     fake.leaderboard = ["1.00000"] * 10
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wb_kaggle, "LEADERBOARD_PAGES", 2)
-        assert str(wb_kaggle.standing("0.9")) == "below the top 4 of the public leaderboard"
+        patch.setattr(leaderboard, "LEADERBOARD_PAGES", 2)
+        assert str(leaderboard.standing("0.9")) == "below the top 4 of the public leaderboard"
 
 
 def test_the_history_names_the_run_a_submission_came_from(fake, tmp_path, kaggle):
@@ -214,11 +222,11 @@ def test_the_history_names_the_run_a_submission_came_from(fake, tmp_path, kaggle
     from workbench.engine.data.competition import load_competition
 
     run = synthetic_run(tmp_path / "runs", load_competition(kaggle.zip()))
-    sent = wb_kaggle.submit(run / "submission.csv", "from a run", test_ids=np.arange(1, 13),
+    sent = submitting.submit(run / "submission.csv", "from a run", test_ids=np.arange(1, 13),
                             poll_s=0.01)
     assert (sent.run, sent.source) == (run.name, f"submission.csv (run {run.name})")
-    listed = wb_kaggle.submissions()
+    listed = kaggle_history.submissions()
     assert listed[0].run == run.name and listed[0].path == str(run / "submission.csv")
-    log = wb_kaggle._sent_path()
+    log = ledger.sent_path()
     log.write_bytes(b"[{\"ref\": cut sho")  # damaged: the history shows what Kaggle knows
-    assert wb_kaggle.submissions()[0].source == "submission.csv"
+    assert kaggle_history.submissions()[0].source == "submission.csv"

@@ -19,7 +19,14 @@ from tests.fake_kaggle import FakeKaggle, served
 from tests.helpers import Kaggle
 from tests.test_cli import assert_one_line_error
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.kaggle import client as wb_kaggle
+from workbench.engine.kaggle import (
+    account,
+    calls,
+    download as downloading,
+    history as kaggle_history,
+    ledger,
+    submit as submitting,
+)
 
 IDS = np.arange(1, 6)
 SECRET = "fake-key-5ec2e7-do-not-print"
@@ -40,7 +47,7 @@ def submission(tmp_path):
 
 
 def submit(path, message="once", again=False):
-    return wb_kaggle.submit(path, message, test_ids=IDS, poll_s=0.01, again=again)
+    return submitting.submit(path, message, test_ids=IDS, poll_s=0.01, again=again)
 
 
 # -- one submission, whatever fails -----------------------------------------------------------
@@ -48,7 +55,7 @@ def submit(path, message="once", again=False):
 
 def test_a_create_that_landed_then_timed_out_is_found_not_sent_again(fake, submission,
                                                                       monkeypatch):
-    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(calls, "TIMEOUT_S", 0.5)
     fake.answer_delay_s["CreateSubmission"] = 2.0  # recorded, but the answer comes too late
     result = submit(submission)
     assert result.status == "COMPLETE" and result.description == "once"
@@ -66,7 +73,7 @@ def test_a_timed_out_submit_then_the_same_command_makes_one_submission(fake, sub
                                                                       monkeypatch):
     """The create lands but its answer times out, and the history cannot be read either: the
     command stops saying so; run again, it finds the first one instead of sending another."""
-    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(calls, "TIMEOUT_S", 0.5)
     fake.answer_delay_s["CreateSubmission"] = 2.0
     fake.fail("ListSubmissions", 503, {"code": 503, "message": "busy"}, times=99)
     with pytest.raises(WorkbenchError) as caught:
@@ -88,7 +95,7 @@ def test_a_create_that_never_landed_is_looked_up_before_each_retry(fake, submiss
         submit(submission)
     assert fake.submissions == []
     routes = [r for _, r, _ in fake.requests if r in ("CreateSubmission", "ListSubmissions")]
-    assert routes == ["CreateSubmission", "ListSubmissions"] * (wb_kaggle.RETRIES + 1)
+    assert routes == ["CreateSubmission", "ListSubmissions"] * (calls.RETRIES + 1)
     fake.faults.clear()
     assert submit(submission).status == "COMPLETE"  # the same command: not there, so sent
     assert len(fake.submissions) == 1
@@ -110,12 +117,12 @@ def test_another_message_is_not_taken_for_this_submission(fake, submission):
 
 
 def test_the_pending_journal_holds_no_credentials(fake, submission, monkeypatch):
-    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(calls, "TIMEOUT_S", 0.5)
     fake.answer_delay_s["CreateSubmission"] = 2.0
     fake.fail("ListSubmissions", 200, b"{not json", times=99)
     with pytest.raises(WorkbenchError, match="run the same command again"):
         submit(submission)
-    journal = wb_kaggle._journal_path()
+    journal = ledger.journal_path()
     assert len(json.loads(journal.read_bytes())) == 1  # this attempt, outcome unknown
     assert SECRET.encode() not in journal.read_bytes()
     assert b"tester" not in journal.read_bytes()
@@ -190,7 +197,7 @@ def config_dir(fake, monkeypatch, tmp_path):
 ])
 def test_a_broken_kaggle_json_is_named_with_the_fix(fake, config_dir, content, phrase):
     (config_dir / "kaggle.json").write_bytes(content)
-    for call in (wb_kaggle.submissions, lambda: wb_kaggle.download(dest=config_dir / "d")):
+    for call in (kaggle_history.submissions, lambda: downloading.download(dest=config_dir / "d")):
         with pytest.raises(WorkbenchError) as caught:
             call()
         message = str(caught.value)
@@ -207,7 +214,7 @@ def test_a_list_in_kaggle_json_is_refused_even_with_credentials_in_the_environme
     folder.mkdir(exist_ok=True)  # made by the client's first import, as in config_dir
     (folder / "kaggle.json").write_text("[]")
     with pytest.raises(WorkbenchError, match="kaggle.json holds list"):
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     assert fake.requests == []
 
 
@@ -215,12 +222,12 @@ def test_a_folder_named_kaggle_json_or_a_config_dir_that_is_a_file(fake, config_
                                                                    monkeypatch, tmp_path):
     (config_dir / "kaggle.json").mkdir()
     with pytest.raises(WorkbenchError, match="kaggle.json is not a file"):
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     afile = tmp_path / "afile"
     afile.write_text("x")
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(afile))
     with pytest.raises(WorkbenchError, match="KAGGLE_CONFIG_DIR is .*afile, which is a file"):
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     assert fake.requests == []
     from kaggle.api.kaggle_api_extended import KaggleApi
 
@@ -229,8 +236,8 @@ def test_a_folder_named_kaggle_json_or_a_config_dir_that_is_a_file(fake, config_
     monkeypatch.setattr(KaggleApi, "config", str(config_dir / "kaggle.json"))
     (config_dir / "kaggle.json").rmdir()
     (config_dir / "kaggle.json").write_text(json.dumps({"username": "tester", "key": SECRET}))
-    assert wb_kaggle.credentials_source() == str(config_dir / "kaggle.json")
-    assert wb_kaggle.submissions() == []
+    assert account.credentials_source() == str(config_dir / "kaggle.json")
+    assert kaggle_history.submissions() == []
 
 
 def test_a_token_file_that_is_not_text_is_named(fake, config_dir, monkeypatch, tmp_path):
@@ -238,7 +245,7 @@ def test_a_token_file_that_is_not_text_is_named(fake, config_dir, monkeypatch, t
     token.write_bytes(b"\xff\xfe\x00" + SECRET.encode())
     monkeypatch.setenv("KAGGLE_API_TOKEN", str(token))
     with pytest.raises(WorkbenchError) as caught:
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     assert "KAGGLE_API_TOKEN names is not text" in str(caught.value)
     assert SECRET not in str(caught.value)
     home_token = tmp_path / "home/.kaggle/access_token"
@@ -246,7 +253,7 @@ def test_a_token_file_that_is_not_text_is_named(fake, config_dir, monkeypatch, t
     home_token.write_bytes(b"\xff" + SECRET.encode())
     monkeypatch.delenv("KAGGLE_API_TOKEN")
     with pytest.raises(WorkbenchError, match=r"\.kaggle/access_token is not text"):
-        wb_kaggle.submissions()
+        kaggle_history.submissions()
     assert fake.requests == []
 
 
@@ -286,10 +293,10 @@ def test_the_timeout_is_installed_once_and_holds_after_a_call_ends(fake, monkeyp
     then in flight ran without one (and could hang for ever): it must stay installed."""
     from requests.adapters import HTTPAdapter
 
-    monkeypatch.setattr(wb_kaggle, "TIMEOUT_S", 0.3)
-    wb_kaggle.submissions()
+    monkeypatch.setattr(calls, "TIMEOUT_S", 0.3)
+    kaggle_history.submissions()
     installed = HTTPAdapter.send
-    wb_kaggle.submissions()
+    kaggle_history.submissions()
     assert HTTPAdapter.send is installed  # not wrapped again
     outcome = []
 
@@ -310,7 +317,7 @@ def test_an_error_response_without_a_body_keeps_its_reason():
     response = requests.Response()
     response.status_code, response.reason, response._content = 502, "Bad Gateway", b""
     assert not response  # an error Response is falsy: the old test dropped its reason
-    message = wb_kaggle._http_message("submitting", "digit-recognizer", 502,
+    message = calls._http_message("submitting", "digit-recognizer", 502,
                                       requests.HTTPError(response=response))
     assert message.startswith("submitting failed (502): Bad Gateway; Kaggle is having trouble")
 
@@ -318,7 +325,7 @@ def test_an_error_response_without_a_body_keeps_its_reason():
 @pytest.mark.parametrize("timeout", [float("nan"), float("-inf"), -1.0])
 def test_a_bad_wait_timeout_is_refused_before_anything_is_sent(fake, submission, timeout):
     with pytest.raises(WorkbenchError, match="the time to wait for a score must be a finite"):
-        wb_kaggle.submit(submission, "x", test_ids=IDS, timeout_s=timeout)
+        submitting.submit(submission, "x", test_ids=IDS, timeout_s=timeout)
     assert fake.requests == []
 
 

@@ -105,7 +105,7 @@ async def test_an_unexpected_error_in_a_kaggle_worker_leaves_the_screen_usable(
     def broken(*args, **kwargs):
         raise RuntimeError("the client changed its mind")
 
-    monkeypatch.setattr("workbench.engine.kaggle.client.submissions", broken)
+    monkeypatch.setattr("workbench.engine.kaggle.history.submissions", broken)
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(kaggle.zip()))
     heard = Notes()

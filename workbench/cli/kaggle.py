@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle.client import download
+    from workbench.engine.kaggle.download import download
 
     dest = args.dest or workspace.downloaded_data().parent
     err.print(f"Downloading {args.competition} into {printable(str(dest))} ...")
@@ -70,14 +70,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle.client import (
-        NotUploaded,
-        check_wait,
-        outcome,
-        quota,
-        sent_before,
-        submit,
-    )
+    from workbench.engine.kaggle.leaderboard import quota
+    from workbench.engine.kaggle.ledger import sent_before
+    from workbench.engine.kaggle.submit import NotUploaded, check_wait, outcome, submit
 
     check_wait(args.timeout)  # every flag before the file, and the file before Kaggle
 
@@ -126,7 +121,7 @@ def _say_quota(quota, competition: str) -> None:
 
 
 def run_submissions(args: argparse.Namespace) -> int:
-    from workbench.engine.kaggle.client import submissions
+    from workbench.engine.kaggle.history import submissions
 
     items = submissions(args.competition)
     if args.json:

@@ -10,7 +10,7 @@ import numpy as np
 from textual.message import Message
 
 from workbench.engine.events import Event, Trial
-from workbench.engine.kaggle.client import KaggleSubmission
+from workbench.engine.kaggle.history import KaggleSubmission
 from workbench.engine.plans.cv import CVResult
 from workbench.engine.plans.ensemble import EnsembleResult
 

@@ -21,7 +21,10 @@ from textual.widgets.data_table import ColumnKey
 
 from workbench.engine.data.competition import Competition
 from workbench.engine.errors import WorkbenchError, printable
-from workbench.engine.kaggle.client import KaggleSubmission, credentials_source, quota, sent_before
+from workbench.engine.kaggle.account import credentials_source
+from workbench.engine.kaggle.history import KaggleSubmission
+from workbench.engine.kaggle.leaderboard import quota
+from workbench.engine.kaggle.ledger import sent_before
 from workbench.engine.results.submission import (
     COMPETITION,
     Expectation,
@@ -259,7 +262,7 @@ class SubmitScreen(WorkbenchScreen):
 
     @background("kaggle", "Submitting to Kaggle")
     def send(self, path: Path, message: str) -> None:
-        from workbench.engine.kaggle.client import outcome, submit
+        from workbench.engine.kaggle.submit import outcome, submit
 
         def waiting(submission: KaggleSubmission) -> None:
             self.post_message(KaggleStatus(f"{submission.source}: {submission.status}, waiting "
@@ -285,7 +288,7 @@ class SubmitScreen(WorkbenchScreen):
 
     @background("kaggle-history", "Loading the Kaggle history")
     def load_history(self) -> None:
-        from workbench.engine.kaggle.client import submissions
+        from workbench.engine.kaggle.history import submissions
 
         self.post_message(KaggleHistory(submissions()))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.forks import run_forked
+from tests import forks
 from tests.helpers import Kaggle, tiny_competition_folder
 
 # The kaggle client reads this once, when first imported: every in-process client in the tests
@@ -72,9 +72,19 @@ def cli(tmp_path):
     def run(*args: str, cwd: Path = tmp_path, timeout: float = 120,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "COLUMNS": "200", **(env or {})}
-        return run_forked([str(arg) for arg in args], cwd, env, timeout)
+        return forks.run_forked([str(arg) for arg in args], cwd, env, timeout)
 
     return run
+
+
+@pytest.fixture
+def warm_children(monkeypatch):
+    """The app's training child (``run_in_child``) forked from the warm server: the same child
+    process, without its TensorFlow import (tests/test_child.py starts the real one)."""
+    from workbench.engine.training import child
+
+    forks.start_server()
+    monkeypatch.setattr(child, "subprocess", forks.as_subprocess)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from tests.conftest import engine_command
+from tests import forks
 from workbench.engine.data.competition import load_competition
 from workbench.engine.data.split import fold_split, stratified_folds
 from workbench.engine.errors import WorkbenchError
@@ -122,10 +122,9 @@ def test_fold_processes_at_once_write_what_one_process_writes(tiny_data, tmp_pat
     one = cli(*flags, "--runs-dir", tmp_path / "one")
     assert one.returncode == 0, one.stderr
     env = {**os.environ, "COLUMNS": "200"}
-    workers = [subprocess.Popen([*engine_command(), *map(str, flags), "--runs-dir",
-                                 str(tmp_path / "many"), "--fold", str(i)], cwd=tmp_path,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for i in range(3)]
+    workers = [forks.Popen([*map(str, flags), "--runs-dir", str(tmp_path / "many"), "--fold",
+                            str(i)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True) for i in range(3)]
     outputs = [worker.communicate(timeout=300) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
     assert sum("out-of-fold accuracy" in stdout for stdout, _ in outputs) >= 1

@@ -6,13 +6,13 @@ two capabilities that bypass them dropped (util-linux ``setpriv``); a file size 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import forks
 from tests.conftest import engine_command
 from tests.test_cli import assert_one_line_error
 
@@ -28,17 +28,11 @@ def _prefix() -> list[str]:
     return DROP
 
 
-def engine(*args, cwd: Path, max_file_bytes: int | None = None) -> subprocess.CompletedProcess:
-    """`workbench-engine ARGS` as a user whom file permissions bind, with an optional limit on
-    the size of any file it writes."""
-
-    def limit():
-        if max_file_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
-
+def engine(*args, cwd: Path) -> subprocess.CompletedProcess:
+    """`workbench-engine ARGS` as a user whom file permissions bind."""
     return subprocess.run([*_prefix(), *engine_command(), *map(str, args)], cwd=cwd,
                           env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True,
-                          timeout=300, preexec_fn=limit)
+                          timeout=300)
 
 
 @pytest.fixture
@@ -91,22 +85,23 @@ def test_export_into_a_read_only_folder(tiny_data, tmp_path, read_only):
 
 
 @pytest.mark.slow
-def test_a_full_disk_mid_training_keeps_the_last_checkpoint(tiny_data, tmp_path):
+def test_a_full_disk_mid_training_keeps_the_last_checkpoint(tiny_data, tmp_path, cli):
     """Epoch 1 is written; the disk fills before epoch 2's checkpoint: a clear error, the run
-    still holds epoch 1 whole (no temp files left), and --resume finishes it later."""
-    first = engine("train", "--model", "mlp", "--epochs", "1", "--data", tiny_data,
-                   cwd=tmp_path)
+    still holds epoch 1 whole (no temp files left), and --resume finishes it later. (No
+    permission is tested: the commands fork from the warm server, tests/forks.py.)"""
+    first = cli("train", "--model", "mlp", "--epochs", "1", "--data", tiny_data)
     assert first.returncode == 0, first.stderr
     run = next((tmp_path / "runs").iterdir())
     kept = {name: (run / name).read_bytes() for name in ("last.keras", "best.keras",
                                                          "state.json")}
-    full = engine("train", "--resume", run.name, "--epochs", "2", cwd=tmp_path,
-                  max_file_bytes=64_000)  # below a checkpoint's size, above the small files
+    full = forks.run_forked(["train", "--resume", run.name, "--epochs", "2"], tmp_path,
+                            {**os.environ, "COLUMNS": "200"}, timeout=300,
+                            max_file_bytes=64_000)  # below a checkpoint, above the small files
     assert_one_line_error(full, "no space left", "files written before are kept")
     assert {name: (run / name).read_bytes() for name in kept} == kept
     assert not [p.name for p in run.iterdir() if ".tmp" in p.name]
     assert '"status": "failed"' in (run / "status.json").read_text()
-    resumed = engine("train", "--resume", run.name, "--epochs", "2", cwd=tmp_path)
+    resumed = cli("train", "--resume", run.name, "--epochs", "2")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after epoch 1" in resumed.stderr
     assert (run / "history.csv").read_text().count("\n") == 3  # header + 2 epochs

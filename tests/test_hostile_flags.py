@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import engine_command
+from tests import forks
 from tests.helpers import tiny_competition_folder
 from tests.test_cli import assert_one_line_error
 from workbench.cli import main
@@ -267,17 +267,16 @@ def results(folder: Path) -> dict:
 
 
 def search_command(folder: Path, data: Path) -> list[str]:
-    return [*engine_command(), "search", "--model", "linear", *GRID, "--data", str(data),
-            "--dir", str(folder)]
+    return ["search", "--model", "linear", *GRID, "--data", str(data), "--dir", str(folder)]
 
 
 @pytest.mark.slow
 def test_search_killed_after_its_first_trial_resumes_without_losing_it(tmp_path, tiny_data,
                                                                        uninterrupted):
     folder = tmp_path / "search"
-    process = subprocess.Popen(search_command(folder, tiny_data), stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "COLUMNS": "200"})
+    process = forks.Popen(search_command(folder, tiny_data), stderr=subprocess.PIPE,
+                          stdout=subprocess.DEVNULL, text=True,
+                          env={**os.environ, "COLUMNS": "200"})
     for line in process.stderr:  # kill on the event: the first trial's line
         if line.startswith("[1/4]"):
             process.send_signal(signal.SIGKILL)
@@ -285,8 +284,8 @@ def test_search_killed_after_its_first_trial_resumes_without_losing_it(tmp_path,
     assert process.wait(timeout=120) == -signal.SIGKILL
     first = results(folder)
     assert len(first) == 1
-    again = subprocess.run(search_command(folder, tiny_data), capture_output=True, text=True,
-                           timeout=300, env={**os.environ, "COLUMNS": "200"})
+    again = forks.run_forked(search_command(folder, tiny_data), Path.cwd(),
+                             {**os.environ, "COLUMNS": "200"}, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "Traceback" not in again.stderr
     assert "[1/4]" not in again.stderr and "[4/4]" in again.stderr  # the first was kept
@@ -302,11 +301,11 @@ def test_search_killed_at_a_write_resumes_to_the_same_trials(tmp_path, tiny_data
     file's two, then each trial's trials.csv, before and after its bytes: 5 and 6 are the first
     trial's); then the same command, uninterrupted."""
     folder = tmp_path / "search"
-    killed = subprocess.run(search_command(folder, tiny_data), capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "WORKBENCH_KILL_AT": str(kill_at)})
+    killed = forks.run_forked(search_command(folder, tiny_data), Path.cwd(),
+                              {**os.environ, "WORKBENCH_KILL_AT": str(kill_at)}, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    again = subprocess.run(search_command(folder, tiny_data), capture_output=True, text=True,
-                           timeout=300)
+    again = forks.run_forked(search_command(folder, tiny_data), Path.cwd(), dict(os.environ),
+                             timeout=300)
     assert again.returncode == 0, again.stderr
     assert results(folder) == uninterrupted[1]
     assert not list(folder.glob(".*.tmp"))

@@ -13,17 +13,16 @@ WORKBENCH_FAULT_TRIALS=20, some six minutes).
 """
 
 import json
-import multiprocessing
 import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import forks
 from tests.conftest import engine_command
 from workbench.engine.data.competition import load_competition
 from workbench.engine.results.submission import check_submission_file
@@ -38,33 +37,17 @@ TRIALS = int(os.environ.get("WORKBENCH_FAULT_TRIALS", "4"))
 CHILD_TIMEOUT_S = 300
 
 
-def _command(argv: list[str], cwd: str, env: dict) -> None:
-    """A forked child: the CLI in-process, as `workbench-engine ARGV` in ``cwd``."""
-    os.chdir(cwd)
-    os.environ.update(env)
-    from workbench.cli import main
-
-    sys.exit(main(argv))
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fork():
-    """Run `workbench-engine ARGV` in a process forked from a server that has imported Keras
-    (and nothing more: no thread of TensorFlow's runs before the fork); returns its exit code,
-    -9 when it was killed."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["workbench.engine.training.fit", "workbench.cli"])
+    """Run `workbench-engine ARGV` forked from the warm server (tests/forks.py), killed at its
+    ``kill_at``th write point; returns its exit code, -9 when it was killed."""
 
     def run(argv: list[str], cwd: Path, kill_at: int = 0) -> int:
-        env = {"WORKBENCH_KILL_AT": str(kill_at), "COLUMNS": "200",
-               "WORKBENCH_CACHE_DIR": os.environ["WORKBENCH_CACHE_DIR"]}
-        child = context.Process(target=_command, args=([str(a) for a in argv], str(cwd), env))
-        child.start()
-        child.join(CHILD_TIMEOUT_S)
-        if child.exitcode is None:
-            child.kill()
+        env = {**os.environ, "WORKBENCH_KILL_AT": str(kill_at), "COLUMNS": "200"}
+        try:
+            return forks.run_forked([str(a) for a in argv], cwd, env, CHILD_TIMEOUT_S).returncode
+        except subprocess.TimeoutExpired:
             pytest.fail(f"{argv} hung")
-        return child.exitcode
 
     return run
 
@@ -206,10 +189,10 @@ def test_the_kill_hook_works_through_the_installed_command(tiny_data, tmp_path):
 
 
 def test_two_trainings_at_once_and_runs_list_meanwhile(tiny_data, tmp_path):
-    processes = [subprocess.Popen(
-        [*engine_command(), "train", "--model", "mlp", "--epochs", "3", "--seed", str(seed),
-         "--data", str(tiny_data)], cwd=tmp_path, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True) for seed in (0, 1)]
+    processes = [forks.Popen(
+        ["train", "--model", "mlp", "--epochs", "3", "--seed", str(seed), "--data",
+         str(tiny_data)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True) for seed in (0, 1)]
     listings = 0
     while any(p.poll() is None for p in processes):
         listed = list_runs(tmp_path / "runs")  # never fails while files are being written

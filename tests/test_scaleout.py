@@ -3,6 +3,7 @@ trains, members on every node of a cluster with their files back here, a killed 
 member trained again, and bad settings refused before any work."""
 
 import json
+import logging
 import os
 import socket
 import time
@@ -30,6 +31,38 @@ def loopback(monkeypatch):
     """Every Ray process binds 127.0.0.1; no $RAY_ADDRESS from outside the test."""
     monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def ray_of_this_module():
+    """Stops the warm Ray (``warm_ray``) when this module's tests are done."""
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+@pytest.fixture
+def own_ray(loopback):
+    """No Ray in this process: the plan starts one of its own, and stops it after."""
+    import ray
+
+    ray.shutdown()  # a warm one, if an earlier test started it
+
+
+@pytest.fixture
+def warm_ray(loopback, ray_of_this_module):
+    """A Ray that this process runs already, as a notebook's does: a plan uses it as it is and
+    leaves it running, so its workers, Keras imported, serve test after test (a new Ray costs
+    ~11 s: its start, each worker's TensorFlow import, its stop)."""
+    import ray
+
+    from workbench.engine.plans.scaleout import OBJECT_STORE_BYTES
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=OBJECT_STORE_BYTES,
+                 include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    return ray
 
 
 def recipe(tiny_data, **kwargs) -> TrainConfig:
@@ -123,7 +156,7 @@ def test_bad_scale_flags_fail_before_any_folder_or_keras(cli, tmp_path, loopback
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
-def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path, loopback):
+def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path, own_ray):
     seen = []
     one = run_cv(tiny_data, tmp_path / "one", None)
     two = cv.train_cv(recipe(tiny_data), 3, name="c", runs_dir=tmp_path / "two" / "runs",
@@ -156,31 +189,10 @@ def test_a_parallel_cv_trains_the_same_folds_as_one_process(tiny_data, tmp_path,
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
-def test_a_parallel_ensemble_averages_its_members(tiny_data, tmp_path, loopback,
-                                                  monkeypatch):
-    from workbench.engine.plans import scaleout
-
-    options = {"name": "e", "runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs",
-               "scale": Scale(parallel=2)}
-    result = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
-    assert result.status == "finished" and len(result.members) == 2
-    assert all(accuracy is not None for accuracy in result.member_accuracies)
-    assert result.submission is not None and result.submission.is_file()
-    assert no_ray_left()
-
-    def no_ray(*args, **kwargs):
-        raise AssertionError("Ray started for a plan with nothing left to train")
-
-    monkeypatch.setattr(scaleout, "train", no_ray)
-    again = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
-    assert again.status == "finished" and again.members == result.members
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("ray")
-def test_a_member_whose_worker_is_killed_is_trained_again(tiny_data, tmp_path, loopback,
+def test_a_member_whose_worker_is_killed_is_trained_again(tiny_data, tmp_path, own_ray,
                                                           monkeypatch):
-    monkeypatch.setenv("WORKBENCH_KILL_MEMBER", "1")  # fold 1's worker: SIGKILL in epoch 2
+    # Fold 1's worker: SIGKILL in epoch 2. Its own Ray: workers take the variable from it.
+    monkeypatch.setenv("WORKBENCH_KILL_MEMBER", "1")
     result = run_cv(tiny_data, tmp_path, Scale(parallel=2), epochs=3)
     assert result.status == "finished"
     manifest = json.loads((tmp_path / "runs" / "cv" / "c.json").read_text())
@@ -197,7 +209,7 @@ def test_a_member_whose_worker_is_killed_is_trained_again(tiny_data, tmp_path, l
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
 def test_a_cluster_trains_members_on_every_node_and_their_files_come_here(tiny_data, tmp_path,
-                                                                          loopback):
+                                                                          own_ray):
     from ray.cluster_utils import Cluster
 
     nodes = []
@@ -228,7 +240,28 @@ def test_a_cluster_trains_members_on_every_node_and_their_files_come_here(tiny_d
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
-def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_path, loopback):
+def test_a_parallel_ensemble_averages_its_members(tiny_data, tmp_path, warm_ray, monkeypatch):
+    from workbench.engine.plans import scaleout
+
+    options = {"name": "e", "runs_dir": tmp_path / "runs", "submissions_dir": tmp_path / "subs",
+               "scale": Scale(parallel=2)}
+    result = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
+    assert result.status == "finished" and len(result.members) == 2
+    assert all(accuracy is not None for accuracy in result.member_accuracies)
+    assert result.submission is not None and result.submission.is_file()
+    assert warm_ray.is_initialized()  # a Ray it did not start is left running
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("Ray started for a plan with nothing left to train")
+
+    monkeypatch.setattr(scaleout, "train", no_ray)
+    again = ensemble.train_ensemble(recipe(tiny_data), 2, **options)
+    assert again.status == "finished" and again.members == result.members
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_path, warm_ray):
     from workbench.engine.plans.search import SearchSpace, read_search, read_trials, run_search
 
     seen = []
@@ -242,7 +275,7 @@ def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_pa
     assert read_search(tmp_path / "s").space == space
     assert all(len(runs.read_history(tmp_path / "s" / "trials" / f"{o}-lr{lr!r}-constant")) == 1
                for o, lr in cells)
-    assert no_ray_left()
+    assert warm_ray.is_initialized()  # a Ray it did not start is left running
     again = run_search(tmp_path / "s", space, model="linear", epochs=1, data=str(tiny_data),
                        scale=Scale(parallel=2))  # nothing left to train: no Ray started
     assert again == read_trials(tmp_path / "s")
@@ -252,7 +285,7 @@ def test_a_parallel_search_trains_every_trial_of_its_grid_once(tiny_data, tmp_pa
 @pytest.mark.xdist_group("ray")
 def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(tiny_data,
                                                                                 tmp_path,
-                                                                                loopback):
+                                                                                warm_ray):
     import threading
 
     from workbench.engine.events import EpochEnded
@@ -270,7 +303,7 @@ def test_a_stopped_parallel_cv_keeps_what_it_did_and_the_same_call_finishes_it(t
                         runs_dir=tmp_path / "runs", submissions_dir=tmp_path / "subs",
                         scale=Scale(parallel=2), subscribers=[stop_at_an_epoch], stop=stop)
     assert first.status == "interrupted"
-    assert no_ray_left()
+    assert warm_ray.is_initialized()  # a Ray it did not start is left running
     started = [run for run in first.runs if run is not None]
     assert "interrupted" in {runs.Run(run).status for run in started}
     ended = [e.event for e in seen if isinstance(e, MemberEvent)

@@ -13,6 +13,8 @@ from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.digit_grid import DigitGrid
 
+pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
+
 
 def text(app, selector):
     return str(app.screen.query_one(selector, Static).render())

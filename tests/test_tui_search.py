@@ -27,6 +27,8 @@ from workbench.tui.screens import search as search_screen
 from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.heatmap import Heatmap
 
+pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
+
 
 def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())

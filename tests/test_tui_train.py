@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from textual.widgets import Input, ProgressBar, Select
 
-from tests.conftest import engine_command
+from tests import forks
 from tests.helpers import Notes, child_pids, until
 from workbench.engine.events import BatchEnded, EpochEnded, Predicting, TrainFinished, TrainStarted
 from workbench.engine.recipes import PRESETS
@@ -19,6 +19,8 @@ from workbench.engine.runs import run as runs
 from workbench.engine.runs.eventlog import EventLog
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
+
+pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
 
 
 def text(app, selector: str) -> str:
@@ -35,7 +37,11 @@ async def start(pilot, **fields) -> None:
 
 
 async def finished(pilot) -> None:
+    """Until the training has ended, and the reading of its run's log (off the UI thread) that
+    its last events start, and what they left is shown."""
     await pilot.app.workers.wait_for_complete()
+    await until(pilot, lambda: all(worker.is_finished for worker in pilot.app.workers),
+                seconds=120)
     await pilot.pause()
 
 
@@ -237,6 +243,9 @@ def trainers() -> list[int]:
 
 
 async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):
+    from workbench.engine.training import child
+
+    monkeypatch.setattr(child, "subprocess", subprocess)  # the real child: its priority is read
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -311,10 +320,10 @@ async def test_a_training_started_by_the_cli_appears_with_live_curves(tiny_data,
                                                                      monkeypatch):
     """A `workbench-engine train` in another process (another terminal, SSH) is watched live."""
     env = {**os.environ, "COLUMNS": "200"}
-    process = subprocess.Popen(
-        [*engine_command(), "train", "--model", "mlp", "--epochs", "500", "--data",
-         str(tiny_data)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    forks.start_server()  # before the app: see start_server
+    process = forks.Popen(["train", "--model", "mlp", "--epochs", "500", "--data",
+                           str(tiny_data)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
     try:
         monkeypatch.chdir(tmp_path)
         app = WorkbenchApp(str(tiny_data))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -59,6 +59,9 @@ from workbench.tui.widgets.curves import Curves
 from workbench.tui.widgets.keybar import KeyBar
 from workbench.tui.workers import background, running, say
 
+if TYPE_CHECKING:  # training imports Keras, which the app loads only when it trains
+    from workbench.engine.training.fit import TrainResult
+
 PLANS = [("one run", "run"), ("k-fold CV", "cv"), ("ensemble", "ensemble")]
 FOLLOW_S = 0.25  # how often the watched run's event log is read
 DISCOVER_S = 1.0  # how often, when idle, the runs folder is searched for a live run
@@ -102,6 +105,7 @@ class TrainScreen(WorkbenchScreen):
         self.last_batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
         self.epoch_lines: list[str] = []
         self.members: dict[int, str] = {}  # members training at once: a line each, by index
+        self.after_log: Callable[[], None] | None = None  # the summary, once the log is read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -417,8 +421,24 @@ class TrainScreen(WorkbenchScreen):
                 except RuntimeError:  # the app is closing
                     return
             if not training:
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._log_read)
                 return
             time.sleep(FOLLOW_S)
+
+    def _log_read(self) -> None:
+        """The watched run's log is read to its end: what waited for it is shown now."""
+        then, self.after_log = self.after_log, None
+        if then is not None:
+            then()
+
+    def _after_log(self, then: Callable[[], None]) -> None:
+        """``then`` once the watched run's log has been read to its end (its last events are
+        drawn before the summary, which they would otherwise overwrite)."""
+        if any(w.group == "follow" and not w.is_finished for w in self.app.workers):
+            self.after_log = then
+        else:
+            then()
 
     def _show_followed(self, follower: EventFollower, events: list[Event]) -> None:
         if follower is self.follower:  # not a run watched before
@@ -557,9 +577,10 @@ class TrainScreen(WorkbenchScreen):
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.show_estimate()  # a training here has just recorded its steps' time
-        self.follow()  # the last lines of the log, before the summary
         self._end()
-        result = message.result
+        self._after_log(lambda: self._show_result(message.result))
+
+    def _show_result(self, result: TrainResult | CVResult | EnsembleResult) -> None:
         if isinstance(result, CVResult):
             text = self._cv_text(result)
         elif isinstance(result, EnsembleResult):
@@ -598,10 +619,10 @@ class TrainScreen(WorkbenchScreen):
                 f"submission {result.submission}")
 
     def on_training_failed(self, message: TrainingFailed) -> None:
-        self.follow()
         self._end()
-        self.query_one("#status", Static).update(f"Training failed: {message.error}")
         self.notify(message.error, title="Training failed", severity="error", timeout=15)
+        self._after_log(lambda: self.query_one("#status", Static).update(
+            f"Training failed: {message.error}"))
 
     def _end(self) -> None:
         self.own = False

@@ -377,7 +377,7 @@ class SearchScreen(WorkbenchScreen):
                 self.post_message(SearchTrialFinished(event.trial, event.done, event.total))
 
         stopped = run_in_child("search", folder, space, subscribers=[on_event], stop=stop,
-                               **settings)
+                               kinds=(TrialFinished,), **settings)
         self.post_message(SearchEnded(folder, stopped=stopped))
 
     def on_search_trial_finished(self, message: SearchTrialFinished) -> None:

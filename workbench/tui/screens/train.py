@@ -105,7 +105,8 @@ class TrainScreen(WorkbenchScreen):
         self.last_batch: tuple[int, int, float] | None = None  # epoch, step, running mean of loss
         self.epoch_lines: list[str] = []
         self.members: dict[int, str] = {}  # members training at once: a line each, by index
-        self.after_log: Callable[[], None] | None = None  # the summary, once the log is read
+        self.log_read = False  # the watched run's log has been read to its end
+        self.after_log: Callable[[], None] | None = None  # the summary, once it has
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -397,7 +398,7 @@ class TrainScreen(WorkbenchScreen):
     def watch_run(self, run: Path, own: bool) -> None:
         """Follow ``run``'s event log from its start: the curves hold every epoch, those of
         earlier sessions of a resumed run included (from history.csv where the log lacks them)."""
-        self.follower, self.own = EventFollower(run), own
+        self.follower, self.own, self.log_read = EventFollower(run), own, False
         self.last_batch = None
         for curves in self.query(Curves):
             curves.clear()
@@ -415,30 +416,33 @@ class TrainScreen(WorkbenchScreen):
         while not worker.is_cancelled:
             training = runs.Run(follower.run).running  # before the read: then it reads the end
             events = follower.poll()
-            if events:
-                try:
+            try:
+                if events:
                     self.app.call_from_thread(self._show_followed, follower, events)
-                except RuntimeError:  # the app is closing
-                    return
+                if not training and not worker.is_cancelled:
+                    self.app.call_from_thread(self._log_read, follower)
+            except RuntimeError:  # the app is closing
+                return
             if not training:
-                if not worker.is_cancelled:
-                    self.app.call_from_thread(self._log_read)
                 return
             time.sleep(FOLLOW_S)
 
-    def _log_read(self) -> None:
-        """The watched run's log is read to its end: what waited for it is shown now."""
-        then, self.after_log = self.after_log, None
-        if then is not None:
-            then()
+    def _log_read(self, follower: EventFollower) -> None:
+        """``follower``'s log is read to its end: if it is the watched run's, what waited for
+        that is shown now."""
+        if follower is self.follower:
+            self.log_read = True
+            then, self.after_log = self.after_log, None
+            if then is not None:
+                then()
 
     def _after_log(self, then: Callable[[], None]) -> None:
         """``then`` once the watched run's log has been read to its end (its last events are
         drawn before the summary, which they would otherwise overwrite)."""
-        if any(w.group == "follow" and not w.is_finished for w in self.app.workers):
-            self.after_log = then
-        else:
+        if self.follower is None or self.log_read:
             then()
+        else:
+            self.after_log = then
 
     def _show_followed(self, follower: EventFollower, events: list[Event]) -> None:
         if follower is self.follower:  # not a run watched before

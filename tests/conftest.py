@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests import forks
@@ -56,6 +57,29 @@ def unfrozen():
 @pytest.fixture
 def kaggle(tmp_path) -> Kaggle:
     return Kaggle(tmp_path)
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path) -> Path:
+    """No Kaggle credentials: none in the environment, none in HOME, and a config folder
+    (returned, not made) that holds none."""
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
+    return tmp_path / "kcfg"
+
+
+SUBMISSION_IDS = np.arange(1, 6)  # the test ids that ``submission`` answers
+
+
+@pytest.fixture
+def submission(tmp_path) -> Path:
+    """A valid submission of five rows, for the engine's Kaggle calls given ``SUBMISSION_IDS``
+    (test_cli_kaggle's own answers the ``kaggle`` fixture's 12 test rows)."""
+    path = tmp_path / "sub.csv"
+    path.write_text("ImageId,Label\n1,7\n2,2\n3,1\n4,0\n5,4\n")
+    return path
 
 
 def engine_command() -> list[str]:

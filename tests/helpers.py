@@ -1,9 +1,10 @@
-"""Tiny Kaggle-shaped data made in the tests."""
+"""Tiny Kaggle-shaped data and runs made in the tests, a subscriber that stops a plan, and the
+processes a test leaves."""
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 import zipfile
 from pathlib import Path
 
@@ -96,33 +97,21 @@ def synthetic_run(runs_dir: Path, competition, run_id: str = "20260101-120000-si
     return run
 
 
-class Notes(list):
-    """The app's notifications as "title: message" lines, seen by a message hook
-    (``app.run_test(message_hook=notes)``): Textual's public way to watch what an app posts."""
+class StopInSecondRun:
+    """A subscriber that sets ``stop`` in the first epoch of the second run a plan starts: a
+    plan stopped with one member finished and one begun."""
 
-    def __call__(self, message) -> None:
-        from textual.notifications import Notify
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.started: list[str] = []
 
-        if isinstance(message, Notify):
-            note = message.notification
-            self.append(f"{note.title}: {note.message}" if note.title else note.message)
+    def __call__(self, event) -> None:
+        from workbench.engine.events import EpochEnded, TrainStarted
 
-
-async def until(pilot, condition, seconds: float = 60, why=None) -> None:
-    """Let the app run until ``condition()`` holds (an event in the app, a file, a server):
-    wait for the event, not for a time; fail after ``seconds``, saying ``why()`` if given."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, (
-            "the awaited event never happened" + (f": {why()}" if why else ""))
-        await pilot.pause(0.02)
-
-
-async def settle(pilot) -> None:
-    """Let every worker of the app finish, then every message they left be handled."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
+        if isinstance(event, TrainStarted):
+            self.started.append(event.run_id)
+        if isinstance(event, EpochEnded) and len(self.started) == 2 and event.epoch == 1:
+            self.stop.set()
 
 
 def child_pids(command_part: bytes = b"") -> list[int]:

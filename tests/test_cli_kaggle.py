@@ -1,13 +1,13 @@
-"""`workbench-engine kaggle ...` as a subprocess, the real client routed to the fake server."""
+"""`workbench-engine kaggle ...` as a process of its own (forked warm, tests/forks.py), the real
+client routed to the fake server."""
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import engine_command
+from tests import forks
 from tests.fake_kaggle import FakeKaggle
 from tests.test_cli import assert_one_line_error
 
@@ -20,17 +20,23 @@ def fake(kaggle):
         yield server
 
 
+def client_env(fake, tmp_path) -> dict[str, str]:
+    """The environment of a CLI whose client talks to ``fake``, with fake credentials."""
+    return {**os.environ, "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": fake.url,
+            "NO_PROXY": "", "no_proxy": "", "KAGGLE_USERNAME": "tester", "KAGGLE_KEY": SECRET,
+            "KAGGLE_CONFIG_DIR": str(tmp_path / "kcfg")}
+
+
 @pytest.fixture
 def run_kaggle(fake, tmp_path):
     """Run the CLI with fake credentials, the client routed through HTTP_PROXY to the fake."""
 
     def run(*args, **env):
-        full_env = {**os.environ, "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": fake.url,
-                    "NO_PROXY": "", "no_proxy": "", "KAGGLE_USERNAME": "tester",
-                    "KAGGLE_KEY": SECRET, "KAGGLE_CONFIG_DIR": str(tmp_path / "kcfg"), **env}
+        full_env = {**client_env(fake, tmp_path), **env}
         full_env = {k: v for k, v in full_env.items() if v is not None}
-        result = subprocess.run([*engine_command(), "kaggle", *map(str, args)], cwd=tmp_path,
-                                env=full_env, capture_output=True, text=True, timeout=120)
+        if args[0] == "submit":  # the fake scores in a moment: look again at once, not in 5 s
+            args = (*args, "--poll", "0.05")
+        result = forks.run_forked(["kaggle", *map(str, args)], tmp_path, full_env, 120)
         assert SECRET not in result.stdout + result.stderr
         return result
 
@@ -109,9 +115,8 @@ def test_credentials_never_reach_a_file_or_the_output(run_kaggle, fake, submissi
         run_kaggle("submissions", "--json"),
     ]
     env = {**os.environ, "KAGGLE_USERNAME": "tester", "KAGGLE_KEY": SECRET}
-    outputs.append(subprocess.run(
-        [*engine_command(), "train", "--model", "linear", "--epochs", "1", "--data", tiny_data],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300))
+    outputs.append(forks.run_forked(["train", "--model", "linear", "--epochs", "1", "--data",
+                                     str(tiny_data)], tmp_path, env, 300))
     assert all(result.returncode == 0 for result in outputs), [r.stderr for r in outputs]
     for result in outputs:
         assert SECRET not in result.stdout + result.stderr
@@ -139,18 +144,18 @@ def test_a_submission_the_history_lists_late_is_followed_by_its_ref(lagging, tmp
         path.parent.mkdir()
         path.write_text("ImageId,Label\n" + "".join(f"{i},{(i + number) % 10}\n"
                                                       for i in range(1, 13)))
-    env = {**os.environ, "KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": lagging.url,
-           "NO_PROXY": "", "no_proxy": "", "KAGGLE_USERNAME": "tester", "KAGGLE_KEY": SECRET,
-           "KAGGLE_CONFIG_DIR": str(tmp_path / "kcfg")}
+    env = client_env(lagging, tmp_path)
+
+    def submit(number: int):
+        return forks.run_forked(["kaggle", "submit", str(tmp_path / f"s{number}/submission.csv"),
+                                 "-m", "same", "--poll", "0.05", "--data", str(kaggle.zip())],
+                                tmp_path, env, 120)
+
     lagging.score = "0.5"
-    first = subprocess.run([*engine_command(), "kaggle", "submit", tmp_path / "s1" /
-                            "submission.csv", "-m", "same", "--data", kaggle.zip()],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    first = submit(1)
     assert first.returncode == 0, first.stderr
     lagging.score = "0.9"
-    second = subprocess.run([*engine_command(), "kaggle", "submit", tmp_path / "s2" /
-                             "submission.csv", "-m", "same", "--data", kaggle.zip()],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    second = submit(2)
     assert second.returncode == 0, second.stderr
     assert "not in the submission history" not in second.stdout
     assert "public score 0.9" in second.stdout

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests import forks
+from tests.helpers import StopInSecondRun
 from workbench.engine.data.competition import load_competition
 from workbench.engine.data.split import fold_split, stratified_folds
 from workbench.engine.errors import WorkbenchError
@@ -87,18 +88,9 @@ def test_oof_predictions_come_from_models_that_never_saw_the_row(tiny_data, tmp_
 
 
 def test_a_stopped_cv_resumes_fold_by_fold(tiny_data, tmp_path):
-    stop = threading.Event()
-    started = []
-
-    def stop_in_second_fold(event):
-        if isinstance(event, TrainStarted):
-            started.append(event.run_id)
-        if isinstance(event, EpochEnded) and len(started) == 2 and event.epoch == 1:
-            stop.set()
-
+    stopper = StopInSecondRun()
     config = recipe(tiny_data, epochs=3)
-    first = run_cv(tiny_data, tmp_path, config=config, subscribers=[stop_in_second_fold],
-                   stop=stop)
+    first = run_cv(tiny_data, tmp_path, config=config, subscribers=[stopper], stop=stopper.stop)
     assert first.status == "interrupted"
     fold0, fold1 = first.runs[0], first.runs[1]
     assert runs.Run(fold0).status == "finished" and runs.Run(fold1).status == "interrupted"

@@ -1,13 +1,13 @@
 """Ensembles trained from one recipe: members, one held-out split, resume, the submission."""
 
-import threading
 
 import numpy as np
 import pytest
 
+from tests.helpers import StopInSecondRun
 from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
-from workbench.engine.events import EpochEnded, MemberStarted, TrainStarted
+from workbench.engine.events import MemberStarted, TrainStarted
 from workbench.engine.network.inference import load_checkpoint, predict_probabilities
 from workbench.engine.plans import ensemble
 from workbench.engine.results.prediction import last_epoch_accuracy
@@ -49,19 +49,10 @@ def test_members_share_the_held_out_rows_and_differ_in_seed(tiny_data, tmp_path)
 
 
 def test_an_interrupted_ensemble_continues_where_it_stopped(tiny_data, tmp_path):
-    stop = threading.Event()
-    started = []
-
-    def stop_in_second_member(event):
-        if isinstance(event, TrainStarted):
-            started.append(event.run_id)
-        if isinstance(event, EpochEnded) and len(started) == 2 and event.epoch == 1:
-            stop.set()
-
+    stopper = StopInSecondRun()
     runs_dir = tmp_path / "runs"
-    first = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir, stop=stop,
-                                    submissions_dir=tmp_path / "subs",
-                                    subscribers=[stop_in_second_member])
+    first = ensemble.train_ensemble(recipe(tiny_data), 3, runs_dir=runs_dir, stop=stopper.stop,
+                                    submissions_dir=tmp_path / "subs", subscribers=[stopper])
     assert first.status == "interrupted" and first.submission is None
     assert runs.Run(first.members[1]).status == "interrupted"
     epoch_of_first = files.read_json(first.members[0] / "state.json")["epoch"]

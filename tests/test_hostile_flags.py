@@ -153,14 +153,16 @@ def test_a_damaged_search_json_is_named(capsys, tmp_path, monkeypatch, micro):
             "search.json is damaged", "delete it", cwd=tmp_path)
 
 
-@pytest.mark.parametrize("timeout", ["nan", "-1", "-inf", "inf"])
+@pytest.mark.parametrize("value", ["nan", "-1", "-inf", "inf"])
+@pytest.mark.parametrize(("flag", "what"), [("--timeout", "the time to wait for a score"),
+                                            ("--poll", "the poll interval")])
 def test_kaggle_submit_refuses_a_bad_wait_before_anything(capsys, tmp_path, monkeypatch,
-                                                          timeout):
+                                                          flag, what, value):
     path = tmp_path / "sub.csv"
     path.write_text("ImageId,Label\n1,1\n")
     monkeypatch.chdir(tmp_path)
-    refused(capsys, ["kaggle", "submit", path, "-m", "x", f"--timeout={timeout}"],
-            "the time to wait for a score must be a finite number of seconds", cwd=tmp_path)
+    refused(capsys, ["kaggle", "submit", path, "-m", "x", f"{flag}={value}"],
+            f"{what} must be a finite number of seconds", flag, cwd=tmp_path)
 
 
 # -- values that only the data can refuse ----------------------------------------------------

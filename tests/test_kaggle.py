@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.conftest import SUBMISSION_IDS as IDS
 from tests.fake_kaggle import TRUNCATED, served
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.kaggle import (
@@ -15,7 +16,6 @@ from workbench.engine.kaggle import (
     submit as submitting,
 )
 
-IDS = np.arange(1, 6)
 SECRET = "fake-key-0123456789abcdef"
 
 
@@ -24,13 +24,6 @@ def fake(monkeypatch, kaggle):
     """A fake Kaggle server the official client is pointed at, with fake credentials."""
     with served(monkeypatch, SECRET, data_zip=kaggle.zip().read_bytes()) as server:
         yield server
-
-
-@pytest.fixture
-def submission(tmp_path):
-    path = tmp_path / "sub.csv"
-    path.write_text("ImageId,Label\n1,7\n2,2\n3,1\n4,0\n5,4\n")
-    return path
 
 
 def test_submit_uploads_the_file_and_waits_for_the_score(fake, submission):
@@ -127,10 +120,7 @@ def test_retries_are_bounded(fake, status, reason, fix):
     assert fake.calls("ListSubmissions") == calls.RETRIES + 1
 
 
-def test_no_credentials(monkeypatch, tmp_path):
-    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "nothing"))
+def test_no_credentials(no_credentials):
     with pytest.raises(WorkbenchError, match="no Kaggle credentials found .*kaggle.com/settings"):
         kaggle_history.submissions()
 

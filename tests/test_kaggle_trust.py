@@ -10,11 +10,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
 
-from tests.conftest import engine_command
+from tests.conftest import SUBMISSION_IDS as IDS, engine_command
 from tests.fake_kaggle import FakeKaggle, served
 from tests.helpers import Kaggle
 from tests.test_cli import assert_one_line_error
@@ -28,7 +27,6 @@ from workbench.engine.kaggle import (
     submit as submitting,
 )
 
-IDS = np.arange(1, 6)
 SECRET = "fake-key-5ec2e7-do-not-print"
 
 
@@ -37,13 +35,6 @@ def fake(monkeypatch, tmp_path):
     """The fake server, the in-process client pointed at it, fake legacy credentials."""
     with served(monkeypatch, SECRET, tmp_path / "kcfg") as server:
         yield server
-
-
-@pytest.fixture
-def submission(tmp_path):
-    path = tmp_path / "sub.csv"
-    path.write_text("ImageId,Label\n1,7\n2,2\n3,1\n4,0\n5,4\n")
-    return path
 
 
 def submit(path, message="once", again=False):

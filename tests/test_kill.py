@@ -68,6 +68,18 @@ def crash_until_done(fork, argv_of, work: Path, rng: random.Random, span: int, c
     return kills
 
 
+def until_killed(tmp_path: Path, name: str, scenario) -> None:
+    """Play ``scenario(work)`` (it returns the kills it made) in fresh folders until TRIALS
+    kills in all; a kill hook that never fires fails rather than loops."""
+    kills = played = 0
+    while kills < TRIALS:
+        assert played < 4 * TRIALS, f"{kills} kills: WORKBENCH_KILL_AT does not fire"
+        work = tmp_path / f"{name}{played}"
+        work.mkdir()
+        played += 1
+        kills += scenario(work)
+
+
 def no_leftovers(work: Path) -> None:
     """Nothing a crash cut short: every run listed is whole and not "running" (its process is
     dead), and no temp file or half-made folder is left."""
@@ -96,14 +108,9 @@ def finished_run(run: Path, epochs: int, test_ids: np.ndarray) -> None:
 def test_kill_9_of_train_then_resume_ends_as_an_uninterrupted_run(fork, tiny_data, tmp_path):
     rng = random.Random(18)
     test_ids = load_competition(tiny_data).test_ids
-    kills = scenario = 0
-    while kills < TRIALS:
-        assert scenario < 4 * TRIALS, f"{kills} kills: WORKBENCH_KILL_AT does not fire"
-        work = tmp_path / f"train{scenario}"
-        work.mkdir()
-        scenario += 1
 
-        def argv_of(work=work):
+    def scenario(work: Path) -> int:
+        def argv_of():
             folders = listing.run_folders(work / "runs")
             if not folders:  # killed before its folder appeared: the same command again
                 return ["train", "--model", "linear", "--epochs", 3, "--batch-size", 64,
@@ -113,25 +120,24 @@ def test_kill_9_of_train_then_resume_ends_as_an_uninterrupted_run(fork, tiny_dat
                 return None
             return ["train", "--resume", folders[0].name]
 
-        kills += crash_until_done(fork, argv_of, work, rng, 40, no_leftovers)
+        kills = crash_until_done(fork, argv_of, work, rng, 40, no_leftovers)
         (run,) = listing.run_folders(work / "runs")
         finished_run(run, 3, test_ids)
         no_temp_files(work)
+        return kills
+
+    until_killed(tmp_path, "train", scenario)
 
 
 def test_kill_9_of_an_ensemble_then_the_same_command_ends_as_an_uninterrupted_one(
         fork, tiny_data, tmp_path):
     rng = random.Random(19)
     test_ids = load_competition(tiny_data).test_ids
-    kills = scenario = 0
-    while kills < TRIALS:
-        assert scenario < 4 * TRIALS, f"{kills} kills: WORKBENCH_KILL_AT does not fire"
-        work = tmp_path / f"ensemble{scenario}"
-        work.mkdir()
-        scenario += 1
-        argv = ["ensemble", "--members", 2, "--model", "linear", "--epochs", 1, "--batch-size",
-                64, "--data", tiny_data, "--name", "ens"]
-        kills += crash_until_done(fork, lambda argv=argv: argv, work, rng, 50, no_leftovers)
+    argv = ["ensemble", "--members", 2, "--model", "linear", "--epochs", 1, "--batch-size", 64,
+            "--data", tiny_data, "--name", "ens"]
+
+    def scenario(work: Path) -> int:
+        kills = crash_until_done(fork, lambda: argv, work, rng, 50, no_leftovers)
         manifest = json.loads((work / "runs" / "ensembles" / "ens.json").read_text())
         members = [work / "runs" / name for name in manifest["members"]]
         assert len(members) == 2 and sorted(listing.run_folders(work / "runs")) == sorted(members)
@@ -143,6 +149,9 @@ def test_kill_9_of_an_ensemble_then_the_same_command_ends_as_an_uninterrupted_on
                                 for m in members], axis=0)
             np.testing.assert_allclose(saved["probabilities"], expected, rtol=1e-5)
         no_temp_files(work)
+        return kills
+
+    until_killed(tmp_path, "ensemble", scenario)
 
 
 @pytest.mark.parametrize("by_fold", [False, True], ids=["cv", "cv --fold i"])
@@ -150,21 +159,16 @@ def test_kill_9_of_a_cv_then_the_same_command_ends_as_an_uninterrupted_one(
         fork, tiny_data, tmp_path, by_fold):
     rng = random.Random(20 + by_fold)
     competition = load_competition(tiny_data)
-    kills = scenario = 0
-    while kills < TRIALS:
-        assert scenario < 4 * TRIALS, f"{kills} kills: WORKBENCH_KILL_AT does not fire"
-        work = tmp_path / f"cv{scenario}"
-        work.mkdir()
-        scenario += 1
-        argv = ["cv", "--model", "linear", "--epochs", 1, "--batch-size", 64, "--folds", 2,
-                "--data", tiny_data, "--name", "c"]
+    argv = ["cv", "--model", "linear", "--epochs", 1, "--batch-size", 64, "--folds", 2,
+            "--data", tiny_data, "--name", "c"]
+
+    def scenario(work: Path) -> int:
         if by_fold:
-            for fold in (0, 1):  # the last fold to finish gathers the CV
-                kills += crash_until_done(fork,
-                                          lambda argv=argv, fold=fold: [*argv, "--fold", fold],
-                                          work, rng, 30, no_leftovers)
+            kills = sum(crash_until_done(fork, lambda fold=fold: [*argv, "--fold", fold], work,
+                                         rng, 30, no_leftovers)
+                        for fold in (0, 1))  # the last fold to finish gathers the CV
         else:
-            kills += crash_until_done(fork, lambda argv=argv: argv, work, rng, 60, no_leftovers)
+            kills = crash_until_done(fork, lambda: argv, work, rng, 60, no_leftovers)
         manifest = json.loads((work / "runs" / "cv" / "c.json").read_text())
         folds = [work / "runs" / manifest["runs"][str(i)] for i in range(2)]
         assert sorted(listing.run_folders(work / "runs")) == sorted(folds)
@@ -175,6 +179,9 @@ def test_kill_9_of_a_cv_then_the_same_command_ends_as_an_uninterrupted_one(
             assert (work / "runs" / "cv" / "c" / name).is_file()
         assert check_submission_file(work / "submissions" / "c.csv", competition.test_ids).ok
         no_temp_files(work)
+        return kills
+
+    until_killed(tmp_path, "cv", scenario)
 
 
 def test_the_kill_hook_works_through_the_installed_command(tiny_data, tmp_path):

@@ -6,6 +6,7 @@ Update after an intended change: pytest tests/test_snapshots.py --snapshot-updat
 import pytest
 
 from tests.helpers import synthetic_run
+from tests.pilots import press
 from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
 
@@ -18,17 +19,9 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-async def settle(pilot):
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.3)
-    await pilot.pause()  # and every message still pending
-
-
 @pytest.mark.parametrize("key", ["d", "t", "r", "v", "k", "w"])
 def test_screen(snap_compare, workdir, key):
     async def show(pilot):
-        await settle(pilot)
-        await pilot.press(key)
-        await settle(pilot)
+        await press(pilot, key)
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=(120, 40))

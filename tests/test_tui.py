@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Select
 
-from tests.helpers import Notes
+from tests.pilots import Notes, full_submission, press, send_with, settle, text, until
 from workbench.engine.results.review import confused_pairs
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.curves import Curves
@@ -16,19 +16,10 @@ from workbench.tui.widgets.digit_grid import DigitGrid
 pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
 
 
-def text(app, selector):
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def loaded(pilot):
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def test_data_screen_shows_the_dataset_and_filters(kaggle):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
+        await settle(pilot)
         assert "30 train (labelled), 12 test" in text(app, "#dataset")
         grid = app.screen.query_one(DigitGrid)
         assert len(grid.rows) == 30
@@ -49,14 +40,12 @@ async def test_bad_data_is_a_notification_not_a_crash(tmp_path):
     app = WorkbenchApp(str(tmp_path / "missing.zip"))
     heard = Notes()
     async with app.run_test(message_hook=heard) as pilot:
-        await loaded(pilot)
+        await settle(pilot)
         assert any("does not exist" in n for n in heard)
         await pilot.press("t")
         assert app.current_mode == "train"
         await pilot.press("q")
     assert app.return_code == 0
-
-
 
 
 async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypatch):
@@ -67,13 +56,11 @@ async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypat
     app = WorkbenchApp(str(test_only))
     heard = Notes()
     async with app.run_test(message_hook=heard, size=(120, 40)) as pilot:
-        await loaded(pilot)
+        await settle(pilot)
         await pilot.press("t")
         app.screen.query_one("#model", Select).value = "linear"
         await pilot.press("g")
-        await loaded(pilot)
-        await pilot.pause(0.2)
-        assert any("no labelled rows" in n for n in heard)
+        await until(pilot, lambda: any("no labelled rows" in n for n in heard))
         assert "Training failed" in text(app, "#status")
         assert not app.screen.query_one("#start").disabled  # ready for another try
         await pilot.press("r")
@@ -81,7 +68,6 @@ async def test_an_engine_error_in_training_is_a_notification(tmp_path, monkeypat
         await pilot.press("t")
         assert app.current_mode == "train"
     assert not (tmp_path / "runs").exists()  # refused before any run folder was made
-
 
 
 async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path, monkeypatch):
@@ -92,10 +78,7 @@ async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path,
         app.screen.query_one("#model", Select).value = "mlp"
         app.screen.query_one("#epochs", Input).value = "500"
         await pilot.press("g")
-        for _ in range(600):
-            await pilot.pause(0.05)
-            if "epoch 1/500" in text(app, "#epochs-log"):
-                break
+        await until(pilot, lambda: "epoch 1/500" in text(app, "#epochs-log"))
         await pilot.press("d")          # the UI answers while the worker trains
         assert app.current_mode == "data"
         await pilot.press("t")
@@ -151,9 +134,7 @@ async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monk
     train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("v")
-        await pilot.pause(0.3)
+        await press(pilot, "v")
         screen = app.screen
         review = screen.review
         assert review is not None and int(review.confusion.sum()) == 30
@@ -181,48 +162,18 @@ def fake_kaggle(monkeypatch):
 
 async def test_submit_screen_checks_and_submits(kaggle, tmp_path, monkeypatch, fake_kaggle):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "submissions").mkdir()
-    path = tmp_path / "submissions/full.csv"
-    path.write_text("ImageId,Label\n" + "".join(f"{i},{i % 10}\n" for i in range(1, 28001)))
+    path = full_submission(tmp_path / "submissions/full.csv")
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("k")
-        await pilot.pause(0.3)
+        await press(pilot, "k")
         assert "valid for Kaggle's digit-recognizer test set" in text(app, "#verdict")  # not 12
-        app.screen.query_one("#message", Input).value = "from the app"
-        await pilot.press("ctrl+s")
+        await send_with(pilot, "from the app")
         await pilot.press("y")  # the confirmation names the file, the run and the message
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert "COMPLETE, public score 0.99123" in text(app, "#kaggle-status") or \
             "submissions." in text(app, "#kaggle-status")
         assert app.screen.query_one("#history").row_count == 1
     assert list(fake_kaggle.uploads.values()) == [path.read_bytes()]
-
-
-async def test_submit_without_credentials_is_a_message(kaggle, tmp_path, monkeypatch):
-    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "none"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "submissions").mkdir()
-    (tmp_path / "submissions/full.csv").write_text(
-        "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 28001)))
-    app = WorkbenchApp(str(kaggle.zip()))
-    async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("k")
-        await pilot.pause(0.3)
-        app.screen.query_one("#message", Input).value = "x"
-        await pilot.press("ctrl+s")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)
-        assert "no Kaggle credentials found" in text(app, "#kaggle-status")
-        await pilot.press("ctrl+y")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
-        assert "no Kaggle credentials found" in text(app, "#kaggle-status")
 
 
 async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypatch):
@@ -233,14 +184,12 @@ async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypat
     train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
-        await pilot.pause(0.3)
+        await press(pilot, "w")
         canvas = app.screen.query_one("#canvas")
         for _ in range(6):
             await pilot.press("up", "space")
         assert canvas.image.max() == 255 and canvas.image[8:15, 13:16].min() > 0
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert "prediction:" in text(app, "#probabilities")
         await pilot.click("#canvas", offset=(5, 3))
         assert canvas.image[6:8, 4:7].max() > 0
@@ -310,9 +259,7 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
     assert [s.id for s in read_proposed("kb20")] == [4, 17]
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("v")
-        await pilot.pause(0.3)
+        await press(pilot, "v")
         assert app.screen.query_one("#review-run", Select).value == "cv/kb20"
         assert "CV kb20 (OOF 90.00%, 30 rows)" in text(app, "#review-run SelectCurrent #label")
         review = app.screen.review
@@ -331,7 +278,7 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
         assert read_suspects(tmp_path / "runs" / "suspects.csv") == {4}
         assert (tmp_path / "runs/cv/kb20/dismissed.csv").read_text() == "id\n17\n"
         await pilot.press("r", "v")   # away and back: the same CV, still its suspects
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert verdicts(app) == {4: "confirmed", 17: "dismissed"}
         await pilot.press("y")   # confirming the dismissed #17 takes the dismissal back
         await pilot.pause()
@@ -345,9 +292,7 @@ async def test_review_screen_reviews_a_cv_and_its_suspects(kaggle, tmp_path, mon
         assert app.screen.query_one("#mistakes", DigitGrid).captions[1].endswith(" !")
     app = WorkbenchApp(str(kaggle.zip()))   # and in a new session
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("v")
-        await pilot.pause(0.3)
+        await press(pilot, "v")
         await pilot.press("s")
         await pilot.pause()
         assert verdicts(app) == {4: "dismissed", 17: "confirmed"}

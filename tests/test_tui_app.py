@@ -13,18 +13,14 @@ import pytest
 from rich.style import Style
 from textual import events
 from textual.message import Message
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select
 
-from tests.helpers import settle, synthetic_run, until
+from tests.helpers import synthetic_run
+from tests.pilots import press, settle, text, until
 from workbench.engine.data.competition import load_competition
 from workbench.engine.data.drawing import centred
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.digit_grid import DigitGrid
-
-
-def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
 
 # --- orientation: the keys help, the current screen, screenshots ---
 
@@ -192,14 +188,12 @@ async def draw_some(pilot) -> None:
 async def test_an_empty_canvas_shows_a_hint_not_a_prediction(kaggle, draw_run):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         assert "prediction" not in text(app, "#probabilities")
         assert "Draw a digit" in text(app, "#probabilities")
         await draw_some(pilot)
         assert "prediction: 7" in text(app, "#probabilities")
-        await pilot.press("c")
-        await settle(pilot)
+        await press(pilot, "c")
         assert "prediction" not in text(app, "#probabilities")
 
 
@@ -219,8 +213,7 @@ async def test_the_model_is_loaded_once_until_the_run_changes(kaggle, draw_run, 
         second = synthetic_run(tmp_path / "runs", load_competition(str(kaggle.zip())),
                                "20260102-120000-mlp")
         (second / "best.keras").write_bytes(b"stand-in")
-        await pilot.press("d", "w")
-        await settle(pilot)
+        await press(pilot, "d", "w")
         app.screen.query_one("#draw-run", Select).value = second.name
         await draw_some(pilot)
         assert draw_run == [draw_run[0], Path("runs") / second.name / "best.keras"]
@@ -229,8 +222,7 @@ async def test_the_model_is_loaded_once_until_the_run_changes(kaggle, draw_run, 
 async def test_the_cursor_is_plain_and_c_clears_and_recentres(kaggle, draw_run):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         canvas = app.screen.query_one("#canvas")
         await pilot.press("left", "left", "down", "down")
         x, y = canvas.cursor
@@ -246,8 +238,7 @@ async def test_the_cursor_is_plain_and_c_clears_and_recentres(kaggle, draw_run):
 async def test_a_drawing_reaches_the_model_centred_as_mnist_s_digits_are(kaggle, draw_run):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         FakeModel.seen.clear()
         await pilot.press(*["left"] * 12)  # a "1" at the left edge
         for _ in range(6):
@@ -265,8 +256,7 @@ async def test_a_drawing_reaches_the_model_centred_as_mnist_s_digits_are(kaggle,
 async def test_the_canvas_has_a_border_and_grows_with_the_screen(kaggle, draw_run, size, cells):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=size) as pilot:
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         canvas = app.screen.query_one("#canvas")
         assert (canvas.content_region.width, canvas.content_region.height) == cells
         assert canvas.region.width == cells[0] + 2  # the border
@@ -278,8 +268,7 @@ async def test_the_canvas_has_a_border_and_grows_with_the_screen(kaggle, draw_ru
 async def test_dragging_on_the_canvas_draws_and_selects_no_text(kaggle, draw_run):
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         canvas = app.screen.query_one("#canvas")
         await pilot.mouse_down("#canvas", offset=(5, 4))  # inside the border: pixel (4, 6)
         for x in range(6, 21):
@@ -303,12 +292,6 @@ def sample_run(tmp_path, monkeypatch):
     monkeypatch.setattr(inference, "load_checkpoint", lambda path: FakeModel())
 
 
-async def snapshot_settle(pilot) -> None:
-    await settle(pilot)
-    await pilot.pause(0.3)
-    await pilot.pause()
-
-
 @pytest.mark.parametrize("size", [(100, 30), (160, 50)], ids=["100x30", "160x50"])
 @pytest.mark.parametrize("keys", [
     ("right", "pagedown"),  # Data: the position line under the grid
@@ -318,12 +301,12 @@ async def snapshot_settle(pilot) -> None:
 ], ids=["data", "data-go-to", "draw", "help"])
 def test_snapshot(snap_compare, sample_run, size, keys):
     async def press(pilot):
-        await snapshot_settle(pilot)
+        await settle(pilot)
         for key in keys:
             await pilot.press(key)
         for field in pilot.app.screen.query(Input):  # a blinking cursor is drawn half the time
             field.cursor_blink = False
-        await snapshot_settle(pilot)
+        await settle(pilot)
 
     assert snap_compare(WorkbenchApp(), run_before=press, terminal_size=size)
 

@@ -15,7 +15,7 @@ import pytest
 from rich.style import Style
 from textual.widgets import DataTable, Select, Static
 
-from tests.helpers import Notes, settle
+from tests.pilots import Notes, press, settle, text
 from workbench.engine.data.competition import Competition
 from workbench.engine.runs.run import Run, write_history
 from workbench.engine.store.atomic import write_json
@@ -152,9 +152,6 @@ def cell_colour(table: DataTable, row: int, column: int, which: str = "color"
     return getattr(Style.parse(str(text.style)), which).get_truecolor()
 
 
-def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
 
 # --- Review ---
 
@@ -164,12 +161,9 @@ def text(app, selector: str) -> str:
 async def test_the_whole_matrix_shows_with_real_sized_counts(review_runs, size, chosen):
     app = WorkbenchApp()
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         if chosen == "run":  # the second choice: the run on the full data, 4,200 held out
-            await pilot.press("enter", "down", "enter")
-            await settle(pilot)
+            await press(pilot, "enter", "down", "enter")
         table = app.screen.query_one("#confusion", DataTable)
         confusion = app.screen.review.confusion
         assert int(confusion.sum()) == (42_000 if chosen == "cv" else 4_200)
@@ -190,9 +184,7 @@ async def test_the_whole_matrix_shows_with_real_sized_counts(review_runs, size, 
 async def test_off_diagonal_counts_are_legible_and_show_their_size(review_runs):
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         table = app.screen.query_one("#confusion", DataTable)
         confusion = app.screen.review.confusion
         background = table.background_colors[1].rgb
@@ -211,9 +203,7 @@ async def test_off_diagonal_counts_are_legible_and_show_their_size(review_runs):
 async def test_review_keeps_the_choice_the_cell_and_the_mistake_across_visits(review_runs):
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         await pilot.press("enter", "down", "enter")  # the full-data run, not the CV
         await settle(pilot)
         await pilot.press("tab", *["down"] * 4, *["right"] * 10, "enter")  # true 4, predicted 9
@@ -228,9 +218,7 @@ async def test_review_keeps_the_choice_the_cell_and_the_mistake_across_visits(re
         detail = text(app, "#mistake-detail")
         real_run(review_runs, "20260311-090000-simple-cnn", seed=4)  # newer: listed first
         await pilot.press("r")
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         assert screen.query_one("#review-run", Select).value == FULL
         assert screen.query_one("#confusion", DataTable).cursor_coordinate == (4, 10)
         assert "true 4, predicted 9" in text(app, "#review-summary")
@@ -253,19 +241,14 @@ def cursor_key(app, table: str = "#runs-table") -> str:
 async def test_the_runs_cursor_stays_on_its_run(review_runs):
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         await pilot.press("down", "down")
         chosen = cursor_key(app)
         real_run(review_runs, "20260311-090000-simple-cnn", seed=4)  # a new run, listed first
         await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert cursor_key(app) == chosen
-        await pilot.press("f5")
-        await settle(pilot)
+        await press(pilot, "f5")
         assert cursor_key(app) == chosen
 
 
@@ -273,9 +256,7 @@ async def test_the_runs_list_shows_whole_ids_and_the_data_each_run_trained_on(re
     real_run(review_runs, "20260302-120000-simple-cnn", rows=5_000, seed=2)  # no --data
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         rows = runs_rows(app)
         assert rows[FULL][:2] == [FULL, "full"]
         assert rows[SMALL][:2] == [SMALL, "/tmp/sample500.csv"]
@@ -323,9 +304,7 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
     monkeypatch.setattr(runs_screen, "average", average_held)
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         groups = runs_rows(app, "#cvs-table")
         assert groups["ensemble/cnn-x2-seed11"][:2] == ["cnn-x2-seed11", "2/2 members"]
         assert re.fullmatch(r"9\d\.\d\d% \(9\d\.\d\d-9\d\.\d\d\)",
@@ -340,14 +319,11 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
                          r" every run held out", note)
         assert "submissions/ensemble-" in note and "Submit screen (k)" in note
         name = re.search(r"ensemble (ensemble-\d{8}-\d{6})", note)[1]
-        await pilot.press("v", "r")
-        await settle(pilot)
+        await press(pilot, "v", "r")
         assert name in text(app, "#runs-note")  # still there after a visit elsewhere
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:  # and listed in a new session
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         row = runs_rows(app, "#cvs-table")[f"ensemble/{name}"]
         assert row[1] == "2/2 members" and re.match(r"9\d\.\d\d% ", row[2])
 
@@ -355,12 +331,9 @@ async def test_an_ensemble_s_result_stays_on_the_screen_and_in_the_list(review_r
 async def test_the_delete_question_shows_whole_at_100x30(review_runs):
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         run = cursor_key(app)
-        await pilot.press("delete")
-        await settle(pilot)
+        await press(pilot, "delete")
         dialog = app.screen.query_one("#confirm").region
         shown = " ".join(line[dialog.x:dialog.right].strip("▊▎▌▐█ ")
                          for line in screen_lines(app)[dialog.y:dialog.bottom])
@@ -378,9 +351,7 @@ async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs
     manifest_path("cut", review_runs).write_text('{"recipe": {}, "memb')
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert cursor_key(app) == damaged.name and runs_rows(app)[damaged.name][5] == "damaged"
         note = text(app, "#runs-note")
         assert "config.json is not valid JSON (cut short?)" in note
@@ -394,9 +365,7 @@ async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs
             app, "#runs-note")
         await pilot.press("shift+tab", "up")
         await pilot.press("up", "delete")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert not damaged.exists() and damaged.name not in runs_rows(app)
 
 
@@ -406,9 +375,7 @@ async def test_a_damaged_run_says_what_is_wrong_and_how_to_delete_it(review_runs
 @pytest.mark.parametrize("size", [(100, 30), (160, 50), (220, 60)])
 def test_review_snapshot_of_a_cv_over_42000_rows(snap_compare, review_runs, size):
     async def show(pilot):
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         await pilot.press("tab", *["down"] * 8, *["right"] * 4, "enter")  # true 8, predicted 3
         await settle(pilot)
 
@@ -418,11 +385,8 @@ def test_review_snapshot_of_a_cv_over_42000_rows(snap_compare, review_runs, size
 @pytest.mark.parametrize("size", [(100, 30), (160, 50)])
 def test_review_snapshot_of_a_run_s_4200_held_out_rows(snap_compare, review_runs, size):
     async def show(pilot):
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("enter", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "v")
+        await press(pilot, "enter", "down", "enter")
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=size)
 
@@ -448,11 +412,8 @@ def runs_to_list(review_runs):
                          ids=["damaged", "csv-data", "delete"])
 def test_runs_snapshot(snap_compare, runs_to_list, size, keys):
     async def show(pilot):
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-        await pilot.press(*keys)
-        await settle(pilot)
+        await press(pilot, "r")
+        await press(pilot, *keys)
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=size)
 
@@ -466,8 +427,7 @@ async def test_every_screen_s_key_bar_keeps_quit_and_the_keys_help(review_runs, 
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         for key in "dtrvkwo":
-            await pilot.press(key)
-            await settle(pilot)
+            await press(pilot, key)
             bar = app.screen.query_one("KeyBar")
             shown = {key.description for _, _, key in bar._spans}
             line = str(bar.render())
@@ -483,9 +443,7 @@ async def test_review_at_100x30_shows_two_columns_of_mistakes_and_their_whole_po
 
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         app.screen.query_one("#review-run", Select).value = FULL
         await settle(pilot)
         grid = app.screen.query_one("#mistakes", DigitGrid)
@@ -500,9 +458,7 @@ async def test_review_at_100x30_shows_two_columns_of_mistakes_and_their_whole_po
 async def test_search_s_buttons_and_both_trial_charts_are_on_screen(review_runs, size):
     app = WorkbenchApp()
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+        await press(pilot, "o")
         screen = app.screen.region
         for selector in ("#search-start", "#search-stop", "#trial-accuracy", "#trial-loss"):
             widget = app.screen.query_one(selector)
@@ -525,12 +481,9 @@ async def test_the_runs_screen_exports_the_overlaid_runs_as_png_and_csv(review_r
     app = WorkbenchApp()
     heard = Notes()
     async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         app.screen.query_one("#runs-table", DataTable).focus()
-        await pilot.press("p")
-        await settle(pilot)
+        await press(pilot, "p")
     folders = list((review_runs.parent / "exports").iterdir())
     assert len(folders) == 1
     names = {path.name for path in folders[0].iterdir()}
@@ -546,9 +499,7 @@ async def test_review_of_a_run_trained_on_more_rows_than_the_app_s_data_says_so(
     app = WorkbenchApp()
     heard = Notes()
     async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         app.screen.query_one("#review-run", Select).value = FULL
         await settle(pilot)
         assert app.screen.choice != FULL  # not shown: its rows are not in this data

@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select
 
-from tests.helpers import Notes, child_pids, until
+from tests.helpers import child_pids
+from tests.pilots import Notes, settle, text, until
 from tests.test_search_screen_engine import search_folder, trials_csv
 from workbench.engine.events import Trial
 from workbench.engine.plans.search import (
@@ -29,9 +30,6 @@ from workbench.tui.widgets.heatmap import Heatmap
 
 pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
 
-
-def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
 
 
 def write_as_another_process(path: Path, content: bytes) -> None:
@@ -189,7 +187,7 @@ def test_search_screen_snapshot(snap_compare, seed_search, size):
         await pilot.press("o")
         await pilot.pause()
         await pilot.press("down", "right", "enter")  # adam constant... plateau, lr 0.1
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(WorkbenchApp(), run_before=show, terminal_size=size)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select
 
 from tests.fake_kaggle import served
-from tests.helpers import Kaggle, Notes, settle, synthetic_run, until
+from tests.helpers import Kaggle, synthetic_run
+from tests.pilots import Notes, full_submission, press, send_with, settle, text, until
 from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
 
@@ -20,9 +21,6 @@ SCORED = (f"submission.csv (run {RUN}) scored: public score 0.97600, #6 on the p
           "leaderboard.")
 LEADERBOARD = ["1.00000"] * 3 + ["0.99000", "0.98000", "0.97600", "0.97600", "0.95000"]
 
-
-def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
 
 
 def shown(widget) -> str:
@@ -43,8 +41,7 @@ def workdir(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     Kaggle(tmp_path).zip()
     run = synthetic_run(tmp_path / "runs", load_competition("digit-recognizer.zip"), RUN)
-    (run / "submission.csv").write_text(
-        "ImageId,Label\n" + "".join(f"{i},{i % 10}\n" for i in range(1, 28001)))
+    full_submission(run / "submission.csv")
     return tmp_path
 
 
@@ -63,9 +60,7 @@ def fake(monkeypatch, tmp_path):
 
 
 async def open_submit(pilot) -> None:
-    await settle(pilot)
-    await pilot.press("k")
-    await settle(pilot)
+    await press(pilot, "k")
 
 
 async def send(pilot, fake) -> None:
@@ -80,8 +75,7 @@ async def test_the_confirmation_shows_file_run_and_message_whole_at_100x30(workd
     app = WorkbenchApp("digit-recognizer.zip")
     async with app.run_test(size=(100, 30)) as pilot:
         await open_submit(pilot)
-        app.screen.query_one("#message", Input).value = message
-        await pilot.press("ctrl+s")
+        await send_with(pilot, message)
         await pilot.pause()
         dialog = app.screen.query_one("#confirm-submit")
         inside = dialog.content_region
@@ -183,12 +177,7 @@ async def test_the_history_is_loaded_on_entry_and_names_each_run(workdir, fake):
         assert history(again)[0][3] == f"submission.csv (run {RUN})"
 
 
-async def test_without_credentials_one_line_says_how_to_set_them_up(workdir, monkeypatch,
-                                                                    tmp_path):
-    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+async def test_without_credentials_one_line_says_how_to_set_them_up(no_credentials, workdir):
     app = WorkbenchApp("digit-recognizer.zip")
     heard = Notes()
     async with app.run_test(size=(160, 50), message_hook=heard) as pilot:
@@ -199,9 +188,7 @@ async def test_without_credentials_one_line_says_how_to_set_them_up(workdir, mon
 
 
 async def test_the_message_names_the_run_and_the_user_s_words_are_kept(workdir):
-    (workdir / "submissions").mkdir()
-    (workdir / "submissions/kaggle-best-x3.csv").write_text(
-        "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 28001)))
+    full_submission(workdir / "submissions/kaggle-best-x3.csv")
     app = WorkbenchApp("digit-recognizer.zip")
     async with app.run_test(size=(160, 50)) as pilot:
         await open_submit(pilot)
@@ -227,7 +214,6 @@ def test_snapshot_after_the_score(snap_compare, workdir, fake, size):
         await pilot.press("ctrl+s", "y")
         await until(pilot, lambda: text(pilot.app, "#kaggle-outcome") != "")
         await settle(pilot)
-        await pilot.pause(0.3)
 
     assert snap_compare(WorkbenchApp("digit-recognizer.zip"), run_before=show,
                         terminal_size=size)

@@ -12,7 +12,8 @@ import pytest
 from textual.widgets import Input, ProgressBar, Select
 
 from tests import forks
-from tests.helpers import Notes, child_pids, until
+from tests.helpers import child_pids
+from tests.pilots import Notes, text, until
 from workbench.engine.events import BatchEnded, EpochEnded, Predicting, TrainFinished, TrainStarted
 from workbench.engine.recipes import PRESETS
 from workbench.engine.runs import run as runs
@@ -22,9 +23,6 @@ from workbench.tui.widgets.curves import Curves
 
 pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked warm
 
-
-def text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
 
 
 async def start(pilot, **fields) -> None:

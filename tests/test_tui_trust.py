@@ -14,25 +14,16 @@ import pytest
 from textual.widgets import Input, Label, Select, Static
 
 from tests.fake_kaggle import served
-from tests.helpers import Notes, synthetic_run, until
+from tests.helpers import synthetic_run
+from tests.pilots import Notes, full_submission, press, send_with, settle, text, until
 from workbench.engine.data.competition import load_competition
 from workbench.tui.app import WorkbenchApp
-
-
-def text(app, selector):
-    return str(app.screen.query_one(selector).render())
 
 
 def confirming(app) -> bool:
     """The Submit screen's confirmation is up."""
     return type(app.screen).__name__ == "ConfirmSubmit"
 
-
-async def loaded(pilot):
-    """Every worker finished, failed ones included (Textual's wait_for_complete re-raises a
-    worker's error, which is what the app must not do)."""
-    await until(pilot, lambda: all(w.is_finished for w in pilot.app.workers))
-    await pilot.pause()
 
 
 # -- a terminal that reports 0 columns -------------------------------------------------------
@@ -91,7 +82,7 @@ async def test_an_unexpected_error_while_loading_the_data_is_a_notification(kagg
     app = WorkbenchApp(str(kaggle.zip()))
     heard = Notes()
     async with app.run_test(message_hook=heard) as pilot:
-        await loaded(pilot)
+        await settle(pilot)
         assert any("Loading the data failed: ValueError: no such thing as a negative pixel" in n
                    for n in heard)
         await pilot.press("t")
@@ -110,14 +101,13 @@ async def test_an_unexpected_error_in_a_kaggle_worker_leaves_the_screen_usable(
     app = WorkbenchApp(str(kaggle.zip()))
     heard = Notes()
     async with app.run_test(message_hook=heard, size=(140, 40)) as pilot:
-        await loaded(pilot)
+        await settle(pilot)
         await pilot.press("k")
-        await pilot.press("ctrl+y")
-        await loaded(pilot)
+        await press(pilot, "ctrl+y")
         assert any("RuntimeError: the client changed its mind" in n for n in heard)
         assert "RuntimeError: the client changed its mind" in text(app, "#kaggle-status")
         await pilot.press("ctrl+y")  # the screen still answers, and fails the same way
-        await loaded(pilot)
+        await settle(pilot)
         assert sum("changed its mind" in n for n in heard) == 2
         await pilot.press("d")
         assert app.current_mode == "data"
@@ -133,15 +123,13 @@ async def test_draw_on_a_damaged_checkpoint_is_a_message_not_a_crash(kaggle, tmp
     app = WorkbenchApp(str(kaggle.zip()))
     heard = Notes()
     async with app.run_test(message_hook=heard, size=(120, 36)) as pilot:
-        await loaded(pilot)
-        await pilot.press("w")
-        await loaded(pilot)
+        await press(pilot, "w")
         assert app.screen.query_one("#draw-run", Select).value == run.name
         assert any("best.keras cannot be loaded as a Keras model" in n for n in heard)
         assert "Choose another run" in text(app, "#probabilities")
         failures = len(heard)
         await pilot.press("up", "space", "space")  # drawing does not retry the broken model
-        await loaded(pilot)
+        await settle(pilot)
         assert len(heard) == failures
         assert app.screen.query_one("#canvas").image.max() > 0
         await pilot.press("d")
@@ -163,16 +151,13 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
                                                               fake_kaggle):
     monkeypatch.chdir(tmp_path)
     run = synthetic_run(tmp_path / "runs", load_competition(kaggle.zip()))
-    path = run / "submission.csv"
-    path.write_text("ImageId,Label\n" + "".join(f"{i},{i % 10}\n" for i in range(1, 28001)))
+    full_submission(run / "submission.csv")
     app = WorkbenchApp(str(kaggle.zip()))
     hold = fake_kaggle.hold["CreateSubmission"] = threading.Event()
     try:
         heard = Notes()
         async with app.run_test(message_hook=heard, size=(140, 40)) as pilot:
-            await loaded(pilot)
-            await pilot.press("k")
-            await loaded(pilot)
+            await press(pilot, "k")
             message = app.screen.query_one("#message", Input)
             message.value = "twice?"
             message.focus()
@@ -196,7 +181,7 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
                 assert not confirming(app)
             assert sum("already being sent" in n for n in heard) == 2
             hold.set()
-            await loaded(pilot)
+            await settle(pilot)
             await until(pilot, lambda: "COMPLETE" in text(app, "#kaggle-status")
                         or "submissions." in text(app, "#kaggle-status"))
     finally:
@@ -208,44 +193,38 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
 async def test_a_saved_submission_is_confirmed_as_no_run(kaggle, tmp_path, monkeypatch,
                                                         fake_kaggle):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "submissions").mkdir()
-    (tmp_path / "submissions/mine.csv").write_text(
-        "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 28001)))
+    full_submission(tmp_path / "submissions/mine.csv")
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("k")
-        await loaded(pilot)
-        app.screen.query_one("#message", Input).value = "saved"
-        await pilot.press("ctrl+s")
+        await press(pilot, "k")
+        await send_with(pilot, "saved")
         assert confirming(app)
         assert "a saved submission" in str(app.screen.query_one("#confirm-run", Label).render())
         await pilot.press("n")
         assert fake_kaggle.calls("CreateSubmission") == 0 and not fake_kaggle.uploads
-        await pilot.press("ctrl+s", "y")
-        await loaded(pilot)
+        await press(pilot, "ctrl+s", "y")
         await until(pilot, lambda: len(fake_kaggle.submissions) == 1)
     assert fake_kaggle.submissions[0]["fileName"] == "mine.csv"
 
 
-async def test_no_credentials_is_said_before_any_question(kaggle, tmp_path, monkeypatch):
-    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
-    (tmp_path / "kcfg").mkdir()
-    (tmp_path / "kcfg/kaggle.json").write_text('{"username": "tester", "key": "abc')  # cut
+@pytest.mark.parametrize(("config", "said"), [
+    (None, "no Kaggle credentials found"),
+    ('{"username": "tester", "key": "abc', "kaggle.json is not valid JSON"),  # cut short
+], ids=["none", "cut"])
+async def test_missing_or_broken_credentials_are_said_before_any_question(
+        no_credentials, kaggle, tmp_path, monkeypatch, config, said):
+    if config is not None:
+        no_credentials.mkdir()
+        (no_credentials / "kaggle.json").write_text(config)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "submissions").mkdir()
-    (tmp_path / "submissions/full.csv").write_text(
-        "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 28001)))
+    full_submission(tmp_path / "submissions/full.csv")
     app = WorkbenchApp(str(kaggle.zip()))
     async with app.run_test(size=(140, 40)) as pilot:
-        await loaded(pilot)
-        await pilot.press("k")
-        await loaded(pilot)
-        app.screen.query_one("#message", Input).value = "x"
-        await pilot.press("ctrl+s")
+        await press(pilot, "k")
+        await send_with(pilot, "x")
         assert not confirming(app)
-        assert "kaggle.json is not valid JSON" in text(app, "#kaggle-status")
+        assert said in text(app, "#kaggle-status")
         assert "abc" not in text(app, "#kaggle-status")
         assert isinstance(app.screen.query_one("#kaggle-status"), Static)
+        await press(pilot, "ctrl+y")  # the history: the same sentence
+        assert said in text(app, "#kaggle-status")

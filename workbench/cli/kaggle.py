@@ -46,6 +46,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                         "submissions for the same score)")
     submit.add_argument("--timeout", type=float, default=600, help="seconds to wait for the "
                         "score (default 600)")
+    submit.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="seconds "
+                        "between looks at the submission history while waiting (default 5)")
     submit.add_argument("--runs-dir", type=Path, metavar="DIR", help=RUNS_DIR_HELP)
     submit.set_defaults(run=run_submit)
     history = sub.add_parser("submissions", help="the competition's submission history")
@@ -74,7 +76,7 @@ def run_submit(args: argparse.Namespace) -> int:
     from workbench.engine.kaggle.ledger import sent_before
     from workbench.engine.kaggle.submit import NotUploaded, check_wait, outcome, submit
 
-    check_wait(args.timeout)  # every flag before the file, and the file before Kaggle
+    check_wait(args.timeout, args.poll)  # every flag before the file, and the file before Kaggle
 
     path = Path(args.target)
     if not path.is_file():
@@ -90,7 +92,8 @@ def run_submit(args: argparse.Namespace) -> int:
         err.print(f"Submitting {printable(str(path))} to {args.competition} as "
                   f"'{printable(message)}' ...")
         result = submit(path, message, args.competition, test_ids=expected.ids,
-                        wait=not args.no_wait, timeout_s=args.timeout, again=args.again,
+                        wait=not args.no_wait, timeout_s=args.timeout, poll_s=args.poll,
+                        again=args.again,
                         on_status=lambda s: err.print(f"  {s.status} ..."))
     except NotUploaded as refused:
         name = printable(str(path))

@@ -66,6 +66,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def _count(rows: int | None) -> str:
+    return f"{rows:,}" if rows else "-"
+
+
+def _plans_table(kind: str, done: str, accuracy: str, rows: list[tuple[str, ...]]) -> None:
+    """The CVs' or the ensembles' table: name, members done, accuracy, rows scored, time."""
+    table = Table(Column(kind, overflow="fold"), done, accuracy, "on rows", "training")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
 def run_list(args: argparse.Namespace) -> int:
     if os.path.lexists(args.runs_dir) and not args.runs_dir.is_dir():
         raise WorkbenchError(f"--runs-dir {shown(str(args.runs_dir))} is a file, not a folder of "
@@ -94,33 +106,26 @@ def run_list(args: argparse.Namespace) -> int:
         table.add_row(shown(run.id), shown(run.model), run.data,
                       role_of(run.id, run.config or {}, parts) or "-",
                       "-" if damaged else f"{run.epochs_done}/{run.epochs}",
-                      _percent(run.best_val_accuracy), f"{run.held_out:,}" if run.held_out
-                      else "-", run.status, "-" if damaged else _duration(run.duration_s))
+                      _percent(run.best_val_accuracy), _count(run.held_out), run.status,
+                      "-" if damaged else _duration(run.duration_s))
     if runs:
         out.print(table)
     for run in runs:
         if run.problem:
             out.print(f"{shown(run.id)} is damaged: {run.problem}; {worded(run.fix)}.")
     if cvs:
-        table = Table(Column("CV", overflow="fold"), "folds done", "OOF accuracy (95% CI)",
-                      "on rows", "training")
-        for state in cvs:
-            table.add_row(state.name, "damaged" if state.problem else state.progress,
-                          _cv_accuracy(state.summary),
-                          f"{state.summary.rows:,}" if state.summary else "-",
-                          _duration(state.seconds))
-        out.print(table)
+        _plans_table("CV", "folds done", "OOF accuracy (95% CI)", [
+            (state.name, "damaged" if state.problem else state.progress,
+             _cv_accuracy(state.summary), _count(state.summary.rows if state.summary else None),
+             _duration(state.seconds)) for state in cvs])
         for state in cvs:
             if state.problem:
                 out.print(f"CV {state.name}: {state.problem}")
     if ensembles:
-        table = Table(Column("ensemble", overflow="fold"), "members done", "held-out accuracy",
-                      "on rows", "training")
-        for ensemble in ensembles:
-            table.add_row(ensemble.name, "damaged" if ensemble.problem else ensemble.progress,
-                          _percent(ensemble.accuracy), f"{ensemble.rows:,}" if ensemble.rows
-                          else "-", _duration(ensemble.seconds))
-        out.print(table)
+        _plans_table("ensemble", "members done", "held-out accuracy", [
+            (ensemble.name, "damaged" if ensemble.problem else ensemble.progress,
+             _percent(ensemble.accuracy), _count(ensemble.rows), _duration(ensemble.seconds))
+            for ensemble in ensembles])
         for ensemble in ensembles:
             if ensemble.problem:
                 out.print(f"ensemble {ensemble.name}: {ensemble.problem}")

@@ -14,29 +14,10 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from workbench.cli.output import NO_COMMON_ROWS, RUNS_DIR_HELP, err, out
+from workbench.engine import events, recipes
 from workbench.engine.errors import WorkbenchError, shown
-from workbench.engine.events import (
-    BatchEnded,
-    EpochEnded,
-    Estimated,
-    Event,
-    MemberEvent,
-    MemberStarted,
-    Predicting,
-    TrainFinished,
-    TrainStarted,
-)
 from workbench.engine.network.backend import PRECISIONS
 from workbench.engine.network.models import MODELS
-from workbench.engine.recipes import (
-    DEFAULT_FOLDS,
-    DEFAULT_SEED,
-    DEFAULT_VAL_SPLIT,
-    DEFAULTS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULES,
-)
 from workbench.engine.runs.listing import find_run
 from workbench.engine.runs.run import Run, RunBusy
 from workbench.engine.store import workspace
@@ -80,8 +61,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     cv = commands.add_parser(
         "cv", parents=[common], help="k-fold cross-validation: K fold runs over every labelled "
         "row, out-of-fold accuracy, suspect labels, and the folds' averaged submission")
-    cv.add_argument("--folds", type=int, default=DEFAULT_FOLDS, metavar="K",
-                    help=f"stratified folds (default {DEFAULT_FOLDS})")
+    cv.add_argument("--folds", type=int, default=recipes.DEFAULT_FOLDS, metavar="K",
+                    help=f"stratified folds (default {recipes.DEFAULT_FOLDS})")
     cv.add_argument("--fold", type=int, metavar="I", help="train fold I (0..K-1; K.. are the "
                     "refits) alone, e.g. one per process or machine sharing --runs-dir; the "
                     "last one to finish gathers the CV")
@@ -127,22 +108,22 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
                   preset: str | None = None) -> None:
     """The flags of a training recipe; any left out come from --preset (``preset`` when neither
     it nor --model is given), else the defaults."""
-    def default(value: object) -> str:
-        return f"default: {preset}'s" if preset else f"default {value}"
+    def default(name: str) -> str:
+        return f"default: {preset}'s" if preset else f"default {recipes.DEFAULTS[name]}"
 
     flags = [
         parser.add_argument("--preset", metavar="NAME", help="a named recipe: "
-                            f"{', '.join(PRESETS)} (flags given with it win"
+                            f"{', '.join(recipes.PRESETS)} (flags given with it win"
                             + (f"; default {preset} unless --model is given)" if preset
                                else ")")),
-        parser.add_argument("--model", choices=MODELS, help=default(DEFAULTS["model"])),
-        parser.add_argument("--optimizer", choices=OPTIMIZERS,
-                            help=default(DEFAULTS["optimizer"])),
+        parser.add_argument("--model", choices=MODELS, help=default("model")),
+        parser.add_argument("--optimizer", choices=recipes.OPTIMIZERS,
+                            help=default("optimizer")),
         parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)"),
-        parser.add_argument("--schedule", choices=SCHEDULES, help=default(DEFAULTS["schedule"])),
-        parser.add_argument("--epochs", type=int, help=f"epochs ({default(DEFAULTS['epochs'])}; "
+        parser.add_argument("--schedule", choices=recipes.SCHEDULES, help=default("schedule")),
+        parser.add_argument("--epochs", type=int, help=f"epochs ({default('epochs')}; "
                             "with train --resume: the total to reach)"),
-        parser.add_argument("--batch-size", type=int, help=default(DEFAULTS["batch_size"])),
+        parser.add_argument("--batch-size", type=int, help=default("batch_size")),
         parser.add_argument("--label-smoothing", type=float, metavar="S", help="move S of each "
                             "label's weight onto all classes (default 0)"),
         parser.add_argument("--ema", type=float, metavar="M", help="predict with a moving "
@@ -150,12 +131,13 @@ def _recipe_flags(parser: argparse.ArgumentParser, validation: bool = True,
                             "the record preset: 0.999)"),
     ]
     if validation:
-        flags.append(parser.add_argument("--val-split", type=float, default=DEFAULT_VAL_SPLIT,
-                                         help="stratified validation fraction (default "
-                                         f"{DEFAULT_VAL_SPLIT})"))
+        split = recipes.DEFAULT_VAL_SPLIT
+        flags.append(parser.add_argument("--val-split", type=float, default=split,
+                                         help=f"stratified validation fraction (default {split})"))
     flags += [
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seeds the weights, "
-                            f"the augmentation and the validation split (default {DEFAULT_SEED})"),
+        parser.add_argument("--seed", type=int, default=recipes.DEFAULT_SEED, help="seeds the "
+                            "weights, the augmentation and the validation split (default "
+                            f"{recipes.DEFAULT_SEED})"),
         parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                             help="turn off augmentation (on by default for CNNs)"),
         parser.add_argument("--augment", dest="augment", action="store_true",
@@ -231,24 +213,24 @@ class ConsoleReporter:
             TextColumn("{task.fields[metrics]}"), console=err, transient=True)
         self.tasks: dict[int | None, TaskID] = {}
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, MemberEvent):
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.MemberEvent):
             self._show(event.event, event.index, f"{event.kind} {event.index}: ")
-        elif isinstance(event, MemberStarted) and event.kind == "member":
+        elif isinstance(event, events.MemberStarted) and event.kind == "member":
             err.print(f"Member {event.index} of {event.members}: "
                       f"{f'run {event.run_id}' if event.run_id else 'a new run'}")
-        elif isinstance(event, MemberStarted):
+        elif isinstance(event, events.MemberStarted):
             err.print(f"CV member {event.index} of {event.members} ({event.kind})")
-        elif isinstance(event, Estimated):
+        elif isinstance(event, events.Estimated):
             err.print(f"Estimate: {event.sentence()}.")
         else:
             self._show(event, None, "")
 
-    def _show(self, event: Event, key: int | None, who: str) -> None:
+    def _show(self, event: events.Event, key: int | None, who: str) -> None:
         """``event`` of the run that ``key`` names (None: the one run), its lines led by
         ``who``."""
         task = self.tasks.get(key)
-        if isinstance(event, TrainStarted):
+        if isinstance(event, events.TrainStarted):
             err.print(f"{who}Run {event.run_id}: {event.model} on {event.device}; "
                       + (f"{event.data}: " if event.data else "") +
                       f"{event.train_rows:,} train / {event.val_rows:,} validation rows, "
@@ -260,13 +242,13 @@ class ConsoleReporter:
                 self.progress.remove_task(task)
             self.tasks[key] = self.progress.add_task(who, total=event.steps_per_epoch,
                                                      metrics="")
-        elif isinstance(event, BatchEnded) and task is not None:
+        elif isinstance(event, events.BatchEnded) and task is not None:
             self.progress.update(
                 task, completed=event.step, total=event.steps,
                 description=f"{who}epoch {event.epoch}",
                 metrics=f"loss {event.loss:.4f} acc {100 * event.accuracy:.2f}% "
                         f"{event.samples_per_s:,.0f}/s ETA {_clock(event.eta_s)}")
-        elif isinstance(event, EpochEnded):
+        elif isinstance(event, events.EpochEnded):
             val = (f"  val_loss {event.val_loss:.4f}  val_acc {100 * event.val_accuracy:.2f}%"
                    if event.val_accuracy is not None else "")
             self.progress.console.print(
@@ -274,13 +256,13 @@ class ConsoleReporter:
                 f"acc {100 * event.accuracy:.2f}%{val}  lr {event.learning_rate:.2e}  "
                 f"{event.seconds:.1f} s  {event.samples_per_s:,.0f}/s"
                 + ("  *" if event.best else ""))
-        elif isinstance(event, Predicting) and task is not None:
+        elif isinstance(event, events.Predicting) and task is not None:
             rows = " and ".join(f"{n:,} {what}" for n, what in
                                 ((event.val_rows, "validation"), (event.test_rows, "test")) if n)
             if rows:
                 self.progress.update(task, description=f"{who}predicting {rows} rows",
                                      metrics="")
-        elif isinstance(event, TrainFinished):
+        elif isinstance(event, events.TrainFinished):
             if task is not None:
                 self.progress.remove_task(self.tasks.pop(key))
             if who:

@@ -109,12 +109,11 @@ def submit(
 def check_wait(timeout_s: object, poll_s: object = 5.0) -> None:
     """How long to wait for a score, and how often to ask: finite seconds, 0 or more."""
     for name, value, option in (("the time to wait for a score", timeout_s, Option("timeout")),
-                                ("the poll interval", poll_s, None)):
+                                ("the poll interval", poll_s, Option("poll"))):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or value < 0:
             raise WorkbenchError(f"{name} must be a finite number of seconds >= 0 (got {value})",
-                                 ("give such a number (", option, ").") if option else
-                                 "give such a number.")
+                                 ("give such a number (", option, ")."))
 
 
 def outcome(result: KaggleSubmission | None, competition: str = COMPETITION) -> str:

@@ -117,6 +117,16 @@ def write_history(run: Path, rows: list[dict]) -> None:
     write_file(run / "history.csv", buffer.getvalue().encode())
 
 
+class _File:
+    """A file of a run, named once: ``run.best_checkpoint`` is ``run.path / "best.keras"``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run: Run, owner: type | None = None) -> Path:
+        return run.path / self.name
+
+
 class Run:
     """One run folder. Read by anyone: what its files hold, each file read once, when first
     asked (a snapshot: a new ``Run`` sees what changed since). Written by the one process that
@@ -324,30 +334,13 @@ class Run:
         best = self.state.get("best_val_accuracy")
         return float(best) if is_number(best) else None
 
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.path / "last.keras"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.path / "best.keras"
-
-    @property
-    def val_predictions(self) -> Path:
-        return self.path / "val_predictions.npz"
-
-    @property
-    def test_predictions(self) -> Path:
-        return self.path / "test_predictions.npz"
-
-    @property
-    def tta_predictions(self) -> Path:
-        """Predictions of the kept checkpoint with test-time augmentation: a cache."""
-        return self.path / "tta_predictions.npz"
-
-    @property
-    def submission(self) -> Path:
-        return self.path / "submission.csv"
+    last_checkpoint = _File("last.keras")
+    best_checkpoint = _File("best.keras")
+    val_predictions = _File("val_predictions.npz")
+    test_predictions = _File("test_predictions.npz")
+    # Predictions of the kept checkpoint with test-time augmentation: a cache.
+    tta_predictions = _File("tta_predictions.npz")
+    submission = _File("submission.csv")
 
     @property
     def kept_checkpoint(self) -> Path:

@@ -9,20 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from workbench.engine import recipes
 from workbench.engine.data.competition import data_path, sample_path
 from workbench.engine.data.split import fold_split, stratified_split
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.network.backend import PRECISIONS
 from workbench.engine.network.models import model_spec
-from workbench.engine.recipes import (
-    DEFAULT_SEED,
-    DEFAULT_VAL_SPLIT,
-    DEFAULTS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULES,
-    check_choice,
-)
+from workbench.engine.recipes import check_choice
 
 # The bounds of every number a recipe or a search takes; each one is checked here, once, before
 # any folder is made or Keras loads. Seeds stop at 2**31 - 1 so that a CV's per-fold seeds
@@ -123,8 +116,8 @@ class TrainConfig:
     preset: str | None = None
     augment: bool | None = None
     label_smoothing: float | None = None
-    val_split: float = DEFAULT_VAL_SPLIT
-    seed: int = DEFAULT_SEED
+    val_split: float = recipes.DEFAULT_VAL_SPLIT
+    seed: int = recipes.DEFAULT_SEED
     split_seed: int | None = None  # the validation split's seed (None: ``seed``)
     early_stopping: int | None = None
     cpu: bool = False
@@ -145,16 +138,16 @@ class TrainConfig:
         config = self
         preset = None
         if config.preset:
-            name = check_choice("preset", config.preset, PRESETS)
-            config, preset = replace(config, preset=name), PRESETS[name]
+            name = check_choice("preset", config.preset, recipes.PRESETS)
+            config, preset = replace(config, preset=name), recipes.PRESETS[name]
         chosen: dict[str, Any] = {}  # every default filled: no None
-        for name, default in DEFAULTS.items():
+        for name, default in recipes.DEFAULTS.items():
             value = getattr(config, name)
             if value is None and preset is not None:
                 value = getattr(preset, name)
             chosen[name] = default if value is None else value
         config = replace(config, **chosen)
-        optimizer = check_choice("optimizer", chosen["optimizer"], OPTIMIZERS)
+        optimizer = check_choice("optimizer", chosen["optimizer"], recipes.OPTIMIZERS)
         if (config.learning_rate is None and preset is not None
                 and preset.optimizer.lower() == optimizer.lower()):
             config = replace(config, learning_rate=preset.learning_rate)
@@ -199,8 +192,8 @@ class TrainConfig:
             **{field.name: getattr(config, field.name) for field in fields(config)},
             "optimizer": optimizer, "data": data, "pseudo_labels": pseudo,
             "split_seed": config.seed if config.split_seed is None else config.split_seed,
-            "schedule": check_choice("schedule", chosen["schedule"], SCHEDULES),
-            "learning_rate": config.learning_rate or OPTIMIZERS[optimizer][1],
+            "schedule": check_choice("schedule", chosen["schedule"], recipes.SCHEDULES),
+            "learning_rate": config.learning_rate or recipes.OPTIMIZERS[optimizer][1],
             "augment": spec.augment_by_default if config.augment is None else config.augment,
         })
 

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Header, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
+from workbench.engine import recipes
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import (
     BatchEnded,
@@ -38,15 +39,6 @@ from workbench.engine.network.models import MODELS
 from workbench.engine.plans.cv import CVResult, check_name, default_name as cv_name
 from workbench.engine.plans.ensemble import EnsembleResult, default_name as ensemble_name
 from workbench.engine.plans.scale import Scale, check_scale
-from workbench.engine.recipes import (
-    DEFAULT_FOLDS,
-    DEFAULT_SEED,
-    DEFAULT_VAL_SPLIT,
-    DEFAULTS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULES,
-)
 from workbench.engine.runs import listing, run as runs
 from workbench.engine.runs.eventlog import EventFollower, live_runs
 from workbench.engine.store import files, workspace
@@ -115,24 +107,25 @@ class TrainScreen(WorkbenchScreen):
                 with Horizontal(id="buttons"):
                     yield Button("Start (g)", id="start", variant="success")
                     yield Button("Stop (x)", id="stop", variant="error", disabled=True)
-                yield field("Preset", Select([(p, p) for p in PRESETS], id="preset",
+                yield field("Preset", Select([(p, p) for p in recipes.PRESETS], id="preset",
                                              prompt="none (choose below)", compact=True))
-                yield field("Model", choice("model", MODELS, DEFAULTS["model"]))
+                yield field("Model", choice("model", MODELS, recipes.DEFAULTS["model"]))
                 with Horizontal(classes="pair"):
-                    yield field("Optimizer", choice("optimizer", OPTIMIZERS,
-                                                    DEFAULTS["optimizer"]))
+                    yield field("Optimizer", choice("optimizer", recipes.OPTIMIZERS,
+                                                    recipes.DEFAULTS["optimizer"]))
                     yield field("Learning rate", entry("lr", placeholder="optimizer's"))
-                yield field("Schedule", choice("schedule", SCHEDULES, DEFAULTS["schedule"]))
+                yield field("Schedule", choice("schedule", recipes.SCHEDULES,
+                                               recipes.DEFAULTS["schedule"]))
                 with Horizontal(classes="pair"):
-                    yield field("Epochs", entry("epochs", str(DEFAULTS["epochs"]),
+                    yield field("Epochs", entry("epochs", str(recipes.DEFAULTS["epochs"]),
                                                 kind="integer"))
                     yield field("Batch size", entry("batch-size",
-                                                    placeholder=str(DEFAULTS["batch_size"]),
+                                                    placeholder=str(recipes.DEFAULTS["batch_size"]),
                                                     kind="integer"))
                 with Horizontal(classes="pair"):
-                    yield field("Validation split", entry("val-split", str(DEFAULT_VAL_SPLIT),
-                                                          kind="number"))
-                    yield field("Seed", entry("seed", str(DEFAULT_SEED), kind="integer"))
+                    yield field("Validation split",
+                                entry("val-split", str(recipes.DEFAULT_VAL_SPLIT), kind="number"))
+                    yield field("Seed", entry("seed", str(recipes.DEFAULT_SEED), kind="integer"))
                 with Horizontal(classes="pair"):
                     yield field("Early stop", entry("early-stopping", placeholder="off",
                                                     kind="integer"))
@@ -144,7 +137,7 @@ class TrainScreen(WorkbenchScreen):
                 with Horizontal(classes="pair"):
                     yield field("Train", Select(PLANS, value="run", allow_blank=False,
                                                 id="plan", compact=True))
-                    yield field("Folds / members", entry("members", str(DEFAULT_FOLDS),
+                    yield field("Folds / members", entry("members", str(recipes.DEFAULT_FOLDS),
                                                          kind="integer"))
                 with Horizontal(classes="pair", id="scale"):
                     yield field("Parallel", entry("parallel", placeholder="1",
@@ -212,8 +205,9 @@ class TrainScreen(WorkbenchScreen):
             optimizer=self._value("optimizer"),
             learning_rate=self._number("lr", "learning rate", float),
             schedule=self._value("schedule"), preset=self._value("preset"),
-            val_split=self._number("val-split", "validation split", float, DEFAULT_VAL_SPLIT),
-            seed=self._number("seed", "seed", int, DEFAULT_SEED),
+            val_split=self._number("val-split", "validation split", float,
+                                   recipes.DEFAULT_VAL_SPLIT),
+            seed=self._number("seed", "seed", int, recipes.DEFAULT_SEED),
             early_stopping=self._number("early-stopping", "early stop", int),
             label_smoothing=self._number("label-smoothing", "label smoothing", float),
             precision=self._value("precision"), cpu=self.query_one("#cpu", Checkbox).value,
@@ -284,7 +278,7 @@ class TrainScreen(WorkbenchScreen):
         """Choosing a preset fills the form with its recipe, which stays editable."""
         if event.select.is_blank():
             return
-        preset = PRESETS[str(event.value)]
+        preset = recipes.PRESETS[str(event.value)]
         if preset.model:
             self.query_one("#model", Select).value = preset.model
         self.query_one("#optimizer", Select).value = preset.optimizer

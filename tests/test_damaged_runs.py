@@ -202,6 +202,15 @@ def snapshot(path: Path) -> dict:
             if p.is_file() and not p.is_symlink() and not p.is_fifo()}
 
 
+def damage_d(folder: Path, case) -> tuple[Path, str, dict]:
+    """Run D damaged as ``case`` (its damage, its reason) says: its folder, the reason, and its
+    files as they are now (what no command may change)."""
+    damage, reason = case
+    damaged = folder / "runs" / D
+    damage(damaged)
+    return damaged, reason, snapshot(damaged)
+
+
 def one_line_error(capsys, *phrases) -> str:
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
@@ -214,10 +223,7 @@ def one_line_error(capsys, *phrases) -> str:
 
 @pytest.mark.parametrize("case", DAMAGE)
 def test_a_damaged_run_is_listed_as_damaged_and_stops_no_other_run(folder, case, capsys):
-    damage, reason = DAMAGE[case]
-    damaged = folder / "runs" / D
-    damage(damaged)
-    before = snapshot(damaged)
+    damaged, reason, before = damage_d(folder, DAMAGE[case])
 
     assert main(["runs", "list"]) == 0
     listed = capsys.readouterr().out
@@ -279,10 +285,7 @@ LATE_DAMAGE = {
 
 @pytest.mark.parametrize("case", LATE_DAMAGE)
 def test_damage_found_when_predictions_are_read_is_one_sentence(folder, case, capsys):
-    damage, reason = LATE_DAMAGE[case]
-    damaged = folder / "runs" / D
-    damage(damaged)
-    before = snapshot(damaged)
+    damaged, reason, before = damage_d(folder, LATE_DAMAGE[case])
     for argv in (["predict", D], ["ensemble", A, D]):
         assert main(argv) == 2, argv
         one_line_error(capsys, f"run {D} is damaged", reason)

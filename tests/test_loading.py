@@ -35,20 +35,16 @@ def test_folder_holding_only_the_zip(kaggle, tmp_path):
     assert_matches(load_competition(folder), kaggle)
 
 
-def test_single_labelled_csv_is_train_only(kaggle, tmp_path):
+@pytest.mark.parametrize("labelled", [True, False], ids=["train-only", "test-only"])
+def test_a_single_csv_is_train_or_test_by_its_label_column(kaggle, tmp_path, labelled):
     path = tmp_path / "mine.csv"
-    path.write_bytes(kaggle.train_csv)
+    path.write_bytes(kaggle.train_csv if labelled else kaggle.test_csv)
     competition = load_competition(path)
-    np.testing.assert_array_equal(competition.train_labels, kaggle.train_labels)
-    assert competition.n_test == 0
-
-
-def test_single_unlabelled_csv_is_test_only(kaggle, tmp_path):
-    path = tmp_path / "unlabelled.csv"
-    path.write_bytes(kaggle.test_csv)
-    competition = load_competition(path)
-    np.testing.assert_array_equal(competition.test_images, kaggle.test_images)
-    assert competition.n_train == 0
+    if labelled:
+        np.testing.assert_array_equal(competition.train_labels, kaggle.train_labels)
+    else:
+        np.testing.assert_array_equal(competition.test_images, kaggle.test_images)
+    assert (competition.n_train > 0, competition.n_test > 0) == (labelled, not labelled)
 
 
 def test_bom_and_crlf_load(tmp_path):

@@ -89,6 +89,16 @@ async def test_quit_mid_training_leaves_the_run_interrupted(tiny_data, tmp_path,
     assert (run / "last.keras").is_file()
 
 
+@pytest.fixture
+def one_run(tiny_data, tmp_path, monkeypatch) -> Path:
+    """tmp_path as the working folder, holding a finished one-epoch linear run on tiny_data."""
+    from workbench.engine.training.config import TrainConfig
+    from workbench.engine.training.fit import train
+
+    monkeypatch.chdir(tmp_path)
+    return train(TrainConfig(model="linear", epochs=1, data=str(tiny_data))).run
+
+
 async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monkeypatch):
     from workbench.engine.training.config import TrainConfig
     from workbench.engine.training.fit import train
@@ -125,13 +135,9 @@ async def test_runs_screen_lists_overlays_and_deletes(tiny_data, tmp_path, monke
     assert sorted(p.name for p in (tmp_path / "runs").iterdir())[1:] == ["ensembles"]
 
 
-async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monkeypatch):
+async def test_review_screen_matrix_mistakes_and_flags(one_run, tiny_data):
     from workbench.engine.data.suspects import read_suspects
-    from workbench.engine.training.config import TrainConfig
-    from workbench.engine.training.fit import train
 
-    monkeypatch.chdir(tmp_path)
-    train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(140, 40)) as pilot:
         await press(pilot, "v")
@@ -147,7 +153,7 @@ async def test_review_screen_matrix_mistakes_and_flags(tiny_data, tmp_path, monk
         assert f"label {first.label}, predicted {first.predicted}" in text(app, "#mistake-detail")
         await pilot.press("f")
         await pilot.pause()
-        assert read_suspects(tmp_path / "runs" / "suspects.csv") == {first.id}
+        assert read_suspects(one_run.parent / "suspects.csv") == {first.id}
         screen._show(review.cell(first.label, first.predicted), "one cell")
         assert all(m.label == first.label for m in screen.shown)
 
@@ -176,12 +182,7 @@ async def test_submit_screen_checks_and_submits(kaggle, tmp_path, monkeypatch, f
     assert list(fake_kaggle.uploads.values()) == [path.read_bytes()]
 
 
-async def test_draw_screen_predicts_what_is_drawn(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.training.config import TrainConfig
-    from workbench.engine.training.fit import train
-
-    monkeypatch.chdir(tmp_path)
-    train(TrainConfig(model="linear", epochs=1, data=str(tiny_data)))
+async def test_draw_screen_predicts_what_is_drawn(one_run, tiny_data):
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 36)) as pilot:
         await press(pilot, "w")

@@ -4,12 +4,20 @@ garbage collection over what the app has built."""
 
 import gc
 
+import pytest
 from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input
 
+from tests.pilots import until
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.widgets.keybar import KeyBar
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path, monkeypatch):
+    """Each test in a folder of its own: the app reads and writes ./runs there."""
+    monkeypatch.chdir(tmp_path)
 
 
 def offered(app) -> set[str]:
@@ -17,14 +25,20 @@ def offered(app) -> set[str]:
             if active.binding.show and active.enabled}
 
 
-async def test_escape_leaves_a_field_and_the_keys_work_again(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def typing_in(pilot, screen_key: str, field: str) -> Input:
+    """The field ``field`` of the screen that ``screen_key`` opens, focused: what is typed next
+    goes into it."""
+    await pilot.press(screen_key)
+    widget = pilot.app.screen.query_one(field, Input)
+    widget.focus()
+    await pilot.pause()
+    return widget
+
+
+async def test_escape_leaves_a_field_and_the_keys_work_again():
     app = WorkbenchApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        epochs = app.screen.query_one("#epochs", Input)
-        epochs.focus()
-        await pilot.pause()
+        epochs = await typing_in(pilot, "t", "#epochs")
         assert not {"g", "d", "w", "q"} & offered(app)  # letters are text while typing
         await pilot.press("d", "7")
         assert app.current_mode == "train" and epochs.value.endswith("7")
@@ -35,21 +49,17 @@ async def test_escape_leaves_a_field_and_the_keys_work_again(tmp_path, monkeypat
         assert app.current_mode == "draw"
 
 
-async def test_escape_keeps_its_screen_meaning_outside_a_field(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_escape_keeps_its_screen_meaning_outside_a_field():
     app = WorkbenchApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("k")
-        message = app.screen.query_one("#message", Input)
-        message.focus()
+        message = await typing_in(pilot, "k", "#message")
         await pilot.press("x", "escape")
         assert message.value.endswith("x") and app.screen.focused is None
         await pilot.press("t")
         assert app.current_mode == "train"
 
 
-async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(monkeypatch):
     app = WorkbenchApp()
     mounted = []
     async with app.run_test(size=(160, 40),
@@ -79,16 +89,15 @@ async def test_the_key_bar_offers_the_screen_s_keys_and_a_click_presses_one(tmp_
         assert app.current_mode == "runs"
         bells = []
         monkeypatch.setattr(app, "bell", lambda: bells.append(1))
-        line = str(app.screen.query_one(KeyBar).render())
+        await until(pilot, lambda: " r Runs " in str(app.screen.query_one(KeyBar).render()))
+        line = str(app.screen.query_one(KeyBar).render())  # the Runs screen's own bar
         await pilot.click(KeyBar, offset=(line.index(" r Runs ") + 1, 0))
         assert app.current_mode == "runs" and bells == [1]  # the current screen's key: a bell
 
 
-async def test_a_theme_chosen_on_one_screen_is_on_the_others_when_they_come_back(tmp_path,
-                                                                               monkeypatch):
+async def test_a_theme_chosen_on_one_screen_is_on_the_others_when_they_come_back():
     """Screens skip Textual's restyle when they come back (base.py): a new theme must still
     reach them."""
-    monkeypatch.chdir(tmp_path)
     app = WorkbenchApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t", "d")
@@ -106,9 +115,8 @@ async def test_a_theme_chosen_on_one_screen_is_on_the_others_when_they_come_back
         assert train.styles.background == before
 
 
-async def test_a_screen_s_first_return_does_not_restyle_the_app(tmp_path, monkeypatch):
+async def test_a_screen_s_first_return_does_not_restyle_the_app(monkeypatch):
     """Its first return re-applied the whole stylesheet (~250 ms for the Train screen)."""
-    monkeypatch.chdir(tmp_path)
     app = WorkbenchApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t", "d", "r", "d")
@@ -119,10 +127,9 @@ async def test_a_screen_s_first_return_does_not_restyle_the_app(tmp_path, monkey
         assert app.current_mode == "data" and refreshed == []
 
 
-async def test_what_the_app_built_is_left_out_of_full_collections(tmp_path, monkeypatch):
+async def test_what_the_app_built_is_left_out_of_full_collections():
     """A full collection walked ~130,000 objects, 70-90 ms that a key press waited for while a
     training shared the cores (heap.py)."""
-    monkeypatch.chdir(tmp_path)
     gc.unfreeze()
     app = WorkbenchApp()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -134,11 +141,9 @@ async def test_what_the_app_built_is_left_out_of_full_collections(tmp_path, monk
         assert id(app.screen) not in collected and gc.get_freeze_count() > 10_000
 
 
-async def test_on_a_narrow_screen_a_click_on_the_palette_key_opens_the_palette(tmp_path,
-                                                                             monkeypatch):
+async def test_on_a_narrow_screen_a_click_on_the_palette_key_opens_the_palette():
     """At 100 columns the keys grow terse (no key is cut), and the palette's cells stay the
     palette's."""
-    monkeypatch.chdir(tmp_path)
     app = WorkbenchApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("d")
@@ -154,11 +159,9 @@ async def test_on_a_narrow_screen_a_click_on_the_palette_key_opens_the_palette(t
 
 
 
-async def test_the_search_keys_help_lists_stop_and_open_and_the_palette_has_one_keys_entry(
-        tmp_path, monkeypatch):
+async def test_the_search_keys_help_lists_stop_and_open_and_the_palette_has_one_keys_entry():
     from workbench.tui.screens.help import key_sections
 
-    monkeypatch.chdir(tmp_path)
     app = WorkbenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.press("o")

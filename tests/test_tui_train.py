@@ -25,12 +25,17 @@ pytestmark = pytest.mark.usefixtures("warm_children")  # the app's child, forked
 
 
 
-async def start(pilot, **fields) -> None:
-    """Fill the Train form (ids to values) and press g."""
+async def fill(pilot, **fields) -> None:
+    """Open the Train form and fill it (ids to values)."""
     await pilot.press("t")
     for widget_id, value in fields.items():
         pilot.app.screen.query_one(f"#{widget_id}").value = value
     await pilot.pause()
+
+
+async def start(pilot, **fields) -> None:
+    """Fill the Train form (ids to values) and press g."""
+    await fill(pilot, **fields)
     await pilot.press("g")
 
 
@@ -41,6 +46,14 @@ async def finished(pilot) -> None:
     await until(pilot, lambda: all(worker.is_finished for worker in pilot.app.workers),
                 seconds=120)
     await pilot.pause()
+
+
+async def train_plan(pilot, plan: str, name: str, **fields) -> None:
+    """A plan of two one-epoch linear members, named ``name``, trained from the form to its
+    end."""
+    await start(pilot, model="linear", epochs="1", plan=plan, members="2",
+                **{"plan-name": name, **fields})
+    await finished(pilot)
 
 
 def fake_live_run(runs_dir, run_id="20260101-120000-mlp"):
@@ -75,9 +88,7 @@ async def test_the_form_has_every_knob_and_the_run_records_them(tiny_data, tmp_p
 async def test_a_preset_fills_the_form(tiny_data):
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        app.screen.query_one("#preset", Select).value = "kaggle-best"
-        await pilot.pause()
+        await fill(pilot, preset="kaggle-best")
         form = {name: app.screen.query_one(f"#{name}").value
                 for name in ("model", "optimizer", "schedule", "lr", "epochs", "batch-size",
                              "label-smoothing")}
@@ -115,9 +126,7 @@ async def test_the_form_trains_an_ensemble_member_by_member(tiny_data, tmp_path,
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await start(pilot, model="linear", epochs="1", plan="ensemble", members="2",
-                    **{"plan-name": "pair"})
-        await finished(pilot)
+        await train_plan(pilot, "ensemble", "pair")
         log = text(app, "#epochs-log")
         assert "-- member 1 of 2 --" in log and "-- member 2 of 2 --" in log
         assert "Ensemble pair finished: 2 members" in text(app, "#status")
@@ -130,9 +139,7 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await start(pilot, model="linear", epochs="1", plan="cv", members="2",
-                    **{"plan-name": "tiny"})
-        await finished(pilot)
+        await train_plan(pilot, "cv", "tiny")
         assert "CV tiny finished: out-of-fold accuracy" in text(app, "#status")
         assert "-- fold 2 of 2 --" in text(app, "#epochs-log")
         assert app.screen.query_one("#accuracy", Curves).series["validation"][0] == [1]
@@ -144,9 +151,7 @@ async def test_the_form_trains_a_cv(tiny_data, tmp_path, monkeypatch):
 async def test_an_empty_epochs_field_trains_the_preset_s_epochs(tiny_data):
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
-        app.screen.query_one("#preset", Select).value = "kaggle-best"
-        await pilot.pause()
+        await fill(pilot, preset="kaggle-best")
         app.screen.query_one("#epochs", Input).value = ""
         assert app.screen._config().epochs == PRESETS["kaggle-best"].epochs == 20
         app.screen.query_one("#preset", Select).clear()
@@ -225,9 +230,7 @@ async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monke
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await start(pilot, model="linear", epochs="1", plan="cv", members="2", parallel="2",
-                    **{"plan-name": "pair"})
-        await finished(pilot)
+        await train_plan(pilot, "cv", "pair", parallel="2")
         assert "CV pair finished: out-of-fold accuracy" in text(app, "#status")
         lines = text(app, "#member-lines")
         assert "fold 1: finished" in lines and "fold 2: finished" in lines

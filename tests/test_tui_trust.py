@@ -190,11 +190,17 @@ async def test_enter_twice_asks_then_one_submission_at_a_time(kaggle, tmp_path, 
     assert fake_kaggle.submissions[0]["description"] == "twice?"
 
 
-async def test_a_saved_submission_is_confirmed_as_no_run(kaggle, tmp_path, monkeypatch,
-                                                        fake_kaggle):
+@pytest.fixture
+def saved(kaggle, tmp_path, monkeypatch) -> WorkbenchApp:
+    """The app in tmp_path on the tiny zip, a user's own submission saved there
+    (submissions/mine.csv)."""
     monkeypatch.chdir(tmp_path)
     full_submission(tmp_path / "submissions/mine.csv")
-    app = WorkbenchApp(str(kaggle.zip()))
+    return WorkbenchApp(str(kaggle.zip()))
+
+
+async def test_a_saved_submission_is_confirmed_as_no_run(saved, fake_kaggle):
+    app = saved
     async with app.run_test(size=(140, 40)) as pilot:
         await press(pilot, "k")
         await send_with(pilot, "saved")
@@ -212,13 +218,11 @@ async def test_a_saved_submission_is_confirmed_as_no_run(kaggle, tmp_path, monke
     ('{"username": "tester", "key": "abc', "kaggle.json is not valid JSON"),  # cut short
 ], ids=["none", "cut"])
 async def test_missing_or_broken_credentials_are_said_before_any_question(
-        no_credentials, kaggle, tmp_path, monkeypatch, config, said):
+        no_credentials, saved, config, said):
     if config is not None:
         no_credentials.mkdir()
         (no_credentials / "kaggle.json").write_text(config)
-    monkeypatch.chdir(tmp_path)
-    full_submission(tmp_path / "submissions/full.csv")
-    app = WorkbenchApp(str(kaggle.zip()))
+    app = saved
     async with app.run_test(size=(140, 40)) as pilot:
         await press(pilot, "k")
         await send_with(pilot, "x")

@@ -13,10 +13,9 @@ finished fold runs, so any order of processes writes the same files.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from workbench.engine.runs import run as runs
 from workbench.engine.store import atomic, files, locks
 from workbench.engine.store.atomic import write_atomic
 from workbench.engine.store.workspace import submissions_beside
-from workbench.engine.training.config import TrainConfig, check_folds, same_recipe
+from workbench.engine.training.config import TrainConfig, check_folds
 from workbench.engine.training.predict import predict_run
 
 Z95 = 1.959964
@@ -118,15 +117,6 @@ def cv_folder(name: str, runs_dir: Path = runs.RUNS_DIR) -> Path:
     return runs_dir / "cv" / check_name(name)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold the manifest's lock (``path``.lock), and clear what writes cut short by a crash
-    left beside it."""
-    with locks.locked(path.with_suffix(".lock")):
-        locks.remove_temp_files(path.parent, f"{path.name}.")
-        yield
-
-
 def read_manifest(path: Path) -> dict:
     """The CV manifest at ``path`` ({} if there is none); WorkbenchError if it is damaged,
     which nothing then rewrites."""
@@ -186,16 +176,9 @@ def train_cv(
         scale = check_scale(scale, len(chosen))
     inputs = check_plan_inputs(chosen)
     recipe = {**config.to_dict(), "folds": folds, "refit": refit}
-    path = manifest_path(name, runs_dir)
-    with _locked(path):
-        manifest = read_manifest(path)
-        if manifest and not same_recipe(manifest["recipe"], recipe):
-            raise WorkbenchError(f"CV '{name}' already exists with another recipe",
-                                 ("give a new name (", Option("name"), "), or the same settings "
-                                  "to continue it."))
-        if not manifest:
-            atomic.write_json(path, {"recipe": recipe, "runs": {}})
-    status = train_members(_members_manifest(path), chosen, len(plan), runs_dir, scale=scale,
+    manifest = _members_manifest(manifest_path(name, runs_dir))
+    manifest.begin(f"CV '{name}'", recipe, {"runs": {}})
+    status = train_members(manifest, chosen, len(plan), runs_dir, scale=scale,
                            subscribers=list(subscribers), stop=stop, inputs=inputs)
     if status == "interrupted":
         return CVResult(name, "interrupted", cv_status(name, runs_dir).members)
@@ -221,7 +204,7 @@ def gather(name: str, *, runs_dir: Path = runs.RUNS_DIR,
     if not all(state.finished):
         return CVResult(name, "waiting", state.members)
     path = manifest_path(name, runs_dir)
-    with _locked(path):
+    with _members_manifest(path).held():
         predictions = [predict_run(runs.Run.open(run), tta) for run in state.members
                        if run is not None]
         ids = predictions[0].image_ids
@@ -285,7 +268,7 @@ def combine(names: list[str], name: str, *, runs_dir: Path = runs.RUNS_DIR,
     oof = np.mean([p[0] for p in parts], axis=0)  # before anything is written
     test = np.mean([p[3] for p in parts], axis=0)
     path = manifest_path(name, runs_dir)
-    with _locked(path):
+    with _members_manifest(path).held():
         existing = read_manifest(path)
         if existing and existing["recipe"].get("combine") != list(names):
             raise WorkbenchError(f"CV '{name}' already exists",

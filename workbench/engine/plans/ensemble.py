@@ -35,7 +35,7 @@ from workbench.engine.results.submission import unused_name
 from workbench.engine.runs import run as runs
 from workbench.engine.store import atomic, files, locks
 from workbench.engine.store.workspace import submissions_beside
-from workbench.engine.training.config import TrainConfig, same_recipe
+from workbench.engine.training.config import TrainConfig
 from workbench.engine.training.predict import ensemble_runs
 
 
@@ -109,17 +109,9 @@ def train_ensemble(
     inputs = check_plan_inputs(plan)
     name = name or default_name(config, members)
     path = manifest_path(name, runs_dir)
-    recipe = config.to_dict()
-    with locks.locked(path.with_suffix(".lock")):
-        manifest = read_manifest(path)
-        if manifest and not same_recipe(manifest["recipe"], recipe):
-            raise WorkbenchError(f"ensemble '{name}' already exists with another recipe",
-                                 ("give a new name (", Option("name"), "), or the same settings "
-                                  "to continue it."))
-        locks.remove_temp_files(path.parent, f"{path.name}.")
-        if not manifest:
-            atomic.write_json(path, {"recipe": recipe, "members": []})
-    status = train_members(_members_manifest(path), plan, members, runs_dir, scale=scale,
+    manifest = _members_manifest(path)
+    manifest.begin(f"ensemble '{name}'", config.to_dict(), {"members": []})
+    status = train_members(manifest, plan, members, runs_dir, scale=scale,
                            subscribers=list(subscribers), stop=stop, inputs=inputs)
     paths = [runs_dir / run for run in read_manifest(path)["members"][:members] if run]
     if status != "finished":
@@ -129,7 +121,7 @@ def train_ensemble(
     accuracies = [run.best_val_accuracy for run in opened]
     prediction = ensemble_runs(opened, tta=tta)
     submissions_dir = submissions_dir or submissions_beside(runs_dir)
-    with locks.locked(path.with_suffix(".lock")):
+    with manifest.held():
         locks.remove_temp_files(submissions_dir, f"{name}.")
         submission = save_prediction(prediction, name, force=True, directory=submissions_dir)
     return EnsembleResult(name, "finished", paths, accuracies, prediction, submission,
@@ -161,7 +153,7 @@ def average(members: list[runs.Run], name: str | None = None, *, runs_dir: Path 
                            "an ensemble")
     path = manifest_path(name, runs_dir)
     prediction = ensemble_runs(members, tta=tta)
-    with locks.locked(path.with_suffix(".lock")):
+    with _members_manifest(path).held():
         if read_manifest(path) and not force:
             raise WorkbenchError(f"ensemble '{name}' already exists",
                                  ("give another name (", Option("name"), "), or replace it (",

@@ -9,16 +9,17 @@ deleted, means: train that member anew. A member whose run another process holds
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.engine.errors import WorkbenchError
+from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.runs import run as runs
 from workbench.engine.store import atomic, locks
-from workbench.engine.training.config import Recipe
+from workbench.engine.training.config import Recipe, same_recipe
 from workbench.engine.training.inputs import TrainInputs, read_inputs
 
 
@@ -42,6 +43,27 @@ class Manifest:
     def lock(self) -> Path:
         return self.path.with_suffix(".lock")
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the manifest's lock, and clear what writes cut short by a crash left beside
+        it."""
+        with locks.locked(self.lock):
+            locks.remove_temp_files(self.path.parent, f"{self.path.name}.")
+            yield
+
+    def begin(self, plan: str, recipe: dict, empty: dict) -> None:
+        """Start the plan, or continue it: a new manifest holds ``recipe`` and ``empty`` (no
+        member's run yet); one with another recipe under this name is refused (``plan`` names
+        it, e.g. "CV 'x'")."""
+        with self.held():
+            manifest = self.read(self.path)
+            if manifest and not same_recipe(manifest["recipe"], recipe):
+                raise WorkbenchError(f"{plan} already exists with another recipe",
+                                     ("give a new name (", Option("name"), "), or the same "
+                                      "settings to continue it."))
+            if not manifest:
+                atomic.write_json(self.path, {"recipe": recipe, **empty})
+
 
 @dataclass
 class Claim:
@@ -59,8 +81,7 @@ class Claim:
 def claim(manifest: Manifest, member: Member, runs_dir: Path) -> Claim:
     """Member's run, claimed by this process unless it has finished or another process holds
     it; a new run (named in the manifest first) when the manifest names none that exists."""
-    with locks.locked(manifest.lock):
-        locks.remove_temp_files(manifest.path.parent, f"{manifest.path.name}.")
+    with manifest.held():
         run_id = manifest.run_of(manifest.read(manifest.path), member.index)
         folder = runs_dir / run_id if run_id else None
         if folder is not None and os.path.lexists(folder):

@@ -228,8 +228,8 @@ def test_suspects_are_confident_disagreements_ranked_by_confidence():
 
 def test_combined_cvs_average_on_the_same_folds(tiny_data, tmp_path):
     config = recipe(tiny_data, epochs=1)
-    a = run_cv(tiny_data, tmp_path, config=config, name="a")
-    b = run_cv(tiny_data, tmp_path, config=recipe(tiny_data, epochs=1, model="mlp"), name="b")
+    a = run_cv(tiny_data, tmp_path, 2, config=config, name="a")
+    b = run_cv(tiny_data, tmp_path, 2, config=recipe(tiny_data, epochs=1, model="mlp"), name="b")
     both = cv.combine(["a", "b"], "ab", runs_dir=tmp_path / "runs",
                       submissions_dir=tmp_path / "subs")
     folder = cv.cv_folder("ab", tmp_path / "runs")
@@ -239,7 +239,7 @@ def test_combined_cvs_average_on_the_same_folds(tiny_data, tmp_path):
                                np.mean(parts, axis=0), rtol=1e-6)
     assert both.summary.seconds == pytest.approx(a.summary.seconds + b.summary.seconds)
     assert cv.cv_status("ab", tmp_path / "runs").combine == ["a", "b"]
-    other = run_cv(tiny_data, tmp_path, config=recipe(tiny_data, epochs=1, seed=8), name="c")
+    other = run_cv(tiny_data, tmp_path, 2, config=recipe(tiny_data, epochs=1, seed=8), name="c")
     assert other.status == "finished"
     with pytest.raises(WorkbenchError, match="different folds"):
         cv.combine(["a", "c"], "ac", runs_dir=tmp_path / "runs")

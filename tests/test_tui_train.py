@@ -360,7 +360,7 @@ async def test_typing_in_a_field_then_escape_gives_the_keys_back(tiny_data, tmp_
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
+        await fill(pilot, model="linear")
         epochs = app.screen.query_one("#epochs", Input)
         epochs.focus()
         await pilot.press("backspace", "1", "g")  # g is not a digit: the field refuses it

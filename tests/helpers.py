@@ -1,10 +1,11 @@
-"""Tiny Kaggle-shaped data and runs made in the tests, a subscriber that stops a plan, and the
-processes a test leaves."""
+"""Tiny Kaggle-shaped data and runs made in the tests, a subscriber that stops a plan, waiting
+for a state outside the app, and the processes a test leaves."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -112,6 +113,18 @@ class StopInSecondRun:
             self.started.append(event.run_id)
         if isinstance(event, EpochEnded) and len(self.started) == 2 and event.epoch == 1:
             self.stop.set()
+
+
+def eventually(condition, seconds: float = 60, step: float = 0.02) -> bool:
+    """Whether ``condition()`` comes to hold within ``seconds``: a process, a file or a server
+    outside the app, waited for by its state, not for a time (the app's own is
+    ``tests.pilots.until``)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
 
 
 def child_pids(command_part: bytes = b"") -> list[int]:

@@ -9,11 +9,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
-from tests.helpers import child_pids
+from tests.helpers import child_pids, eventually
 from workbench.engine.errors import Option, WorkbenchError
 from workbench.engine.events import EpochEnded, Estimated, TrainStarted
 from workbench.engine.runs.run import Run, RunBusy
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.slow  # each child imports Keras
 
 def long_run(tiny_data) -> TrainConfig:
     return TrainConfig(model="mlp", epochs=500, batch_size=32, data=str(tiny_data))
-
-
-def until(condition, seconds: float = 120.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
 
 
 def test_events_arrive_in_order_and_a_stop_ends_the_run_interrupted(tiny_data, tmp_path):
@@ -113,5 +105,5 @@ def test_a_parent_killed_by_kill_9_stops_its_child_cleanly(tiny_data, tmp_path):
     parent.kill()
     parent.wait()
     status = next(tmp_path.glob("*/status.json"))
-    until(lambda: json.loads(status.read_text())["status"] == "interrupted")
-    until(lambda: not Run(status.parent).running)  # the child has let go of the run
+    assert eventually(lambda: json.loads(status.read_text())["status"] == "interrupted", 120)
+    assert eventually(lambda: not Run(status.parent).running, 120)  # the child let go of it

@@ -4,11 +4,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from tests import forks
+from tests.helpers import eventually
 from tests.test_cli import assert_one_line_error
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli-train")]  # one module fixture
@@ -113,15 +113,12 @@ def test_sigint_keeps_a_checkpoint_and_resume_continues(tiny_data, tmp_path, cli
         ["train", "--model", "mlp", "--epochs", "400", "--batch-size", "16", "--data",
          str(tiny_data)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
-    deadline = time.monotonic() + 120
-    state = None
-    while time.monotonic() < deadline:
+    def an_epoch_done() -> bool:
         found = list(tmp_path.glob("runs/*/state.json"))
-        if found and json.loads(found[0].read_text() or "{}").get("epoch", 0) >= 1:
-            state = found[0]
-            break
-        time.sleep(0.1)
-    assert state is not None, "training never finished an epoch"
+        return bool(found) and json.loads(found[0].read_text() or "{}").get("epoch", 0) >= 1
+
+    assert eventually(an_epoch_done, 120, step=0.1), "training never finished an epoch"
+    (state,) = tmp_path.glob("runs/*/state.json")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

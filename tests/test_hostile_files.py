@@ -11,7 +11,6 @@ import os
 import resource
 import signal
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from tests.conftest import engine_command
-from tests.helpers import Kaggle, csv_bytes, make_images
+from tests.helpers import Kaggle, csv_bytes, eventually, make_images
 from workbench.cli import main
 from workbench.engine.data import competition as data_module
 from workbench.engine.data.cache import cache_dir, cached_table
@@ -642,15 +641,6 @@ def processes_naming(text: str) -> list[int]:
     return found
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def pngs(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")}
 
@@ -672,13 +662,13 @@ def test_kill_9_of_export_leaves_no_workers_and_resumes_to_the_same_files(tmp_pa
         for at_least in (1, 1200, 2400):
             process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-            wait_for(lambda process=process, at_least=at_least: process.poll() is not None
-                     or sum(1 for _ in out.rglob("*.png")) >= at_least, 60)
+            eventually(lambda process=process, at_least=at_least: process.poll() is not None
+                       or sum(1 for _ in out.rglob("*.png")) >= at_least, 60)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed += 1
             process.wait(timeout=30)
-            assert wait_for(lambda: not processes_naming(str(out))), \
+            assert eventually(lambda: not processes_naming(str(out))), \
                 f"orphan workers: {processes_naming(str(out))}"
     finally:
         for orphan in processes_naming(str(out)):

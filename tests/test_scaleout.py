@@ -6,12 +6,11 @@ import json
 import logging
 import os
 import socket
-import time
 
 import numpy as np
 import pytest
 
-from tests.helpers import descendant_pids
+from tests.helpers import descendant_pids, eventually
 from workbench.engine.data.competition import load_competition
 from workbench.engine.errors import WorkbenchError
 from workbench.engine.events import MemberEvent, TrainFinished, TrainStarted
@@ -77,12 +76,7 @@ def run_cv(tiny_data, root, scale, folds=3, **kwargs) -> cv.CVResult:
 
 def no_ray_left() -> bool:
     """Whether every Ray process this test started has gone (they exit as Ray shuts down)."""
-    deadline = time.monotonic() + 30
-    while descendant_pids(b"ray"):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+    return eventually(lambda: not descendant_pids(b"ray"), 30, step=0.1)
 
 
 @pytest.mark.parametrize(("parallel", "per_gpu", "cpus", "gpus", "expected"), [

@@ -61,10 +61,8 @@ def kaggle(tmp_path) -> Kaggle:
 
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path) -> Path:
-    """No Kaggle credentials: none in the environment, none in HOME, and a config folder
-    (returned, not made) that holds none."""
-    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    """No Kaggle credentials: none in the environment (``isolated`` took them out), none in
+    HOME, and a config folder (returned, not made) that holds none."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kcfg"))
     return tmp_path / "kcfg"

@@ -19,7 +19,7 @@ from workbench.engine.runs.run import Run, RunBusy
 from workbench.engine.training.child import run_in_child
 from workbench.engine.training.config import TrainConfig
 
-pytestmark = pytest.mark.slow  # each child imports Keras
+pytestmark = pytest.mark.slow  # a real child imports Keras; a warm one (warm_children) is forked
 
 
 def long_run(tiny_data) -> TrainConfig:
@@ -43,7 +43,7 @@ def test_events_arrive_in_order_and_a_stop_ends_the_run_interrupted(tiny_data, t
     assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # only the child was niced
 
 
-def test_the_child_sends_only_the_kinds_of_event_asked_for(tiny_data, tmp_path):
+def test_the_child_sends_only_the_kinds_of_event_asked_for(tiny_data, tmp_path, warm_children):
     """The app takes from the pipe only what no run's log holds (issue 33): the rest is not
     pickled and sent at all."""
     events = []
@@ -53,7 +53,7 @@ def test_the_child_sends_only_the_kinds_of_event_asked_for(tiny_data, tmp_path):
     assert [type(event) for event in events] == [TrainStarted]
 
 
-def test_an_engine_error_comes_back_whole(tmp_path):
+def test_an_engine_error_comes_back_whole(tmp_path, warm_children):
     missing = tmp_path / "nowhere.zip"
     with pytest.raises(WorkbenchError) as raised:
         run_in_child("train", TrainConfig(model="linear", data=str(missing)), runs_dir=tmp_path)

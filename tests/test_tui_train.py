@@ -12,7 +12,6 @@ import pytest
 from textual.widgets import Input, ProgressBar, Select
 
 from tests import forks
-from tests.helpers import child_pids
 from tests.pilots import Notes, text, until
 from workbench.engine.events import BatchEnded, EpochEnded, Predicting, TrainFinished, TrainStarted
 from workbench.engine.recipes import PRESETS
@@ -238,26 +237,19 @@ async def test_the_form_trains_a_cv_two_folds_at_once(tiny_data, tmp_path, monke
     assert summary is not None and summary.rows == 300
 
 
-def trainers() -> list[int]:
-    """The pids of this process's children that run an engine job (engine.child)."""
-    return child_pids(b"workbench.engine.training.child")
-
-
 async def test_stop_ends_the_run_and_the_countdown(tiny_data, tmp_path, monkeypatch):
-    from workbench.engine.training import child
-
-    monkeypatch.setattr(child, "subprocess", subprocess)  # the real child: its priority is read
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(str(tiny_data))
     async with app.run_test(size=(120, 40)) as pilot:
         await start(pilot, model="mlp", epochs="500")
         await until(pilot, lambda: "ETA" in text(app, "#status"))
         # Keras trains in a child process at a lower priority: the app's keys come first.
-        (child,) = trainers()
-        assert os.getpriority(os.PRIO_PROCESS, child) == 10
+        child = json.loads(next((tmp_path / "runs").glob("*/status.json")).read_text())["pid"]
+        assert child != os.getpid() and os.getpriority(os.PRIO_PROCESS, child) == 10
         await pilot.press("x")
         await finished(pilot)
-        assert not trainers()  # the child has ended
+        with pytest.raises(ProcessLookupError):  # the child has ended
+            os.kill(child, 0)
         status = text(app, "#status")
         assert "interrupted" in status and "ETA" not in status
         assert "u resumes" in status and "--resume" not in status  # the app's words, not a flag

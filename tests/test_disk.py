@@ -56,11 +56,16 @@ def test_an_unreadable_file(tiny_data, tmp_path):
                           "cannot read", "Permission denied", "permissions")
 
 
-def test_training_into_a_read_only_runs_folder(tiny_data, tmp_path, read_only):
+@pytest.mark.parametrize(("command", "folder_flag"), [
+    (["train"], "--runs-dir"), (["cv", "--folds", "2"], "--runs-dir"),
+    (["ensemble", "--members", "2"], "--runs-dir"), (["search", "--lrs", "0.1"], "--dir")])
+def test_training_into_a_read_only_runs_folder_is_refused_before_keras_loads(
+        command, folder_flag, tiny_data, tmp_path, read_only):
     read_only.chmod(0o555)
-    result = engine("train", "--model", "linear", "--epochs", "1", "--data", tiny_data,
-                    "--runs-dir", read_only / "runs", cwd=tmp_path)
+    result = engine(*command, folder_flag, read_only / "runs", "--model", "linear", "--epochs",
+                    "1", "--data", tiny_data, cwd=tmp_path)
     assert_one_line_error(result, "permission denied for", "runs", "read-only folder")
+    assert "Keras" not in result.stderr  # said at once, not after seconds of loading
     assert not (read_only / "runs").exists()
 
 

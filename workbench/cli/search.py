@@ -69,6 +69,7 @@ def run_search_command(args: argparse.Namespace) -> int:
                          val_split=args.val_split, seed=args.seed)
     scale = scale_of(args, space.size)
     folder = args.dir or workspace.runs_dir() / f"search-{args.model}"
+    workspace.check_writable(folder)
     err.print(f"Search {folder}: {space.size} trials of {args.epochs} epochs ({args.model}); "
               "trials already in trials.csv are skipped. "
               + ("Loading Keras ..." if scale.in_process else ray_line(scale)))

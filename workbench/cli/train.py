@@ -293,6 +293,7 @@ def run_train(args: argparse.Namespace) -> int:
         plan_resume(run, args.epochs)
     else:
         config = _config(args)
+    workspace.check_writable(args.runs_dir)
     err.print("Loading Keras ...")
     from workbench.engine.training.fit import resume, train
 
@@ -442,6 +443,7 @@ def _train_ensemble(args: argparse.Namespace) -> int:
         raise WorkbenchError("an ensemble needs at least 2 members; use --members 2 or more.")
     config = _config(args)
     scale = scale_of(args, args.members)
+    workspace.check_writable(args.runs_dir)
     err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
     from workbench.engine.plans.ensemble import train_ensemble
 
@@ -499,6 +501,7 @@ def run_cv(args: argparse.Namespace) -> int:
     check_plan(args.folds, args.fold, args.refit)
     config = _config(args)
     scale = scale_of(args, 1 if args.fold is not None else args.folds + args.refit)
+    workspace.check_writable(args.runs_dir)
     err.print("Loading Keras ..." if scale.in_process else ray_line(scale))
     from workbench.engine.plans.cv import train_cv
 

@@ -11,6 +11,7 @@ functions default to ``./runs``; the faces pass the workspace's folders.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -77,3 +78,14 @@ def downloaded_data() -> Path:
 
 def screenshots_dir() -> Path:
     return runs_dir().parent / "screenshots"
+
+
+def check_writable(folder: Path) -> None:
+    """PermissionError for ``folder`` unless this user may add files where it is or would be
+    made (the nearest folder that exists): checked before slow work such as Keras' import, so a
+    read-only folder or disk is said at once rather than after seconds of loading."""
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))

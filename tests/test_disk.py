@@ -69,6 +69,24 @@ def test_training_into_a_read_only_runs_folder_is_refused_before_keras_loads(
     assert not (read_only / "runs").exists()
 
 
+
+def test_resuming_a_run_whose_folder_is_read_only_is_refused_before_keras_loads(tiny_data,
+                                                                                tmp_path, cli):
+    """A resume writes in the run's own folder: that folder is the one checked."""
+    first = cli("train", "--model", "linear", "--epochs", "1", "--data", tiny_data)
+    assert first.returncode == 0, first.stderr
+    run = next((tmp_path / "runs").iterdir())
+    before = snapshot(run)
+    run.chmod(0o555)
+    try:
+        result = engine("train", "--resume", run.name, "--epochs", "2", cwd=tmp_path)
+    finally:
+        run.chmod(0o755)
+    assert_one_line_error(result, "permission denied for", run.name, "read-only folder")
+    assert "Keras" not in result.stderr
+    assert snapshot(run) == before
+
+
 def test_a_submission_into_a_read_only_folder_keeps_the_old_one(tiny_data, tmp_path):
     first = engine("baseline", "random", "--data", tiny_data, cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -293,7 +293,7 @@ def run_train(args: argparse.Namespace) -> int:
         plan_resume(run, args.epochs)
     else:
         config = _config(args)
-    workspace.check_writable(args.runs_dir)
+    workspace.check_writable(args.runs_dir if run is None else run.path)  # where it writes
     err.print("Loading Keras ...")
     from workbench.engine.training.fit import resume, train
 
